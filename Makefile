@@ -1,0 +1,39 @@
+# Two commands a new machine needs: `make run` and `make test`. Each sets itself up.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8000
+
+.PHONY: run test lint chromium redis clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The desk in sandbox mode: credentials are cleared so orders never reach a real shop.
+run: $(STAMP)
+	@echo "Order Desk (sandbox mode) on http://127.0.0.1:$(PORT)"
+	env -u JUSTCLICK_USERNAME -u JUSTCLICK_API_KEY $(VENV)/bin/flask --app webapp run --port $(PORT)
+
+test: $(STAMP) chromium redis
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check webapp tests bench
+
+# Browser tests drive Debian's chromium; install it when missing and we may (root).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "chromium is missing: sudo apt-get install --no-install-recommends chromium"; fi; }
+
+# The Redis tests start their own redis-server; install it when missing and we may.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; \
+	  else echo "redis-server is missing: sudo apt-get install redis-server"; fi; }
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
