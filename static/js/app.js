@@ -1,0 +1,86 @@
+// Order Desk: keyboard, focus and picker behaviour. No inline scripts (the pages run under a strict CSP).
+"use strict";
+
+(function () {
+  const orderForm = () => document.getElementById("order-form");
+  let unsent = false;
+
+  // Focus what the server says matters (an error summary, an outcome, the picker), else the first field.
+  function placeFocus(root) {
+    const area = root.querySelector ? (root.id === "order-area" ? root : root.querySelector("#order-area")) : null;
+    const wanted = area && area.dataset.focus && document.getElementById(area.dataset.focus);
+    const summary = document.getElementById("error-summary");
+    const target = wanted || summary || (root === document && document.querySelector("#order-form input:not([type=hidden]):not([tabindex='-1'])"));
+    if (target) target.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => placeFocus(document));
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
+      placeFocus(document.getElementById("order-area") || document);
+      if (!orderForm()) unsent = false; // the order went out: nothing left unsent
+      document.body.dispatchEvent(new Event("summary-refresh"));
+    }
+  });
+
+  // Unsent changes: warn before leaving, but not after the form was sent.
+  document.addEventListener("input", (event) => { if (event.target.closest("#order-form") && event.target.name !== "q") unsent = true; });
+  document.addEventListener("submit", (event) => {
+    const submitter = event.submitter;
+    if (event.target.id === "order-form" && (!submitter || !submitter.name)) unsent = false;
+  });
+  window.addEventListener("beforeunload", (event) => { if (unsent && orderForm()) { event.preventDefault(); event.returnValue = ""; } });
+
+  document.addEventListener("keydown", (event) => {
+    const form = orderForm();
+    if (!form || !form.contains(event.target)) return;
+    // Ctrl/Cmd+Enter sends the order from anywhere in the form.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      const button = document.getElementById("submit-order");
+      if (!button.disabled) form.requestSubmit(button);
+      return;
+    }
+    if (event.target.id === "product-search") return pickerKeys(event);
+    // Enter in a one-line field must not send an order by accident.
+    if (event.key === "Enter" && event.target.matches("input:not([type=submit]):not([type=checkbox])")) event.preventDefault();
+  });
+
+  // The product picker: arrows move through results, Enter adds, Escape closes.
+  function pickerKeys(event) {
+    const search = event.target;
+    const options = Array.from(document.querySelectorAll("#product-results .picker-option"));
+    const current = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+    const select = (i) => {
+      options.forEach((o, j) => o.setAttribute("aria-selected", String(i === j)));
+      if (options[i]) { search.setAttribute("aria-activedescendant", options[i].id); options[i].scrollIntoView({ block: "nearest" }); }
+    };
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!options.length) return;
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      select(current < 0 ? (step > 0 ? 0 : options.length - 1) : (current + step + options.length) % options.length);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const chosen = options[current >= 0 ? current : (options.length === 1 ? 0 : -1)];
+      if (chosen) chosen.click();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      closePicker(search);
+    }
+  }
+
+  function closePicker(search) {
+    document.getElementById("product-results").replaceChildren();
+    search.setAttribute("aria-expanded", "false");
+    search.removeAttribute("aria-activedescendant");
+  }
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id !== "product-results") return;
+    const search = document.getElementById("product-search");
+    const count = event.detail.target.querySelectorAll(".picker-option").length;
+    search.setAttribute("aria-expanded", String(count > 0));
+    search.removeAttribute("aria-activedescendant");
+  });
+})();

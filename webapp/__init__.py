@@ -1,0 +1,111 @@
+"""Order Desk: create JustClick orders from one safe form."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+from cachelib import FileSystemCache, RedisCache
+from flask import Flask
+from flask_htmx import HTMX
+from flask_session import Session
+from flask_wtf.csrf import CSRFProtect
+
+from .catalog import CatalogService
+from .config import SANDBOX_API_URL, ConfigError, load_config
+from .justclick import JustClickClient
+
+__version__ = "0.1.0"
+
+htmx = HTMX()
+csrf = CSRFProtect()
+server_session = Session()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    try:
+        app.config.from_mapping(load_config(os.environ))
+    except ConfigError as exc:  # a plain message, not a traceback, in the PaaS log
+        raise SystemExit(f"Order Desk: {exc}") from None
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the session's lifetime bounds the token; forms stay open for hours
+        VERSION=__version__,
+    )
+    app.config.update(test_config or {})
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    os.makedirs(app.instance_path, exist_ok=True)
+    _configure_logging(app)
+
+    cache = _shared_cache(app, "cache")
+    _configure_sessions(app)
+    htmx.init_app(app)
+    csrf.init_app(app)
+
+    client = _justclick_client(app)
+    app.extensions["justclick"] = client
+    app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
+
+    from . import errors, views
+
+    app.register_blueprint(views.bp)
+    errors.register(app)
+    app.jinja_env.globals["sandbox_mode"] = app.config["SANDBOX"]
+    return app
+
+
+def _shared_cache(app: Flask, name: str):
+    """A cache every worker shares: Redis when configured, else files in the instance folder."""
+    if app.config["REDIS_URL"]:
+        import redis
+
+        return RedisCache(host=redis.from_url(app.config["REDIS_URL"]), key_prefix=f"orderdesk:{name}:")
+    return FileSystemCache(os.path.join(app.instance_path, name), threshold=10000)
+
+
+def _configure_sessions(app: Flask) -> None:
+    app.config.setdefault("SESSION_PERMANENT", True)
+    app.config.setdefault("SESSION_KEY_PREFIX", "orderdesk:session:")
+    if app.config["REDIS_URL"]:
+        import redis
+
+        app.config["SESSION_TYPE"] = "redis"
+        app.config["SESSION_REDIS"] = redis.from_url(app.config["REDIS_URL"])
+    else:
+        app.config["SESSION_TYPE"] = "cachelib"
+        app.config["SESSION_CACHELIB"] = FileSystemCache(
+            os.path.join(app.instance_path, "sessions"), threshold=50000
+        )
+    server_session.init_app(app)
+
+
+def _justclick_client(app: Flask) -> JustClickClient:
+    client = JustClickClient(
+        app.config["JUSTCLICK_API_URL"],
+        app.config["JUSTCLICK_API_KEY"],
+        login=app.config["JUSTCLICK_USERNAME"],
+        timeout=app.config["JUSTCLICK_TIMEOUT"],
+        connect_timeout=app.config["JUSTCLICK_CONNECT_TIMEOUT"],
+    )
+    if app.config["SANDBOX"]:
+        # The stand-in runs inside this process (no HTTP to ourselves); its order book is a file so
+        # that every worker sees the same accepted orders.
+        from .sandbox import OrderBook, WSGIAdapter, create_sandbox_app
+
+        book = OrderBook(os.path.join(app.instance_path, "sandbox-orders.sqlite3"))
+        stand_in = create_sandbox_app(
+            app.config["JUSTCLICK_API_KEY"], login=app.config["JUSTCLICK_USERNAME"], book=book,
+            slow_seconds=app.config["JUSTCLICK_TIMEOUT"] + 2,
+        )
+        client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
+        app.extensions["sandbox_book"] = book
+    return client
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,0 +1,144 @@
+"""Goods, coupons and managers from JustClick: fetched together, cached, degrading gracefully.
+
+The lists live in a cache shared by every worker (cachelib: files or Redis). An entry is kept past
+its TTL so that, while JustClick is down, a stale list is served with a note rather than none.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .justclick import JustClickClient, JustClickError
+
+log = logging.getLogger(__name__)
+
+# name -> (client method, what the operator is told when it fails)
+LISTS = {
+    "goods": ("get_goods", "Products could not be loaded from JustClick: type product ids instead."),
+    "coupons": ("get_coupons", "Coupons could not be loaded from JustClick: type a coupon id instead."),
+    "managers": ("get_managers", "Managers could not be loaded from JustClick: type a manager id instead."),
+    # Catalogue prices come from the signed API 1.0; without them the desk simply shows no prices.
+    "priced_goods": ("get_all_goods", None),
+}
+
+
+@dataclass
+class Catalog:
+    goods: list[dict] | None = None  # None: unavailable
+    coupons: list[dict] | None = None
+    managers: list[dict] | None = None
+    priced_goods: list[dict] | None = None
+    notes: list[str] = field(default_factory=list)
+    fetched_at: float | None = None  # the oldest list's time
+
+    @property
+    def goods_by_name(self) -> dict[str, dict]:
+        return {g["good_name"]: g for g in self.goods or ()}
+
+    @property
+    def prices(self) -> dict[str, Decimal]:
+        prices = {}
+        for good in self.priced_goods or ():
+            try:
+                prices[good["good_name"]] = Decimal(str(good["good_sum"]))
+            except (KeyError, InvalidOperation):
+                continue
+        return prices
+
+    @property
+    def goods_choices(self) -> list[tuple[str, str]]:
+        return [(g["good_name"], f"{g['good_title']} ({g['good_name']})") for g in self.goods or ()]
+
+    @property
+    def coupon_choices(self) -> list[tuple[str, str]]:
+        return [(str(c["id"]), c["coupon"]) for c in self.coupons or ()]
+
+    @property
+    def manager_choices(self) -> list[tuple[str, str]]:
+        return [(str(m["id"]), m["manager_name"]) for m in self.managers or ()]
+
+    def coupon_code(self, coupon_id: str) -> str | None:
+        return next((c["coupon"] for c in self.coupons or () if str(c["id"]) == str(coupon_id)), None)
+
+    def manager_name(self, manager_id) -> str | None:
+        return next((m["manager_name"] for m in self.managers or ()
+                     if str(m["id"]) == str(manager_id)), None)
+
+    def search_goods(self, query: str, limit: int = 20) -> list[dict]:
+        """Goods whose title or slug contains every word of the query, case-insensitively."""
+        words = query.casefold().split()
+        found = [g for g in self.goods or ()
+                 if all(w in f"{g['good_title']} {g['good_name']}".casefold() for w in words)]
+        return found[:limit]
+
+
+class CatalogService:
+    #: After a failed fetch, pages are served from what there is for this long before trying again,
+    #: so an outage does not cost every page load a timeout.
+    RETRY_AFTER = 30.0
+
+    def __init__(self, client: JustClickClient, cache, ttl: float):
+        self.client = client
+        self.cache = cache
+        self.ttl = ttl
+        self._lock = threading.Lock()  # one refresh at a time in this process
+
+    def get(self, refresh: bool = False) -> Catalog:
+        entries = self._read()
+        if refresh or self._due(entries):
+            with self._lock:
+                if not refresh:  # another thread may have refreshed while this one waited
+                    entries = self._read()
+                due = list(LISTS) if refresh else self._due(entries)
+                entries.update(self._fetch(due, entries))
+        return self._assemble(entries)
+
+    def _read(self) -> dict:
+        return {name: self.cache.get(f"catalog:{name}") for name in LISTS}
+
+    @staticmethod
+    def _due(entries: dict) -> list[str]:
+        now = time.time()
+        return [name for name, entry in entries.items() if entry is None or now >= entry["due"]]
+
+    def _fetch(self, names: list[str], old: dict) -> dict:
+        """Fetch the due lists concurrently: a cold page costs one round trip, not four."""
+        fresh = {}
+        with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
+            futures = {name: pool.submit(getattr(self.client, LISTS[name][0])) for name in names}
+            for name, future in futures.items():
+                now = time.time()
+                try:
+                    entry = {"items": future.result(), "at": now, "due": now + self.ttl}
+                except JustClickError as exc:
+                    log.warning("catalog list %s unavailable: %s", name, exc)
+                    previous = old.get(name) or {"items": None, "at": None}
+                    entry = dict(previous, failed=str(exc), due=now + self.RETRY_AFTER)
+                # Kept without expiry: past its TTL a list still serves while JustClick is down.
+                self.cache.set(f"catalog:{name}", entry, timeout=0)
+                fresh[name] = entry
+        return fresh
+
+    @staticmethod
+    def _assemble(entries: dict) -> Catalog:
+        catalog = Catalog()
+        for name, (_, failure_note) in LISTS.items():
+            entry = entries.get(name)
+            if entry is None or entry["items"] is None:
+                if failure_note:
+                    catalog.notes.append(failure_note)
+                continue
+            setattr(catalog, name, entry["items"])
+            if entry.get("failed") and failure_note:
+                loaded = time.strftime("%H:%M", time.localtime(entry["at"]))
+                catalog.notes.append(
+                    f"JustClick is not answering: the {name} list shown was loaded at {loaded}."
+                )
+        times = [e["at"] for e in entries.values() if e and e.get("at")]
+        catalog.fetched_at = min(times) if times else None
+        return catalog

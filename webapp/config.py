@@ -1,0 +1,106 @@
+"""Every setting, read from the environment in one place and checked at start-up."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+
+class ConfigError(Exception):
+    """The environment cannot start the desk; the message says what to set."""
+
+
+SANDBOX_API_URL = "http://sandbox.invalid/api/"
+SANDBOX_API_KEY = "sandbox-key"
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value <= minimum:
+        raise ConfigError(f"{name} must be greater than {minimum:g}.")
+    return value
+
+
+def _team_users(raw: str) -> dict:
+    if not raw.strip():
+        return {}
+    try:
+        users = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"TEAM_USERS is not valid JSON: {exc.msg}.") from None
+    if not isinstance(users, dict) or not all(
+        isinstance(u, dict) and u.get("password_hash") for u in users.values()
+    ):
+        raise ConfigError(
+            'TEAM_USERS must map each username to {"password_hash": ..., '
+            '"manager_id": optional, "name": optional}.'
+        )
+    return users
+
+
+def load_config(env: Mapping[str, str]) -> dict:
+    """Flask config values from the environment; raises ConfigError naming what is wrong."""
+    username = env.get("JUSTCLICK_USERNAME", "").strip()
+    api_key = env.get("JUSTCLICK_API_KEY", "").strip()
+    secret_key = env.get("SECRET_KEY", "").strip()
+    sandbox = not username and not api_key
+
+    missing = []
+    if not sandbox:
+        if not username:
+            missing.append("JUSTCLICK_USERNAME")
+        if not api_key:
+            missing.append("JUSTCLICK_API_KEY")
+        if not secret_key:
+            missing.append("SECRET_KEY")
+    if missing:
+        raise ConfigError(
+            "Cannot start: set " + ", ".join(missing) + ". Leave both JustClick credentials "
+            "unset to run in sandbox mode."
+        )
+
+    region = env.get("DEFAULT_PHONE_REGION", "").strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"DEFAULT_PHONE_REGION {region!r} is not a known region code.")
+    timezone = env.get("ACCOUNT_TIMEZONE", "").strip()
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"ACCOUNT_TIMEZONE {timezone!r} is not a known time zone.") from None
+
+    team_users = _team_users(env.get("TEAM_USERS", ""))
+    if not sandbox and not team_users:
+        raise ConfigError("Cannot start: set TEAM_USERS; a desk that reaches a real shop needs sign-in.")
+
+    return {
+        "SANDBOX": sandbox,
+        # A random key per start in sandbox mode: sessions simply end on restart.
+        "SECRET_KEY": secret_key or secrets.token_hex(32),
+        "JUSTCLICK_USERNAME": username or "sandbox",
+        "JUSTCLICK_API_KEY": api_key or SANDBOX_API_KEY,
+        "JUSTCLICK_API_URL": (
+            env.get("JUSTCLICK_API_URL", "").strip()
+            or (SANDBOX_API_URL if sandbox else f"https://{username}.justclick.io/api/")
+        ),
+        "JUSTCLICK_TIMEOUT": _number(env, "JUSTCLICK_TIMEOUT", 30.0),
+        "JUSTCLICK_CONNECT_TIMEOUT": _number(env, "JUSTCLICK_CONNECT_TIMEOUT", 5.0),
+        "CATALOG_TTL": _number(env, "CATALOG_TTL", 600.0),
+        "DEFAULT_PHONE_REGION": region or None,
+        "ACCOUNT_TIMEZONE": timezone or None,
+        "TEAM_USERS": team_users,
+        "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
+        "SESSION_LIFETIME_HOURS": _number(env, "SESSION_LIFETIME_HOURS", 12.0),
+        "HISTORY_LIMIT": int(_number(env, "HISTORY_LIMIT", 500, minimum=0)),
+        "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "").strip() or "20 per minute",
+    }

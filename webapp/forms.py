@@ -1,0 +1,307 @@
+"""The desk's forms: field rules and the messages an operator sees beside each field.
+
+Field names equal JustClick's createorder parameter names, so a form post reads like the API call.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+import pycountry
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    IPAddress,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from .orders import CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
+
+COUNTRY_CHOICES = [("", "— none —")] + sorted(
+    ((c.alpha_2, c.name) for c in pycountry.countries), key=lambda choice: choice[1]
+)
+STATUS_CHOICES = [
+    ("", "— not set —"),
+    ("Expected", "Expected (awaiting payment)"),
+    ("Paid", "Paid"),
+    ("Cancel", "Cancelled"),
+    ("MoneyBack", "Money back"),
+]
+CONFIRMED_CHOICES = [("", "— not set —"), ("Yes", "Yes"), ("No", "No")]
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+# Where no account time zone is set, "the future" starts in the earliest zone on Earth, so an
+# operator anywhere is never told that a time they just lived through has not happened yet.
+EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_PRICE = Decimal("100000000")
+
+
+def short(n: int):
+    return Length(max=n, message=f"At most {n} characters.")
+
+
+class PriceField(StringField):
+    """A price as the operator types it ("1500", "1 500,50"); `data` becomes a Decimal or None."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        text = (self.data or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+        if not text:
+            self.data = None
+            return
+        try:
+            price = Decimal(text)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.") from None
+        if not price.is_finite() or price <= 0:
+            raise ValueError("A price must be greater than 0.")
+        if price.as_tuple().exponent < -2:
+            raise ValueError("A price has at most 2 decimal places.")
+        if price >= MAX_PRICE:
+            raise ValueError("That price is too large.")
+        self.data = price
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format(self.data, "f") if self.data is not None else ""
+
+
+class ProductLineForm(Form):
+    good_name = StringField("Product", validators=[short(100)])
+    price = PriceField("Price override", validators=[Optional()])
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.good_name.data or "").strip() and not (self.price.raw_data or [""])[0].strip()
+
+
+def _text(label, n=255, **kw):
+    return StringField(label, validators=[Optional(), short(n)], filters=[_strip], **kw)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class OrderForm(FlaskForm):
+    # Customer
+    customer_email = StringField(
+        "Email",
+        validators=[DataRequired("JustClick needs the customer's email."), short(254),
+                    Email("This is not a valid email address.", check_deliverability=False)],
+        filters=[_strip],
+    )
+    customer_first_name = _text("First name", 100)
+    customer_last_name = _text("Last name", 100)
+    customer_middle_name = _text("Middle name", 100)
+    customer_phone = _text("Phone", 40)
+    order_ip = StringField("Customer IP address", filters=[_strip], validators=[
+        Optional(), IPAddress(ipv4=True, ipv6=True, message="Enter an IPv4 or IPv6 address.")])
+
+    # Products
+    products = FieldList(FormField(ProductLineForm), min_entries=1, max_entries=100)
+
+    # Shipping address
+    customer_shipping = _text("Address")
+    customer_shipping_address_2 = _text("Address, line 2")
+    customer_shipping_city = _text("City", 100)
+    customer_shipping_state = _text("Region / state", 100)
+    customer_shipping_zip = _text("Postcode", 20)
+    customer_shipping_country_code = SelectField("Country", choices=COUNTRY_CHOICES, default="")
+    customer_shipping_phone = _text("Delivery phone", 40)
+
+    # Billing address
+    billing_same_as_shipping = BooleanField("Same as shipping")
+    customer_billing_address_1 = _text("Address")
+    customer_billing_address_2 = _text("Address, line 2")
+    customer_billing_city = _text("City", 100)
+    customer_billing_state = _text("Region / state", 100)
+    customer_billing_zip = _text("Postcode", 20)
+    customer_billing_country_code = SelectField("Country", choices=COUNTRY_CHOICES, default="")
+
+    # Order
+    order_status = SelectField("Status", choices=STATUS_CHOICES, default="")
+    order_confirmed = SelectField("Confirmed", choices=CONFIRMED_CHOICES, default="")
+    order_created_at = DateTimeLocalField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
+    order_paid_at = DateTimeLocalField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
+    payment_method = _text("Payment method", 100)
+    coupon = _text("Coupon", 20)
+    order_tag = _text("Order tag", 100)
+    note = TextAreaField("Note", validators=[Optional(), short(2000)], filters=[_strip])
+
+    # Attribution
+    order_sales_manager = _text("Sales manager", 20)
+    affiliates = _text("Affiliates", 500)
+    utm_source = _text("utm_source")
+    utm_medium = _text("utm_medium")
+    utm_campaign = _text("utm_campaign")
+    utm_content = _text("utm_content")
+    utm_term = _text("utm_term")
+
+    def __init__(self, *args, catalog=None, default_region=None, timezone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.catalog = catalog
+        self.default_region = default_region
+        self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
+
+    # --- products -------------------------------------------------------------------------
+
+    def lines(self) -> list[ProductLine]:
+        return [
+            ProductLine(entry.good_name.data.strip(), entry.price.data)
+            for entry in self.products if not entry.is_blank and entry.good_name.data
+        ]
+
+    def validate_products(self, field):
+        known = self.catalog.goods_by_name if self.catalog and self.catalog.goods is not None else None
+        chosen = 0
+        for entry in field:
+            if entry.is_blank:
+                continue
+            name = (entry.good_name.data or "").strip()
+            if not name:
+                entry.good_name.errors.append("Choose a product for this price.")
+            elif known is not None and name not in known:
+                entry.good_name.errors.append(f"The shop has no product “{name}”.")
+            elif known is None and not SLUG.match(name):
+                entry.good_name.errors.append("A product id is letters, digits, - and _ only.")
+            else:
+                chosen += 1
+        if any(entry.good_name.errors for entry in field):
+            raise ValidationError("Check the product lines.")
+        if not chosen:
+            raise ValidationError("Add at least one product.")
+
+    # --- choices that come from JustClick ---------------------------------------------------
+
+    def validate_coupon(self, field):
+        self._check_listed(field, self.catalog and self.catalog.coupons, "coupon")
+
+    def validate_order_sales_manager(self, field):
+        self._check_listed(field, self.catalog and self.catalog.managers, "manager")
+
+    @staticmethod
+    def _check_listed(field, items, what):
+        if not field.data:
+            return
+        if items is None:  # list unavailable: a typed id is accepted
+            if not field.data.isdigit():
+                raise ValidationError(f"Enter the {what}'s numeric id.")
+        elif field.data not in {str(item["id"]) for item in items}:
+            raise ValidationError(f"Choose a {what} from the list.")
+
+    # --- phones, dates, partners -----------------------------------------------------------
+
+    def _phone_region(self, prefer_shipping: bool) -> str | None:
+        countries = [self.customer_shipping_country_code.data, self.customer_billing_country_code.data]
+        if not prefer_shipping:
+            countries.reverse()
+        return next((c for c in countries if c), None) or self.default_region
+
+    def _check_phone(self, field, prefer_shipping=True):
+        if not field.data:
+            return
+        region = self._phone_region(prefer_shipping)
+        try:
+            number = phonenumbers.parse(field.data, region)
+        except phonenumbers.NumberParseException:
+            if region is None and not field.data.lstrip().startswith("+"):
+                raise ValidationError("Start with the country code (+…) or choose a country.") from None
+            raise ValidationError("This is not a phone number.") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError("This phone number is not valid for its country.")
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_customer_phone(self, field):
+        self._check_phone(field)
+
+    def validate_customer_shipping_phone(self, field):
+        self._check_phone(field)
+
+    def _check_not_future(self, field):
+        if field.data and field.data > datetime.now(self.zone).replace(tzinfo=None):
+            raise ValidationError("This time is in the future.")
+
+    def validate_order_created_at(self, field):
+        self._check_not_future(field)
+
+    def validate_order_paid_at(self, field):
+        self._check_not_future(field)
+        created = self.order_created_at.data
+        if field.data and created and field.data < created:
+            raise ValidationError("Paid at cannot be before Created at.")
+
+    def validate_affiliates(self, field):
+        logins = [part.strip() for part in (field.data or "").split(",") if part.strip()]
+        bad = [login for login in logins if not LOGIN.match(login) or len(login) > 64]
+        if bad:
+            raise ValidationError(f"Not a partner login: {', '.join(bad)}. Separate logins with commas.")
+        field.data = ",".join(logins)
+
+    def validate_billing_same_as_shipping(self, field):
+        typed = [self[name].data for name in SHIPPING_TO_BILLING.values() if self[name].data]
+        if field.data and typed:
+            raise ValidationError("Untick this to send a billing address of its own, or clear it.")
+
+    def api_values(self) -> dict:
+        """Validated values keyed by API name (products and desk-only fields left out)."""
+        skip = {"products", "billing_same_as_shipping", "csrf_token", "submission_token"}
+        return {name: field.data for name, field in self._fields.items() if name not in skip}
+
+
+def _api_labels() -> dict[str, str]:
+    labels = {}
+    for name in CREATEORDER_FIELDS:
+        unbound = getattr(OrderForm, name, None)
+        label = unbound.args[0] if unbound is not None else name.replace("_", " ").capitalize()
+        section = "Shipping " if "_shipping" in name else "Billing " if "_billing" in name else ""
+        labels[name] = f"{section}{label.lower()}" if section else label
+    labels.update(product_names="Products", product_prices="Prices")
+    return labels
+
+
+#: API field -> the label an operator knows it by (for results and history).
+API_LABELS = _api_labels()
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Enter your username."), short(64)],
+                           filters=[_strip])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password."), short(200)])
+    next = HiddenField()
+
+
+def error_list(form) -> list[tuple]:
+    """(field, message) for every error, product lines included, in the order of the page."""
+    found = []
+    for field in form:
+        if field.name == "products":
+            lines = [(sub, message) for entry in field for sub in entry for message in sub.errors]
+            found += lines or [(field[0].good_name, m) for m in field.errors if isinstance(m, str)]
+        elif field.errors:
+            found += [(field, message) for message in field.errors]
+    return found

@@ -1,0 +1,235 @@
+"""The JustClick API client: HTTP and JustClick's reply envelope, nothing of Flask.
+
+Every call goes through `_call`, which always passes a timeout and turns every failure into one of
+three exceptions. `createorder` has no idempotency key, so nothing here ever sends a request twice
+once it may have reached JustClick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus, urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+# What an operator should know about each documented code; the verbatim text is always shown too.
+CODE_HINTS = {
+    2: "JustClick received no data, or this API method is switched off for the account.",
+    3: "JustClick found a value it does not accept.",
+    4: "The API key was refused. Check JUSTCLICK_API_KEY against Integration and API settings.",
+    5: "JustClick does not know this account login. Check JUSTCLICK_USERNAME.",
+    6: "JustClick does not accept requests from this server's IP address.",
+    7: "The JustClick account is disabled.",
+    8: (
+        "JustClick's request limit for this address is exhausted. On a new account this usually "
+        "means the API is not switched on yet: ask JustClick support to enable API 2.0."
+    ),
+    600: "JustClick rejected the customer email.",
+    601: "JustClick says this order already exists.",
+    602: "JustClick could not create the order.",
+    603: "The order has no products.",
+    604: "A product does not exist in the shop.",
+    605: "A physical product needs delivery data: fill in the shipping address.",
+    700: "The shop has no products.",
+}
+
+
+class JustClickError(Exception):
+    """Base of every failure of a JustClick call."""
+
+    #: True when the request may have reached JustClick and been acted on.
+    may_have_reached = True
+
+
+class Unavailable(JustClickError):
+    """JustClick could not be reached, or did not answer in time."""
+
+    def __init__(self, message: str, *, may_have_reached: bool):
+        super().__init__(message)
+        self.may_have_reached = may_have_reached
+
+
+class Rejected(JustClickError):
+    """JustClick answered with a non-zero error code."""
+
+    may_have_reached = False  # it answered and said no
+
+    def __init__(self, code: int, text: str, reply: dict):
+        super().__init__(f"JustClick error {code}: {text}")
+        self.code = code
+        self.text = text
+        self.reply = reply
+
+    @property
+    def hint(self) -> str | None:
+        return CODE_HINTS.get(self.code)
+
+
+class BadResponse(JustClickError):
+    """Something answered, but not with JustClick's envelope (an HTML page, broken JSON, a redirect)."""
+
+    def __init__(self, message: str, *, status: int, body: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+    result: object
+    raw: dict = field(repr=False)
+
+
+def php_urlencode(params: dict) -> str:
+    """Encode like PHP's http_build_query: API 1.0 signs these exact bytes."""
+    return urlencode(params, quote_via=quote_plus, safe="")
+
+
+class JustClickClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        login: str = "",
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/") + "/"
+        self._api_key = api_key
+        self.login = login
+        self.timeout = (connect_timeout, timeout)
+        self.session = session or requests.Session()
+        # Only failures to connect are retried: those never reached JustClick. Read errors and
+        # statuses are never retried, so a createorder that may have arrived is not sent again.
+        retry = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+
+    def __repr__(self) -> str:  # never show the key, even in a traceback
+        return f"<JustClickClient {self.base_url}>"
+
+    # --- API 2.0 -------------------------------------------------------------------------------
+
+    def create_order(self, params: dict) -> Reply:
+        """Create an order (invoice). Raises on any failure; never retried here."""
+        return self._call(
+            "createorder", {"rpsKey": self._api_key, **params},
+            log_detail=params.get("product_names", ""),
+        )
+
+    def get_goods(self) -> list[dict]:
+        return self._list("getgoods")
+
+    def get_coupons(self) -> list[dict]:
+        return self._list("getcoupons")
+
+    def get_managers(self) -> list[dict]:
+        return self._list("getpersonalmanagers")
+
+    # --- API 1.0, signed ---------------------------------------------------------------------
+
+    def get_all_goods(self) -> list[dict]:
+        """Goods with catalogue prices (`good_sum`); signed API 1.0, which API 2.0 lacks."""
+        try:
+            return self._list("GetAllGoods", signed=True)
+        except Rejected as exc:
+            if exc.code == 700:  # the shop has no products
+                return []
+            raise
+
+    def sign(self, body: str) -> str:
+        return hashlib.md5(f"{body}::{self.login}::{self._api_key}".encode()).hexdigest()
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _list(self, method: str, *, signed: bool = False) -> list[dict]:
+        if signed:
+            body = self.sign("")
+            reply = self._call(method, None, raw_body=f"hash={body}")
+        else:
+            reply = self._call(method, {"rpsKey": self._api_key})
+        if not isinstance(reply.result, list):
+            raise BadResponse(f"{method} returned no list", status=200, body=str(reply.raw)[:500])
+        return reply.result
+
+    def _call(self, method: str, fields: dict | None, *, raw_body: str | None = None,
+              log_detail: str = "") -> Reply:
+        body = raw_body if raw_body is not None else php_urlencode(fields or {})
+        started = time.perf_counter()
+        status = code = None
+        try:
+            response = self.session.post(
+                self.base_url + method,
+                data=body.encode("utf-8"),
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            status = response.status_code
+            reply = self._parse(response)
+            code = reply.code
+            if reply.code != 0:
+                raise Rejected(reply.code, reply.text, reply.raw)
+            return reply
+        except requests.ConnectionError as exc:
+            if isinstance(exc, requests.ConnectTimeout) or not _reached(exc):
+                raise Unavailable("JustClick could not be reached.", may_have_reached=False) from None
+            raise Unavailable("The connection to JustClick broke off.", may_have_reached=True) from None
+        except requests.Timeout:
+            raise Unavailable(
+                f"JustClick did not answer within {self.timeout[1]:g} seconds.", may_have_reached=True
+            ) from None
+        except requests.RequestException as exc:
+            raise Unavailable(f"The request failed: {type(exc).__name__}.", may_have_reached=True) from None
+        finally:
+            log.info(
+                "justclick %s http=%s code=%s ms=%d%s",
+                method, status, code, (time.perf_counter() - started) * 1000,
+                f" products={log_detail}" if log_detail else "",
+            )
+
+    @staticmethod
+    def _parse(response: requests.Response) -> Reply:
+        status = response.status_code
+        text = response.text
+        if response.is_redirect or 300 <= status < 400:
+            raise BadResponse(
+                f"JustClick redirected the request (HTTP {status}) instead of answering.",
+                status=status, body=response.headers.get("Location", ""),
+            )
+        try:
+            envelope = json.loads(text)
+        except ValueError:
+            kind = "an HTML page" if "<html" in text[:500].lower() else "a reply that is not JSON"
+            raise BadResponse(
+                f"JustClick answered HTTP {status} with {kind}.", status=status, body=text[:500]
+            ) from None
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("error_code"), int | str):
+            raise BadResponse(f"JustClick answered HTTP {status} without an error code.",
+                              status=status, body=text[:500])
+        try:
+            code = int(envelope["error_code"])
+        except ValueError:
+            raise BadResponse("JustClick's error code is not a number.", status=status,
+                              body=text[:500]) from None
+        return Reply(code, str(envelope.get("error_text", "")), envelope.get("result"), envelope)
+
+
+def _reached(exc: requests.ConnectionError) -> bool:
+    """Whether a connection error came after the request was sent (so it may have arrived)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3 wraps it in MaxRetryError
+    return not isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError)

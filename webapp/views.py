@@ -1,0 +1,265 @@
+"""The orders blueprint: the order page, submitting, and the small regions htmx swaps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
+
+from . import history, htmx
+from .forms import API_LABELS, OrderForm, error_list
+from .justclick import JustClickError, Rejected
+from .orders import API_DATETIME, ProductLine, build_params, plan_products
+from .sandbox import MAGIC_EMAILS
+
+bp = Blueprint("orders", __name__)
+
+#: Query parameters that may open a prefilled order (links from other tools).
+PREFILL_FIELDS = ("customer_email", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
+
+
+def _catalog(refresh: bool = False):
+    return current_app.extensions["catalog"].get(refresh=refresh)
+
+
+def _order_form(catalog, **kwargs) -> OrderForm:
+    return OrderForm(catalog=catalog, default_region=current_app.config["DEFAULT_PHONE_REGION"],
+                     timezone=current_app.config["ACCOUNT_TIMEZONE"], **kwargs)
+
+
+def _render(template: str, partial: str, status: int = 200, **context) -> Response:
+    """The full page, or only its swappable region for an htmx request."""
+    response = make_response(render_template(partial if htmx else template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None) -> Response:
+    return _render("order.html", "partials/order_form.html", status,
+                   form=form, catalog=catalog, attempt=attempt)
+
+
+# --- the order page -------------------------------------------------------------------------
+
+
+@bp.app_template_filter("money")
+def money(value) -> str:
+    return f"{value:,.2f}".replace(",", "\u202f")
+
+
+@bp.app_template_filter("localtime")
+def localtime(iso: str) -> str:
+    """A recorded UTC time in the account's zone (UTC when none is set), to the second."""
+    zone = current_app.config["ACCOUNT_TIMEZONE"]
+    moment = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone) if zone else UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.tzname() or "")
+
+
+@bp.app_context_processor
+def template_helpers():
+    return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
+            "outcomes": history.OUTCOMES, "magic_emails": MAGIC_EMAILS}
+
+
+@bp.get("/")
+def new_order():
+    catalog = _catalog()
+    data = {name: value for name in PREFILL_FIELDS if (value := request.args.get(name, "").strip())}
+    source = history.find(request.args.get("from", ""))
+    if source:
+        data = _form_data_from(source)
+    return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
+
+
+@bp.post("/")
+def submit():
+    action = request.form.get("action", "")
+    if action:  # a line added or removed, or lists refreshed: re-render, send nothing
+        catalog = _catalog(refresh=action == "refresh")
+        form = _order_form(catalog, formdata=_apply_line_action(request.form, action))
+        return _order_page(form, catalog)
+
+    catalog = _catalog()
+    form = _order_form(catalog)
+    if not form.validate():
+        return _order_page(form, catalog, 422)
+
+    params, plan = build_params(form.api_values(), form.lines(), catalog.prices,
+                                billing_same_as_shipping=form.billing_same_as_shipping.data)
+    entry = _send(params, plan, form)
+    if entry["outcome"] != "created":
+        return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
+    if htmx:
+        response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog))
+        response.headers["HX-Trigger"] = "history-changed"
+        response.headers["HX-Push-Url"] = url_for(".attempt", entry_id=entry["id"])
+        return response
+    return redirect(url_for(".attempt", entry_id=entry["id"]), 303)
+
+
+def _send(params: dict, plan, form: OrderForm) -> dict:
+    """Call createorder once, never again, and record what happened."""
+    lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
+             for line in form.lines()]
+    extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
+             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
+    try:
+        reply = current_app.extensions["justclick"].create_order(params)
+    except Rejected as exc:
+        return history.record(outcome="rejected", sent=params, reply=exc.reply, code=exc.code,
+                              text=exc.text, extra={**extra, "hint": exc.hint})
+    except JustClickError as exc:
+        outcome = "unknown" if exc.may_have_reached else "not_sent"
+        reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
+                 "body": getattr(exc, "body", "")}
+        return history.record(outcome=outcome, sent=params, reply=reply, text=str(exc), extra=extra)
+    return history.record(outcome="created", sent=params, reply=reply.raw, code=reply.code,
+                          text=reply.text, extra=extra)
+
+
+def _apply_line_action(formdata: MultiDict, action: str) -> MultiDict:
+    """The posted form with a product line added or removed, every typed value kept as typed."""
+    lines: dict[int, dict] = {}
+    rest = MultiDict()
+    for key, value in formdata.items(multi=True):
+        if match := PRODUCT_KEY.match(key):
+            lines.setdefault(int(match[1]), {})[match[2]] = value
+        elif key != "action":
+            rest.add(key, value)
+    rows = [lines[i] for i in sorted(lines)]
+    verb, _, arg = action.partition(":")
+    if verb == "add":
+        blank = next((row for row in rows if not row.get("good_name") and not row.get("price")), None)
+        if blank is not None and arg:
+            blank["good_name"] = arg
+        else:
+            rows.append({"good_name": arg, "price": ""})
+    elif verb == "remove" and arg.isdigit() and int(arg) < len(rows):
+        del rows[int(arg)]
+    for i, row in enumerate(rows or [{}]):
+        rest.add(f"products-{i}-good_name", row.get("good_name", ""))
+        rest.add(f"products-{i}-price", row.get("price", ""))
+    return rest
+
+
+def _form_data_from(entry: dict) -> dict:
+    """Form data that reproduces a recorded attempt (for "Duplicate into form")."""
+    data = {k: v for k, v in entry["sent"].items() if k not in ("product_names", "product_prices")}
+    for key in ("order_created_at", "order_paid_at"):
+        if key in data:
+            data[key] = datetime.strptime(data[key], API_DATETIME)
+    if entry.get("billing_same_as_shipping"):
+        data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
+        data["billing_same_as_shipping"] = True
+    data["products"] = [{"good_name": line["good_name"], "price": line["price"]} for line in entry["lines"]]
+    return data
+
+
+# --- live regions -----------------------------------------------------------------------------
+
+
+@bp.post("/summary")
+def summary():
+    catalog = _catalog()
+    form = _order_form(catalog)
+    return render_template("partials/summary.html", **summarize(form, catalog))
+
+
+def summarize(form: OrderForm, catalog) -> dict:
+    """What the summary panel shows: effective prices and the exact product fields to be sent."""
+    prices = catalog.prices
+    goods = catalog.goods_by_name
+    rows, lines = [], []
+    for entry in form.products:
+        name = (entry.good_name.data or "").strip()
+        if not name:
+            continue
+        override = entry.price.data if not entry.price.errors else None
+        price = override if override is not None else prices.get(name)
+        rows.append({"good_name": name, "title": goods.get(name, {}).get("good_title", name),
+                     "price": price, "overridden": override is not None,
+                     "invalid_price": bool(entry.price.errors)})
+        lines.append(ProductLine(name, override))
+    plan = plan_products(lines, prices)
+    known = [row["price"] for row in rows]
+    return {
+        "rows": rows,
+        "plan": plan,
+        "total": sum(known) if rows and all(p is not None for p in known) else None,
+        "coupon": catalog.coupon_code(form.coupon.data) if form.coupon.data else None,
+    }
+
+
+@bp.get("/products/search")
+def product_search():
+    catalog = _catalog()
+    query = request.args.get("q", "").strip()
+    found = catalog.search_goods(query) if query else []
+    return render_template("partials/product_results.html", found=found, query=query, catalog=catalog)
+
+
+@bp.post("/lines")
+def product_lines():
+    """The Products fieldset after adding or removing a line (htmx); the no-JS path posts to /."""
+    catalog = _catalog()
+    form = _order_form(catalog, formdata=_apply_line_action(request.form, request.form.get("action", "")))
+    return render_template("partials/products.html", form=form, catalog=catalog)
+
+
+# --- attempts and history ------------------------------------------------------------------------
+
+
+@bp.get("/attempts/<entry_id>")
+def attempt(entry_id):
+    entry = history.find(entry_id) or abort(404)
+    return _render("attempt.html", "partials/result.html", entry=entry, catalog=_catalog())
+
+
+@bp.get("/history")
+def history_page():
+    outcome = request.args.get("outcome") or None
+    if outcome and outcome not in history.OUTCOMES:
+        outcome = None
+    return _render("history.html", "partials/history_list.html", entries=history.entries(outcome),
+                   outcome=outcome, outcomes=history.OUTCOMES, dropped=history.dropped())
+
+
+@bp.get("/history/panel")
+def history_panel():
+    return render_template("partials/history_panel.html", entries=history.entries()[:10],
+                           outcomes=history.OUTCOMES, dropped=history.dropped())
+
+
+@bp.get("/history.csv")
+def history_csv():
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return Response(history.to_csv(history.entries()), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="order-history-{stamp}.csv"'})
+
+
+@bp.route("/history/clear", methods=["GET", "POST"])
+def history_clear():
+    if request.method == "GET":  # the question, for browsers without JavaScript
+        return render_template("history_clear.html", count=len(history.entries()))
+    history.clear()
+    return redirect(url_for(".history_page"), 303)
+
+
+@bp.get("/sandbox")
+def sandbox_orders():
+    book = current_app.extensions.get("sandbox_book") or abort(404)
+    return render_template("sandbox.html", orders=book.all())
