@@ -1,11 +1,10 @@
 import hashlib
-import threading
 from types import SimpleNamespace
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from tests.conftest import API_KEY, LOGIN
 from webapp.sandbox import (
     MAGIC_EMAILS,
     SEED_COUPONS,
@@ -16,8 +15,6 @@ from webapp.sandbox import (
     create_sandbox_app,
 )
 
-API_KEY = "test-key-0a1b2c"
-LOGIN = "testshop"
 # Codes the contract documents; the "unknown" magic email must answer with none of them.
 DOCUMENTED_CODES = {0, 1, 2, 3, 4, 5, 6, 7, 8, 400, 600, 601, 602, 603, 604, 605, 700}
 DIGITAL = next(g for g in SEED_GOODS if g["good_type"] == "digital")
@@ -26,20 +23,6 @@ PHYSICAL = next(g for g in SEED_GOODS if g["good_type"] == "physical")
 
 def md5(text):
     return hashlib.md5(text.encode() if isinstance(text, str) else text).hexdigest()
-
-
-@pytest.fixture
-def sandbox_server(tmp_path):
-    book = OrderBook(str(tmp_path / "orders.sqlite3"))
-    app = create_sandbox_app(API_KEY, login=LOGIN, book=book, slow_seconds=1.5)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # A short poll interval: shutdown() waits for it, once per test.
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    root = f"http://127.0.0.1:{server.server_port}/"
-    yield SimpleNamespace(url=root + "api/", root=root, book=book, api_key=API_KEY, login=LOGIN)
-    server.shutdown()
-    server.server_close()
 
 
 def call(server, method, fields=None, key=API_KEY, **kwargs):

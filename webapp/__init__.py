@@ -25,7 +25,7 @@ server_session = Session()
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_relative_config=True)
+                instance_path=(test_config or {}).get("INSTANCE_PATH"))
     try:
         app.config.from_mapping(load_config(os.environ))
     except ConfigError as exc:  # a plain message, not a traceback, in the PaaS log

@@ -201,14 +201,20 @@ class JustClickClient:
                 f" products={log_detail}" if log_detail else "",
             )
 
-    @staticmethod
-    def _parse(response: requests.Response) -> Reply:
+    def _redact(self, text: str) -> str:
+        """Blank the key out of anything kept from a reply: a proxy or an error text may echo it."""
+        for secret in (self._api_key, quote_plus(self._api_key, safe="")):
+            if secret:
+                text = text.replace(secret, "[rpsKey]")
+        return text
+
+    def _parse(self, response: requests.Response) -> Reply:
         status = response.status_code
-        text = response.text
+        text = self._redact(response.text)
         if response.is_redirect or 300 <= status < 400:
             raise BadResponse(
                 f"JustClick redirected the request (HTTP {status}) instead of answering.",
-                status=status, body=response.headers.get("Location", ""),
+                status=status, body=self._redact(response.headers.get("Location", "")),
             )
         try:
             envelope = json.loads(text)

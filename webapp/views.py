@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -165,7 +166,8 @@ def _form_data_from(entry: dict) -> dict:
     if entry.get("billing_same_as_shipping"):
         data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
         data["billing_same_as_shipping"] = True
-    data["products"] = [{"good_name": line["good_name"], "price": line["price"]} for line in entry["lines"]]
+    data["products"] = [{"good_name": line["good_name"], "price": line["price"] and Decimal(line["price"])}
+                        for line in entry["lines"]]
     return data
 
 

@@ -1,0 +1,197 @@
+"""Each field rule of the order form, with the message an operator sees."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from webapp import create_app
+from webapp.catalog import Catalog
+from webapp.forms import OrderForm, error_list
+from webapp.orders import CREATEORDER_FIELDS
+from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
+
+GOOD = SEED_GOODS[0]["good_name"]
+FULL_CATALOG = Catalog(goods=SEED_GOODS, coupons=SEED_COUPONS, managers=SEED_MANAGERS)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False,
+                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
+
+
+def check(app, catalog=FULL_CATALOG, region=None, timezone=None, **fields):
+    data = MultiDict({"customer_email": "buyer@example.com", "products-0-good_name": GOOD})
+    for name, value in fields.items():
+        data[name.replace("__", "-")] = value
+    with app.test_request_context(method="POST", data=data):
+        form = OrderForm(catalog=catalog, default_region=region, timezone=timezone)
+        form.validate()
+        return form
+
+
+def errors_of(form, name):
+    """The first message shown beside the field, or None."""
+    return next((message for field, message in error_list(form) if field.name == name), None)
+
+
+def test_every_createorder_field_is_on_the_form(app):
+    with app.test_request_context():
+        form = OrderForm(catalog=FULL_CATALOG)
+        missing = [n for n in CREATEORDER_FIELDS if n not in form._fields and not n.startswith("product_")]
+    assert missing == []
+
+
+def test_a_minimal_order_is_valid(app):
+    form = check(app)
+    assert form.errors == {}
+    assert [line.good_name for line in form.lines()] == [GOOD]
+
+
+@pytest.mark.parametrize("email, message", [
+    ("", "JustClick needs the customer's email."),
+    ("not-an-email", "This is not a valid email address."),
+    ("a@@b.com", "This is not a valid email address."),
+    ("x" * 250 + "@example.com", "At most 254 characters."),
+    ("buyer@example.invalid", "This is not a valid email address."),
+])
+def test_email_rules(app, email, message):
+    assert errors_of(check(app, customer_email=email), "customer_email") == message
+
+
+def test_email_needs_no_dns(app):
+    # A domain that cannot resolve is still a syntactically valid address: no lookups are made.
+    assert check(app, customer_email="buyer@no-such-domain-4f7a9c.com").errors == {}
+
+
+def test_phone_uses_the_shipping_country_and_becomes_e164(app):
+    form = check(app, customer_phone="8 (912) 345-67-89", customer_shipping_country_code="RU")
+    assert form.errors == {}
+    assert form.customer_phone.data == "+79123456789"
+
+
+def test_phone_falls_back_to_billing_country_then_the_setting(app):
+    assert check(app, customer_phone="020 7946 0958",
+                 customer_billing_country_code="GB").customer_phone.data == "+442079460958"
+    assert check(app, customer_phone="(415) 555-2671", region="US").customer_phone.data == "+14155552671"
+
+
+def test_phone_without_country_or_region_asks_for_the_code(app):
+    form = check(app, customer_phone="912 345 67 89")
+    assert errors_of(form, "customer_phone") == "Start with the country code (+…) or choose a country."
+    assert check(app, customer_phone="+7 912 345-67-89").customer_phone.data == "+79123456789"
+
+
+@pytest.mark.parametrize("phone", ["hello", "+7 123", "+1 555 000"])
+def test_bad_phones_are_refused(app, phone):
+    form = check(app, customer_shipping_phone=phone, customer_shipping_country_code="RU")
+    assert errors_of(form, "customer_shipping_phone") in (
+        "This is not a phone number.", "This phone number is not valid for its country.")
+
+
+@pytest.mark.parametrize("ip, ok", [("203.0.113.7", True), ("2001:db8::1", True),
+                                    ("300.1.1.1", False), ("localhost", False)])
+def test_order_ip(app, ip, ok):
+    message = errors_of(check(app, order_ip=ip), "order_ip")
+    assert (message is None) == ok
+    if not ok:
+        assert message == "Enter an IPv4 or IPv6 address."
+
+
+def test_dates_in_the_future_are_refused(app):
+    tomorrow = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    form = check(app, order_created_at=tomorrow, timezone="UTC")
+    assert errors_of(form, "order_created_at") == "This time is in the future."
+
+
+def test_paid_before_created_is_refused(app):
+    form = check(app, order_created_at="2026-01-10T10:00", order_paid_at="2026-01-09T10:00")
+    assert errors_of(form, "order_paid_at") == "Paid at cannot be before Created at."
+    good = check(app, order_created_at="2026-01-10T10:00", order_paid_at="2026-01-10T10:30")
+    assert good.errors == {}
+    assert good.order_paid_at.data == datetime(2026, 1, 10, 10, 30)
+
+
+def test_a_date_that_is_not_a_date(app):
+    assert errors_of(check(app, order_created_at="yesterday"), "order_created_at")
+
+
+@pytest.mark.parametrize("typed, price", [("1500", Decimal("1500")), ("1 500,50", Decimal("1500.50")),
+                                          ("0.99", Decimal("0.99"))])
+def test_prices_as_operators_type_them(app, typed, price):
+    form = check(app, products__0__price=typed)
+    assert form.errors == {}
+    assert form.lines()[0].price == price
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("abc", "Enter a price as a number, e.g. 1500 or 1500.50."),
+    ("-5", "A price must be greater than 0."),
+    ("0", "A price must be greater than 0."),
+    ("10.555", "A price has at most 2 decimal places."),
+    ("1e12", "That price is too large."),
+])
+def test_bad_prices(app, typed, message):
+    form = check(app, products__0__price=typed)
+    assert errors_of(form, "products-0-price") == message
+    with app.test_request_context():
+        assert form.products[0].price._value() == typed  # the operator's input is kept as typed
+
+
+def test_at_least_one_product(app):
+    form = check(app, products__0__good_name="")
+    assert errors_of(form, "products-0-good_name") == "Add at least one product."
+
+
+def test_a_price_without_a_product(app):
+    form = check(app, products__1__good_name="", products__1__price="100")
+    assert errors_of(form, "products-1-good_name") == "Choose a product for this price."
+
+
+def test_unknown_product_when_the_list_is_known(app):
+    form = check(app, products__0__good_name="no-such-thing")
+    assert errors_of(form, "products-0-good_name") == "The shop has no product “no-such-thing”."
+
+
+def test_typed_ids_are_accepted_when_lists_are_unavailable(app):
+    form = check(app, catalog=Catalog(), products__0__good_name="any-slug_1", coupon="585",
+                 order_sales_manager="71257")
+    assert form.errors == {}
+    bad = check(app, catalog=Catalog(), products__0__good_name="два слова", coupon="SUMMER")
+    assert errors_of(bad, "products-0-good_name") == "A product id is letters, digits, - and _ only."
+    assert errors_of(bad, "coupon") == "Enter the coupon's numeric id."
+
+
+def test_coupon_and_manager_must_come_from_their_lists(app):
+    form = check(app, coupon="999999", order_sales_manager="1")
+    assert errors_of(form, "coupon") == "Choose a coupon from the list."
+    assert errors_of(form, "order_sales_manager") == "Choose a manager from the list."
+    ok = check(app, coupon=str(SEED_COUPONS[0]["id"]), order_sales_manager=str(SEED_MANAGERS[0]["id"]))
+    assert ok.errors == {}
+
+
+def test_affiliates_are_trimmed_in_order_without_empties(app):
+    form = check(app, affiliates=" alpha , ,beta,, gamma_3 ")
+    assert form.errors == {}
+    assert form.affiliates.data == "alpha,beta,gamma_3"
+    assert errors_of(check(app, affiliates="alpha, two words"), "affiliates").startswith(
+        "Not a partner login: two words.")
+
+
+def test_length_limits(app):
+    too_long = check(app, customer_first_name="x" * 101)
+    assert errors_of(too_long, "customer_first_name") == "At most 100 characters."
+    assert errors_of(check(app, note="y" * 2001), "note") == "At most 2000 characters."
+
+
+def test_billing_same_as_shipping_with_a_typed_billing_address(app):
+    form = check(app, billing_same_as_shipping="y", customer_billing_city="Kazan")
+    assert errors_of(form, "billing_same_as_shipping").startswith("Untick this")
+
+
+def test_status_and_confirmed_only_take_documented_values(app):
+    assert errors_of(check(app, order_status="Shipped"), "order_status")
+    assert errors_of(check(app, order_confirmed="Maybe"), "order_confirmed")
+    assert check(app, order_status="MoneyBack", order_confirmed="No").errors == {}
