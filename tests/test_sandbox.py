@@ -1,4 +1,6 @@
 import hashlib
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -430,3 +432,14 @@ def test_order_book_is_shared_through_its_file(tmp_path):
 
 def test_order_book_numbers_start_at_1001(tmp_path):
     assert OrderBook(str(tmp_path / "fresh.sqlite3")).add({}) == 1001
+
+
+def test_every_magic_email_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    [error_row] = [line for line in readme.splitlines() if line.startswith("| `error-<code>@sandbox.test`")]
+    documented_codes = set(re.findall(r"\b\d+\b", error_row.split("|")[1]))
+    for email in MAGIC_EMAILS:
+        if email.startswith("error-"):
+            assert email.split("@")[0].removeprefix("error-") in documented_codes, email
+        else:
+            assert f"| `{email}` |" in readme, email
