@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from webapp.sandbox import OrderBook, create_sandbox_app
@@ -17,6 +18,9 @@ for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "T
 
 API_KEY = "test-key-0a1b2c"
 LOGIN = "testshop"
+OPERATOR = {"username": "alice", "password": "correct horse 7", "manager_id": 71258, "name": "Alice Smith"}
+TEAM_USERS = {OPERATOR["username"]: {"password_hash": generate_password_hash(OPERATOR["password"]),
+                                     "manager_id": OPERATOR["manager_id"], "name": OPERATOR["name"]}}
 
 
 @contextmanager
@@ -70,6 +74,7 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "JUSTCLICK_CONNECT_TIMEOUT": 0.5,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
+        "TEAM_USERS": TEAM_USERS,
         **overrides,
     }
 
@@ -81,6 +86,83 @@ def app(sandbox_server, tmp_path):
     return create_app(desk_config(sandbox_server.url, tmp_path))
 
 
+def sign_in(client, username=OPERATOR["username"], password=OPERATOR["password"]):
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def anonymous(app):
+    return app.test_client()
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A test client signed in as a team member."""
+    return sign_in(app.test_client())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # redis-server refuses --port 0: ask the kernel, then pass it on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real, throw-away redis-server on 127.0.0.1; yields its URL."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if not binary:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("ORDER_DESK_REQUIRE_REDIS") or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("redis")
+    for _ in range(3):  # the free port may be taken again before redis binds it
+        port = _free_port()
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(folder)],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        client = redis.from_url(url)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        else:
+            process.kill()
+            process.wait()
+            continue
+        client.close()
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        return
+    pytest.fail("redis-server did not answer PING")
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The shared redis-server, emptied for this test."""
+    import redis
+
+    client = redis.from_url(redis_server)
+    client.flushdb()
+    yield redis_server
+    client.close()

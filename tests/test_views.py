@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import desk_config
+from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
 from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
 
@@ -30,7 +30,8 @@ def test_the_order_page_lists_goods_coupons_and_managers(client):
     for coupon in SEED_COUPONS:
         assert f'<option value="{coupon["id"]}">{coupon["coupon"]}</option>' in page
     for manager in SEED_MANAGERS:
-        assert f'<option value="{manager["id"]}">{manager["manager_name"]}</option>' in page
+        selected = " selected" if manager["id"] == OPERATOR["manager_id"] else ""
+        assert f'<option value="{manager["id"]}"{selected}>{manager["manager_name"]}</option>' in page
     assert 'name="customer_shipping_country_code"' in page and '<option value="RU">Russian Federation' in page
 
 
@@ -118,7 +119,7 @@ def test_a_timed_out_order_is_sent_once_only(client, sandbox_server):
 
 def test_unreachable_justclick_means_nothing_was_sent(tmp_path):
     app = create_app(desk_config("http://127.0.0.1:9/api/", tmp_path))
-    response = app.test_client().post("/", data=order())
+    response = sign_in(app.test_client()).post("/", data=order())
     page = response.get_data(as_text=True)
     assert response.status_code == 502
     assert "JustClick could not be reached" in page and "no order was created" in page
@@ -236,6 +237,9 @@ def test_unknown_pages_and_attempts_are_404_pages(client):
 def test_sandbox_mode_runs_in_process_and_lists_orders(tmp_path):
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path)})
     client = app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    assert "sign in as <code>demo</code> with the password <code>demo</code>" in login_page
+    sign_in(client, "demo", "demo")
     page = client.get("/").get_data(as_text=True)
     assert "orders go to the built-in sandbox, not to JustClick" in page
     assert client.post("/", data=order(customer_first_name="Тест")).status_code == 303

@@ -7,8 +7,10 @@ import os
 from datetime import timedelta
 
 from cachelib import FileSystemCache, RedisCache
-from flask import Flask
+from flask import Flask, jsonify
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
@@ -21,6 +23,8 @@ __version__ = "0.1.0"
 htmx = HTMX()
 csrf = CSRFProtect()
 server_session = Session()
+# Limits are counted per instance in memory, or across instances in Redis (see create_app).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,15 +49,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_sessions(app)
     htmx.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter.init_app(app)
 
     client = _justclick_client(app)
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import errors, views
+    from . import auth, errors, security, views
 
+    security.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(views.bp)
     errors.register(app)
+    app.add_url_rule("/healthz", "health", lambda: jsonify(
+        status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
     app.jinja_env.globals["sandbox_mode"] = app.config["SANDBOX"]
     return app
 

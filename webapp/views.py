@@ -12,15 +12,18 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from werkzeug.datastructures import MultiDict
 
-from . import history, htmx
+from . import history, htmx, limiter
+from .auth import current_operator
 from .forms import API_LABELS, OrderForm, error_list
 from .justclick import JustClickError, Rejected
 from .orders import API_DATETIME, ProductLine, build_params, plan_products
@@ -49,9 +52,17 @@ def _render(template: str, partial: str, status: int = 200, **context) -> Respon
     return response
 
 
-def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None) -> Response:
+def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None,
+                notice: str | None = None) -> Response:
+    focus = "outcome" if attempt or notice else "error-summary" if form.errors else None
     return _render("order.html", "partials/order_form.html", status,
-                   form=form, catalog=catalog, attempt=attempt)
+                   form=form, catalog=catalog, attempt=attempt, notice=notice, focus=focus)
+
+
+def posted_order_again(status: int, notice: str) -> Response:
+    """The posted order re-rendered as typed, with a fresh form token and a notice; nothing sent."""
+    catalog = _catalog()
+    return _order_page(_order_form(catalog), catalog, status, notice=notice)
 
 
 # --- the order page -------------------------------------------------------------------------
@@ -79,14 +90,32 @@ def template_helpers():
 @bp.get("/")
 def new_order():
     catalog = _catalog()
+    pending = session.pop("pending_order", None)
+    if pending:  # typed before the session ended: restored as it was, not sent
+        flash("Your session had ended. The order is as you left it: check it and send it again.", "info")
+        form = _order_form(catalog, formdata=MultiDict(pending))
+        return _order_page(form, catalog)
     data = {name: value for name in PREFILL_FIELDS if (value := request.args.get(name, "").strip())}
     source = history.find(request.args.get("from", ""))
     if source:
         data = _form_data_from(source)
+    manager_id = (current_operator() or {}).get("manager_id")
+    if manager_id and not source:
+        data["order_sales_manager"] = str(manager_id)
     return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
 
 
+def _operator_key() -> str:
+    return f"orders:{(current_operator() or {}).get('username', '')}"
+
+
+def _not_a_submission() -> bool:
+    return bool(request.form.get("action"))
+
+
 @bp.post("/")
+@limiter.limit(lambda: current_app.config["ORDER_RATE_LIMIT"], key_func=_operator_key,
+               exempt_when=_not_a_submission)
 def submit():
     action = request.form.get("action", "")
     if action:  # a line added or removed, or lists refreshed: re-render, send nothing
@@ -118,18 +147,20 @@ def _send(params: dict, plan, form: OrderForm) -> dict:
              for line in form.lines()]
     extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
              "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
+    operator = (current_operator() or {}).get("username")
     try:
         reply = current_app.extensions["justclick"].create_order(params)
     except Rejected as exc:
         return history.record(outcome="rejected", sent=params, reply=exc.reply, code=exc.code,
-                              text=exc.text, extra={**extra, "hint": exc.hint})
+                              text=exc.text, operator=operator, extra={**extra, "hint": exc.hint})
     except JustClickError as exc:
         outcome = "unknown" if exc.may_have_reached else "not_sent"
         reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
                  "body": getattr(exc, "body", "")}
-        return history.record(outcome=outcome, sent=params, reply=reply, text=str(exc), extra=extra)
+        return history.record(outcome=outcome, sent=params, reply=reply, text=str(exc),
+                              operator=operator, extra=extra)
     return history.record(outcome="created", sent=params, reply=reply.raw, code=reply.code,
-                          text=reply.text, extra=extra)
+                          text=reply.text, operator=operator, extra=extra)
 
 
 def _apply_line_action(formdata: MultiDict, action: str) -> MultiDict:

@@ -1,0 +1,219 @@
+"""Sign-in, the gate on every route, throttling, CSRF, headers and the health check."""
+
+import re
+import time
+
+import pytest
+
+import webapp
+from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, sign_in
+from webapp import create_app
+from webapp.auth import PUBLIC_ENDPOINTS
+
+HX = {"HX-Request": "true"}
+
+
+def concrete_url(rule):
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", rule.rule)
+
+
+def test_every_route_refuses_an_anonymous_request(app, anonymous):
+    """Enumerated from the URL map, so a new route cannot slip by."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = anonymous.open(concrete_url(rule), method=method)
+            assert response.status_code == 303, (rule, method)
+            assert response.headers["Location"].startswith("/login"), (rule, method)
+            htmx_response = anonymous.open(concrete_url(rule), method=method, headers=HX)
+            assert htmx_response.headers["HX-Redirect"].startswith("/login"), (rule, method)
+            checked += 1
+    assert checked >= 10
+
+
+def test_public_endpoints_are_few_and_known():
+    assert PUBLIC_ENDPOINTS == {"auth.login", "auth.logout", "health", "static"}
+
+
+def test_sign_in_with_a_hash_from_the_cli(sandbox_server, tmp_path):
+    runner = create_app(desk_config(sandbox_server.url, tmp_path)).test_cli_runner()
+    result = runner.invoke(args=["hash-password"], input="s3cret pass\ns3cret pass\n")
+    assert result.exit_code == 0
+    password_hash = result.output.strip().splitlines()[-1]
+    assert password_hash.startswith(("scrypt:", "pbkdf2:")) and "s3cret" not in password_hash
+    team = {"bob": {"password_hash": password_hash}}
+    app = create_app(desk_config(sandbox_server.url, tmp_path, TEAM_USERS=team))
+    client = app.test_client()
+    assert client.post("/login", data={"username": "bob", "password": "wrong"}).status_code == 401
+    sign_in(client, "bob", "s3cret pass")
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(anonymous):
+    response = anonymous.get("/history?outcome=created")
+    assert response.headers["Location"] == "/login?next=/history?outcome%3Dcreated"
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"]}
+    response = anonymous.post("/login?next=/history", data={**form, "next": "/history"})
+    assert response.headers["Location"] == "/history"
+    anonymous.post("/logout")
+    for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        assert anonymous.post("/login", data={**form, "next": evil}).headers["Location"] == "/"
+        anonymous.post("/logout")
+
+
+def test_wrong_password_is_refused_with_a_message(anonymous):
+    response = anonymous.post("/login", data={"username": OPERATOR["username"], "password": "nope"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and "Wrong username or password." in page
+    assert f'value="{OPERATOR["username"]}"' in page  # the username is kept
+
+
+def test_failed_sign_ins_are_throttled_per_username(anonymous):
+    for attempt in range(5):
+        address = {"REMOTE_ADDR": f"10.0.0.{attempt + 1}"}
+        assert anonymous.post("/login", data={"username": "alice", "password": "x"},
+                              environ_base=address).status_code == 401
+    # from a sixth address, even the right password waits
+    response = anonymous.post("/login", data={"username": "alice", "password": OPERATOR["password"]},
+                              environ_base={"REMOTE_ADDR": "10.0.0.99"})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.get_data(as_text=True)
+
+
+def test_failed_sign_ins_are_throttled_per_address(anonymous):
+    for attempt in range(5):
+        anonymous.post("/login", data={"username": f"user{attempt}", "password": "x"})
+    response = anonymous.post("/login", data={"username": "alice", "password": OPERATOR["password"]})
+    assert response.status_code == 429
+
+
+def test_successful_sign_ins_do_not_count(anonymous):
+    for _ in range(7):
+        sign_in(anonymous)
+        anonymous.post("/logout")
+
+
+def test_sign_out(client):
+    assert client.get("/").status_code == 200
+    client.post("/logout")
+    assert client.get("/").status_code == 303
+
+
+@pytest.fixture
+def csrf_app(sandbox_server, tmp_path):
+    return create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True, WTF_CSRF_TIME_LIMIT=1))
+
+
+def csrf_token(page):
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+
+
+def signed_in_with_csrf(app):
+    client = app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": OPERATOR["username"], "password": OPERATOR["password"],
+                                "csrf_token": token})
+    return client
+
+
+def test_a_post_without_csrf_token_is_refused(csrf_app, sandbox_server):
+    client = signed_in_with_csrf(csrf_app)
+    response = client.post("/history/clear")
+    assert response.status_code == 400
+    assert "This form has expired or did not come from the desk" in response.get_data(as_text=True)
+    response = client.post("/", data={"customer_email": "a@example.com", "products-0-good_name": "digital"})
+    assert response.status_code == 400
+    assert sandbox_server.book.all() == []
+
+
+def test_an_expired_form_keeps_the_input(csrf_app, sandbox_server):
+    client = signed_in_with_csrf(csrf_app)
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    time.sleep(2.1)  # the app's token lifetime is one second (counted in whole seconds)
+    response = client.post("/", data={"csrf_token": token, "customer_email": "a@example.com",
+                                      "customer_first_name": "Мария", "products-0-good_name": "digital"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This form had expired, so nothing was sent" in page
+    assert 'value="Мария"' in page and 'value="a@example.com"' in page
+    assert csrf_token(page) != token
+    assert sandbox_server.book.all() == []
+
+
+def test_an_order_typed_as_the_session_ended_survives_sign_in(anonymous, sandbox_server):
+    response = anonymous.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
+                                         "products-0-good_name": "digital"})
+    assert response.headers["Location"].startswith("/login")
+    sign_in(anonymous)
+    page = anonymous.get("/").get_data(as_text=True)
+    assert 'value="late@example.com"' in page and 'value="Пётр"' in page
+    assert "Your session had ended" in page
+    assert sandbox_server.book.all() == []
+
+
+def test_order_submissions_are_capped_per_operator(sandbox_server, tmp_path):
+    app = create_app(desk_config(sandbox_server.url, tmp_path, ORDER_RATE_LIMIT="2 per minute"))
+    client = sign_in(app.test_client())
+    data = {"customer_email": "a@example.com", "products-0-good_name": "digital", "customer_last_name": "Ли"}
+    assert [client.post("/", data=data).status_code for _ in range(2)] == [303, 303]
+    response = client.post("/", data=data)
+    assert response.status_code == 429
+    assert 'value="Ли"' in response.get_data(as_text=True)
+    assert len(sandbox_server.book.all()) == 2
+    assert client.post("/", data={**data, "action": "add"}).status_code == 200  # editing is not sending
+
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def test_security_headers_on_every_page(app, client, anonymous):
+    pages = [concrete_url(r) for r in app.url_map.iter_rules()
+             if "GET" in r.methods and "<" not in r.rule and r.endpoint != "static"]
+    for url in pages + ["/login", "/healthz", "/static/css/app.css", "/nowhere"]:
+        for who in (client, anonymous):
+            response = who.get(url)
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers.get(name) == value, (url, name)
+            csp = response.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+            assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+            assert "Strict-Transport-Security" not in response.headers
+
+
+def test_https_behind_the_router_gets_hsts_and_secure_cookies(anonymous):
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"]}
+    response = anonymous.post("/login", data=form, headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_plain_http_cookies_are_httponly_and_lax(anonymous):
+    cookie = anonymous.post("/login", data={"username": OPERATOR["username"],
+                                            "password": OPERATOR["password"]}).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_healthz_needs_no_sign_in_and_no_upstream_call(httpserver, tmp_path):
+    app = create_app(desk_config(httpserver.url_for("/api/"), tmp_path))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "version": webapp.__version__, "mode": "live"}
+    assert httpserver.log == []
+
+
+def test_history_records_the_operator(client):
+    client.post("/", data={"customer_email": "a@example.com", "products-0-good_name": "digital"})
+    page = client.get("/history").get_data(as_text=True)
+    assert f"<td>{OPERATOR['username']}</td>" in page
+
+
+def test_the_key_and_hashes_never_reach_a_page(client):
+    client.post("/", data={"customer_email": "down@sandbox.test", "products-0-good_name": "digital"})
+    client.post("/", data={"customer_email": "a@example.com", "products-0-good_name": "digital"})
+    hashes = [user["password_hash"] for user in TEAM_USERS.values()]
+    for url in ("/", "/history", "/history.csv", "/history/panel", "/healthz"):
+        body = client.get(url).get_data(as_text=True)
+        assert API_KEY not in body and not any(h in body for h in hashes), url

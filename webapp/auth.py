@@ -1,0 +1,141 @@
+"""Team sign-in: who may use the desk, and the gate every request passes."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import click
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import htmx, limiter
+from .forms import LoginForm
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+#: Endpoints anyone may reach: the sign-in page, the PaaS health check, static files.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health", "static"}
+DEMO_USER = {"username": "demo", "password": "demo"}
+
+
+def team_users(app) -> dict:
+    """username -> {password_hash, manager_id?, name?}; one demo account in sandbox mode without a team."""
+    users = app.config["TEAM_USERS"]
+    if not users and app.config["SANDBOX"]:
+        users = app.extensions.setdefault("demo_users", {DEMO_USER["username"]: {
+            "password_hash": generate_password_hash(DEMO_USER["password"]), "name": "Demo operator"}})
+    return users
+
+
+def current_operator() -> dict | None:
+    return g.get("operator")
+
+
+def _failed_login_key() -> str:
+    return f"login-user:{(request.form.get('username') or '').strip().lower()}"
+
+
+def _failed_only(response) -> bool:
+    return response.status_code != 303  # a successful sign-in redirects; anything else is a failure
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_require_operator)
+    app.cli.add_command(hash_password)
+    if app.config["SANDBOX"] and not app.config["TEAM_USERS"]:
+        log.info("sandbox sign-in: username %r, password %r", DEMO_USER["username"], DEMO_USER["password"])
+
+
+def _require_operator():
+    username = session.get("operator")
+    user = team_users(current_app).get(username) if username else None
+    if user is not None:
+        g.operator = {"username": username, "name": user.get("name") or username,
+                      "manager_id": user.get("manager_id")}
+        return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    session.pop("operator", None)
+    if request.method == "POST" and request.endpoint == "orders.submit":
+        # Keep what the operator typed across the sign-in, so an expired session loses nothing.
+        session["pending_order"] = {k: v for k, v in request.form.items(multi=True)
+                                    if k not in ("csrf_token", "submission_token", "action")}
+        target = url_for("orders.new_order")
+    else:
+        wanted = request.full_path.rstrip("?")
+        target = wanted if request.method == "GET" and not htmx else url_for("orders.new_order")
+    login_url = url_for("auth.login", next=target)
+    if htmx:  # a sign-in page swapped into a panel helps nobody: send the whole browser there
+        return "", 204, {"HX-Redirect": login_url}
+    return redirect(login_url, 303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: the sign-in page must not become an open redirect."""
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        return target
+    return url_for("orders.new_order")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("5 per 5 minutes", key_func=get_remote_address, methods=["POST"], deduct_when=_failed_only)
+@limiter.limit("5 per 5 minutes", key_func=_failed_login_key, methods=["POST"], deduct_when=_failed_only)
+def login():
+    form = LoginForm(next=request.args.get("next"))
+    status = 200
+    if form.validate_on_submit():
+        user = team_users(current_app).get(form.username.data)
+        # The same work whether or not the user exists, so timing does not reveal team usernames.
+        stored = user["password_hash"] if user else _dummy_hash()
+        if check_password_hash(stored, form.password.data) and user:
+            pending = session.get("pending_order")
+            session.clear()
+            session.permanent = True
+            session["operator"] = form.username.data
+            if pending:
+                session["pending_order"] = pending
+            log.info("sign-in ok user=%s", form.username.data)
+            return redirect(_safe_next(form.next.data), 303)
+        log.info("sign-in failed user=%s", form.username.data)
+        form.password.errors.append("Wrong username or password.")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    demo = DEMO_USER if current_app.config["SANDBOX"] and not current_app.config["TEAM_USERS"] else None
+    return render_template("login.html", form=form, demo=demo), status
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+def _dummy_hash() -> str:
+    app = current_app
+    if "dummy_hash" not in app.extensions:
+        app.extensions["dummy_hash"] = generate_password_hash("not a password of anyone's")
+    return app.extensions["dummy_hash"]
+
+
+@click.command("hash-password")
+@click.password_option("--password", prompt="Password", help="The password to hash.")
+def hash_password(password: str) -> None:
+    """Print a password hash to paste into TEAM_USERS."""
+    click.echo(generate_password_hash(password))
