@@ -1,11 +1,13 @@
 """Shared fixtures: a JustClick stand-in over real HTTP on 127.0.0.1, and the desk pointed at it."""
 
+import logging
 import os
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
+from flask import request_finished
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
@@ -166,3 +168,38 @@ def redis_url(redis_server):
     client.flushdb()
     yield redis_server
     client.close()
+
+
+class _SecretWatch(logging.Handler):
+    """Collects every log record and response of the run that carries a secret."""
+
+    def __init__(self, secrets):
+        super().__init__(level=logging.DEBUG)
+        self.secrets = secrets
+        self.leaks = []
+
+    def emit(self, record):
+        text = f"{record.getMessage()} {record.exc_text or ''}"
+        self.leaks += [f"log {record.name}: {text[:200]}" for s in self.secrets if s in text]
+
+    def check_response(self, sender, response, **extra):
+        if response.is_streamed:
+            return
+        body = response.get_data(as_text=True) + str(response.headers)
+        self.leaks += [f"response of {sender.name}: {response.status}" for s in self.secrets if s in body]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_never_leak():
+    """The rpsKey and password hashes are absent from every response and log record of the run."""
+    watch = _SecretWatch([API_KEY] + [u["password_hash"] for u in TEAM_USERS.values()])
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+    request_finished.connect(watch.check_response)
+    yield watch
+    request_finished.disconnect(watch.check_response)
+    root.removeHandler(watch)
+    root.setLevel(level)
+    assert watch.leaks == []
