@@ -79,19 +79,31 @@ def _shared_cache(app: Flask, name: str):
 
 
 def _configure_sessions(app: Flask) -> None:
+    from .history import make_store
+    from .tokens import make_tokens
+
     app.config.setdefault("SESSION_PERMANENT", True)
     app.config.setdefault("SESSION_KEY_PREFIX", "orderdesk:session:")
+    # Save the session only when a request changed it. Flask-Session writes the whole blob, so a
+    # request that merely read it (a page load racing a submit) would store its stale copy over the
+    # other's change. The price: a session now lasts its lifetime from its last change.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    redis_client = None
     if app.config["REDIS_URL"]:
         import redis
 
+        redis_client = redis.from_url(app.config["REDIS_URL"])
         app.config["SESSION_TYPE"] = "redis"
-        app.config["SESSION_REDIS"] = redis.from_url(app.config["REDIS_URL"])
+        app.config["SESSION_REDIS"] = redis_client
     else:
         app.config["SESSION_TYPE"] = "cachelib"
         app.config["SESSION_CACHELIB"] = FileSystemCache(
             os.path.join(app.instance_path, "sessions"), threshold=50000
         )
     server_session.init_app(app)
+    # Beside the sessions, not inside them: appends and claims there are atomic per operation.
+    app.extensions["history_store"] = make_store(app, redis_client)
+    app.extensions["submission_tokens"] = make_tokens(app, redis_client)
 
 
 def _justclick_client(app: Flask) -> JustClickClient:

@@ -1,10 +1,24 @@
-"""The operator's order history: every submission attempt, kept in their (server-side) session."""
+"""The operator's order history: every submission attempt of their session, newest first.
+
+The attempts live in a store of their own (files, or Redis when REDIS_URL is set), keyed by a
+history id kept in the session. The session blob is saved whole per request, so a list inside it
+loses entries when two requests of one session overlap; a store with atomic appends does not.
+"""
 
 from __future__ import annotations
 
 import csv
+import fcntl
+import hmac
 import io
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from flask import current_app, session
@@ -18,6 +32,8 @@ OUTCOMES = {
     "unknown": "Unknown: check in JustClick",
     "not_sent": "Not sent: JustClick unreachable",
 }
+
+SWEEP_EVERY = 600.0  # seconds between two sweeps of expired histories in one process
 
 
 def record(*, outcome: str, sent: dict, reply, code: int | None = None, text: str = "",
@@ -35,31 +51,29 @@ def record(*, outcome: str, sent: dict, reply, code: int | None = None, text: st
         "reply": reply,
         **(extra or {}),
     }
-    items = [entry, *session.get("history", [])]
-    limit = current_app.config["HISTORY_LIMIT"]
-    if len(items) > limit:
-        session["history_dropped"] = session.get("history_dropped", 0) + len(items) - limit
-        items = items[:limit]
-    session["history"] = items
+    _store().append(_history_id(create=True), entry, current_app.config["HISTORY_LIMIT"])
     return entry
 
 
 def entries(outcome: str | None = None) -> list[dict]:
-    items = session.get("history", [])
-    return [e for e in items if e["outcome"] == outcome] if outcome else list(items)
+    hid = _history_id()
+    items = _store().items(hid) if hid else []
+    return [e for e in items if e["outcome"] == outcome] if outcome else items
 
 
 def dropped() -> int:
-    return session.get("history_dropped", 0)
+    hid = _history_id()
+    return _store().dropped(hid) if hid else 0
 
 
 def find(entry_id: str) -> dict | None:
-    return next((e for e in session.get("history", []) if e["id"] == entry_id), None)
+    hid = _history_id()
+    return _store().find(hid, entry_id) if hid and entry_id else None
 
 
 def clear() -> None:
-    session.pop("history", None)
-    session.pop("history_dropped", None)
+    if hid := _history_id():
+        _store().clear(hid)
 
 
 CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *CREATEORDER_FIELDS)
@@ -75,3 +89,192 @@ def to_csv(items: list[dict]) -> str:
         row = [e["at"], e.get("operator") or "", OUTCOMES[e["outcome"]], e.get("code") or "", e["text"]]
         writer.writerow(row + [e["sent"].get(name, "") for name in CREATEORDER_FIELDS])
     return out.getvalue()
+
+
+def _store():
+    return current_app.extensions["history_store"]
+
+
+def _history_id(create: bool = False) -> str | None:
+    hid = session.get("history_id")
+    if hid or not create:
+        return hid
+    # Derived from the (random) session id rather than drawn afresh: two first submits of one
+    # session that race each other then agree on the id, and neither entry lands in an orphan.
+    # Keyed, so the store's names do not reveal session ids.
+    sid = getattr(session, "sid", None)
+    key = str(current_app.config["SECRET_KEY"] or "").encode()
+    hid = hmac.new(key, sid.encode(), "sha256").hexdigest()[:32] if sid else secrets.token_hex(16)
+    session["history_id"] = hid
+    return hid
+
+
+def make_store(app, redis_client=None):
+    """The history store for this app: Redis when REDIS_URL is set, else files in the instance folder."""
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    if app.config["REDIS_URL"]:
+        import redis
+
+        return RedisHistory(redis_client or redis.from_url(app.config["REDIS_URL"]), lifetime)
+    return FileHistory(os.path.join(app.instance_path, "history"), lifetime)
+
+
+def write_atomically(path: str, data: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+class FileHistory:
+    """A directory per history id, one JSON file per attempt named `<time_ns>-<id>.json`."""
+
+    def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
+        self.root, self.lifetime, self.sweep_every = root, lifetime, sweep_every
+        self._next_sweep = 0.0
+        os.makedirs(root, exist_ok=True)
+
+    def _folder(self, hid: str) -> str:
+        if not hid.isalnum():  # it becomes a path
+            raise ValueError(f"bad history id {hid!r}")
+        return os.path.join(self.root, hid)
+
+    def append(self, hid: str, entry: dict, limit: int) -> None:
+        folder = self._folder(hid)
+        name = f"{time.time_ns():020d}-{entry['id']}.json"
+        data = json.dumps(entry, ensure_ascii=False, default=str)
+        for attempt in range(2):  # a sweep or a clear may remove the folder between makedirs and write
+            os.makedirs(folder, exist_ok=True)
+            try:
+                write_atomically(os.path.join(folder, name), data)
+                break
+            except FileNotFoundError:
+                if attempt:
+                    raise
+        if len(self._names(folder)) > limit:
+            self._trim(folder, limit)
+        self._maybe_sweep()
+
+    def _trim(self, folder: str, limit: int) -> None:
+        # One trimmer at a time (threads and processes alike), so each dropped file counts once.
+        with open(os.path.join(folder, ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            excess = self._names(folder)[limit:]
+            for name in excess:
+                with suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+            if excess:
+                write_atomically(os.path.join(folder, "dropped"), str(self._dropped(folder) + len(excess)))
+
+    @staticmethod
+    def _names(folder: str) -> list[str]:
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        return sorted((n for n in names if n.endswith(".json") and not n.startswith(".")), reverse=True)
+
+    def items(self, hid: str) -> list[dict]:
+        folder = self._folder(hid)
+        return [e for name in self._names(folder) if (e := self._read(os.path.join(folder, name)))]
+
+    @staticmethod
+    def _read(path: str) -> dict | None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:  # trimmed or cleared while we listed
+            return None
+
+    def find(self, hid: str, entry_id: str) -> dict | None:
+        folder = self._folder(hid)
+        name = next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
+        return self._read(os.path.join(folder, name)) if name else None
+
+    def dropped(self, hid: str) -> int:
+        return self._dropped(self._folder(hid))
+
+    @staticmethod
+    def _dropped(folder: str) -> int:
+        try:
+            with open(os.path.join(folder, "dropped"), encoding="utf-8") as f:
+                return int(f.read() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def clear(self, hid: str) -> None:
+        shutil.rmtree(self._folder(hid), ignore_errors=True)
+
+    def _maybe_sweep(self) -> None:
+        if time.monotonic() >= self._next_sweep:  # cheap: at most every `sweep_every` seconds
+            self._next_sweep = time.monotonic() + self.sweep_every
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Remove histories untouched (no entry added or dropped) for longer than the session lifetime."""
+        return sweep_older_than(self.root, self.lifetime, folders=True)
+
+
+def sweep_older_than(root: str, lifetime: float, folders: bool) -> int:
+    """Remove the folders (or files) in `root` whose mtime is older than `lifetime` seconds."""
+    cutoff = time.time() - lifetime
+    removed = 0
+    with suppress(OSError), os.scandir(root) as found:
+        for item in list(found):
+            with suppress(OSError):
+                if item.is_dir() == folders and item.stat().st_mtime < cutoff:
+                    if folders:
+                        shutil.rmtree(item.path)
+                    else:
+                        os.unlink(item.path)
+                    removed += 1
+    return removed
+
+
+# Push, trim to the cap and count what the trim dropped in one atomic step: a MULTI block cannot
+# feed LPUSH's reply (the new length) into INCRBY, a script can.
+_APPEND = """
+local n = redis.call('LPUSH', KEYS[1], ARGV[1])
+local limit = tonumber(ARGV[2])
+if n > limit then
+  if limit > 0 then redis.call('LTRIM', KEYS[1], 0, limit - 1) else redis.call('DEL', KEYS[1]) end
+  redis.call('INCRBY', KEYS[2], n - limit)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+"""
+
+
+class RedisHistory:
+    """A list per history id (newest first) and a dropped counter; both expire with the session."""
+
+    prefix = "orderdesk:history:"
+
+    def __init__(self, client, lifetime: float):
+        self.client, self.ttl = client, max(1, int(lifetime))
+        self._append = client.register_script(_APPEND)
+
+    def _keys(self, hid: str) -> list[str]:
+        return [self.prefix + hid, self.prefix + hid + ":dropped"]
+
+    def append(self, hid: str, entry: dict, limit: int) -> None:
+        data = json.dumps(entry, ensure_ascii=False, default=str)
+        self._append(keys=self._keys(hid), args=[data, limit, self.ttl])
+
+    def items(self, hid: str) -> list[dict]:
+        return [json.loads(raw) for raw in self.client.lrange(self._keys(hid)[0], 0, -1)]
+
+    def find(self, hid: str, entry_id: str) -> dict | None:
+        return next((e for e in self.items(hid) if e["id"] == entry_id), None)
+
+    def dropped(self, hid: str) -> int:
+        return int(self.client.get(self._keys(hid)[1]) or 0)
+
+    def clear(self, hid: str) -> None:
+        self.client.delete(*self._keys(hid))

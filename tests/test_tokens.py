@@ -1,0 +1,153 @@
+"""One-time submission tokens, files and Redis: exactly one claim per token, across threads and processes."""
+
+import base64
+import multiprocessing
+import os
+import threading
+
+import pytest
+
+from tests.conftest import desk_config
+from webapp import create_app
+from webapp.tokens import FileTokens, RedisTokens
+
+NOWHERE = "http://127.0.0.1:9/api/"
+
+
+@pytest.fixture(params=["files", "redis"])
+def app(request, tmp_path):
+    overrides = {"REDIS_URL": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
+    return create_app(desk_config(NOWHERE, tmp_path, **overrides))
+
+
+@pytest.fixture
+def tokens(app):
+    return app.extensions["submission_tokens"]
+
+
+def where(tokens) -> tuple[str, str]:
+    """What another process needs to open the same store."""
+    if isinstance(tokens, FileTokens):
+        return "files", tokens.directory
+    kwargs = tokens.client.connection_pool.connection_kwargs
+    return "redis", f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
+
+
+def open_store(kind: str, location: str):
+    if kind == "files":
+        return FileTokens(location, lifetime=3600)
+    import redis
+
+    return RedisTokens(redis.from_url(location), lifetime=3600)
+
+
+def claim_together(store, token: str, threads: int) -> int:
+    """`threads` threads claim `token` at once; how many won."""
+    start = threading.Barrier(threads)
+    wins = []
+
+    def claim():
+        start.wait()
+        wins.append(store.claim(token))
+
+    running = [threading.Thread(target=claim) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    assert len(wins) == threads
+    return sum(wins)
+
+
+def claim_in_process(kind, location, token, threads, ready, results):
+    store = open_store(kind, location)
+    ready.wait(timeout=60)  # every process set up before any claims
+    results.put(claim_together(store, token, threads))
+
+
+def test_new_tokens_are_fresh_url_safe_and_long(tokens):
+    issued = {tokens.new() for _ in range(100)}
+    assert len(issued) == 100
+    for token in issued:
+        assert len(base64.urlsafe_b64decode(token + "=")) >= 16
+        assert tokens.claim(token)
+
+
+def test_a_token_is_claimed_exactly_once_by_twenty_threads(tokens):
+    assert claim_together(tokens, tokens.new(), 20) == 1
+
+
+def test_a_token_is_claimed_exactly_once_across_processes(tokens):
+    kind, location = where(tokens)
+    token = tokens.new()
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(3), context.Queue()
+    processes = [context.Process(target=claim_in_process, args=(kind, location, token, 4, ready, results))
+                 for _ in range(3)]
+    for process in processes:
+        process.start()
+    wins = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert sum(wins) == 1
+    assert not tokens.claim(token)
+
+
+def test_settle_then_outcome(tokens):
+    token = tokens.new()
+    assert tokens.outcome(token) is None  # never claimed
+    assert tokens.claim(token)
+    assert tokens.outcome(token) is None  # claimed, in flight
+    tokens.settle(token, "0123456789ab")
+    assert tokens.outcome(token) == "0123456789ab"
+    assert not tokens.claim(token)
+    assert tokens.outcome(token) == "0123456789ab"
+
+
+def test_outcome_waits_for_a_concurrent_settle(tokens):
+    token = tokens.new()
+    assert tokens.claim(token)
+    settler = threading.Timer(0.2, tokens.settle, args=(token, "0123456789ab"))
+    settler.start()
+    try:
+        assert tokens.outcome(token, wait=30) == "0123456789ab"
+    finally:
+        settler.join()
+
+
+@pytest.mark.parametrize("garbage", [None, "", 42, "short", "../../etc/passwd", "A" * 42, "A" * 44,
+                                     "A" * 42 + "/", "A" * 42 + "é", "A" * 42 + "\n"])
+def test_malformed_tokens_are_refused(tokens, garbage):
+    assert not tokens.claim(garbage)
+    assert tokens.outcome(garbage, wait=0.1) is None
+    with pytest.raises(ValueError):
+        tokens.settle(garbage, "0123456789ab")
+    if isinstance(tokens, FileTokens):
+        assert os.listdir(tokens.directory) == []
+
+
+def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
+    app = create_app(desk_config(NOWHERE, tmp_path, SESSION_LIFETIME_HOURS=1 / 60))
+    tokens = app.extensions["submission_tokens"]
+    old, young = tokens.new(), tokens.new()
+    assert tokens.claim(old) and tokens.claim(young)
+    tokens.settle(old, "0123456789ab")
+    past = os.stat(os.path.join(tokens.directory, old)).st_mtime - 3600
+    os.utime(os.path.join(tokens.directory, old), (past, past))
+    assert tokens.sweep() == 1
+    assert tokens.outcome(old) is None and tokens.claim(old)
+    assert not tokens.claim(young)
+
+
+def test_redis_tokens_expire_with_the_session_lifetime(redis_url, tmp_path):
+    import redis
+
+    app = create_app(desk_config(NOWHERE, tmp_path, REDIS_URL=redis_url, SESSION_LIFETIME_HOURS=0.5))
+    tokens = app.extensions["submission_tokens"]
+    token = tokens.new()
+    assert tokens.claim(token)
+    client = redis.from_url(redis_url)
+    assert 0 < client.ttl(f"orderdesk:token:{token}") <= 1800
+    tokens.settle(token, "0123456789ab")
+    assert 0 < client.ttl(f"orderdesk:token:{token}") <= 1800
