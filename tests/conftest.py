@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from flask import request_finished
+from flask import Flask, request_finished
+from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
@@ -86,6 +87,25 @@ def app(sandbox_server, tmp_path):
     from webapp import create_app
 
     return create_app(desk_config(sandbox_server.url, tmp_path))
+
+
+class DeskClient(FlaskClient):
+    """Posts an order form the way a browser does: with the one-time token the rendered form carries.
+
+    Tests that are about tokens pass `submission_token` themselves.
+    """
+
+    def open(self, *args, **kwargs):
+        data = kwargs.get("data")
+        path = args[0] if args else kwargs.get("path", "/")
+        if (kwargs.get("method") == "POST" and path == "/" and isinstance(data, dict)
+                and "submission_token" not in data and not data.get("action")):
+            token = self.application.extensions["submission_tokens"].new()
+            kwargs["data"] = {**data, "submission_token": token}
+        return super().open(*args, **kwargs)
+
+
+Flask.test_client_class = DeskClient
 
 
 def sign_in(client, username=OPERATOR["username"], password=OPERATOR["password"]):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+from contextlib import suppress
 from datetime import timedelta
 
 from cachelib import FileSystemCache, RedisCache
@@ -41,8 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         VERSION=__version__,
     )
     app.config.update(test_config or {})
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["SANDBOX"] and not os.environ.get("SECRET_KEY") and "SECRET_KEY" not in (test_config or {}):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     _configure_logging(app)
 
     cache = _shared_cache(app, "cache")
@@ -67,6 +71,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
     app.jinja_env.globals["sandbox_mode"] = app.config["SANDBOX"]
     return app
+
+
+def _instance_secret(app: Flask) -> str:
+    """Sandbox mode's secret, made once and kept in the instance folder: every worker and every
+    restart share it, so forms and sessions survive a restart."""
+    path = os.path.join(app.instance_path, "sandbox-secret-key")
+    if not os.path.exists(path):
+        draft = f"{path}.{os.getpid()}"
+        with open(draft, "w", encoding="ascii") as new:
+            new.write(secrets.token_hex(32))
+        os.chmod(draft, 0o600)
+        with suppress(FileExistsError):  # link: the file appears whole, and the first worker wins
+            os.link(draft, path)
+        os.unlink(draft)
+    with open(path, encoding="ascii") as kept:
+        return kept.read().strip()
 
 
 def _shared_cache(app: Flask, name: str):

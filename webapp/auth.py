@@ -69,7 +69,8 @@ def _require_operator():
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    session.pop("operator", None)
+    if "operator" in session:  # popping a missing key would still mark the session for saving
+        session.pop("operator")
     if request.method == "POST" and request.endpoint == "orders.submit":
         # Keep what the operator typed across the sign-in, so an expired session loses nothing.
         session["pending_order"] = {k: v for k, v in request.form.items(multi=True)
@@ -109,6 +110,8 @@ def login():
             session["operator"] = form.username.data
             if pending:
                 session["pending_order"] = pending
+            # A new session id at sign-in: a session id planted before it is worth nothing after.
+            current_app.session_interface.regenerate(session)
             log.info("sign-in ok user=%s", form.username.data)
             return redirect(_safe_next(form.next.data), 303)
         log.info("sign-in failed user=%s", form.username.data)

@@ -85,7 +85,7 @@ def load_config(env: Mapping[str, str]) -> dict:
 
     return {
         "SANDBOX": sandbox,
-        # A random key per start in sandbox mode: sessions simply end on restart.
+        # Sandbox mode without one: create_app keeps a generated key in the instance folder.
         "SECRET_KEY": secret_key or secrets.token_hex(32),
         "JUSTCLICK_USERNAME": username or "sandbox",
         "JUSTCLICK_API_KEY": api_key or SANDBOX_API_KEY,

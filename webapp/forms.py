@@ -109,6 +109,9 @@ def _strip(value):
 
 
 class OrderForm(FlaskForm):
+    # One form, one order: claimed once when the order is sent.
+    submission_token = HiddenField()
+
     # Customer
     customer_email = StringField(
         "Email",

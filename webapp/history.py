@@ -13,7 +13,6 @@ import hmac
 import io
 import json
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -51,7 +50,7 @@ def record(*, outcome: str, sent: dict, reply, code: int | None = None, text: st
         "reply": reply,
         **(extra or {}),
     }
-    _store().append(_history_id(create=True), entry, current_app.config["HISTORY_LIMIT"])
+    _store().append(_history_id(), entry, current_app.config["HISTORY_LIMIT"])
     return entry
 
 
@@ -95,18 +94,18 @@ def _store():
     return current_app.extensions["history_store"]
 
 
-def _history_id(create: bool = False) -> str | None:
-    hid = session.get("history_id")
-    if hid or not create:
-        return hid
-    # Derived from the (random) session id rather than drawn afresh: two first submits of one
-    # session that race each other then agree on the id, and neither entry lands in an orphan.
-    # Keyed, so the store's names do not reveal session ids.
+def _history_id() -> str | None:
+    """The history of this browser session, derived from its (random) session id.
+
+    Derived, not stored in the session: requests of one session that overlap (a double click, two
+    tabs) all agree on it without writing the session. Keyed, so the store's names do not reveal
+    session ids. A new session (sign-in regenerates it) starts a new history.
+    """
     sid = getattr(session, "sid", None)
-    key = str(current_app.config["SECRET_KEY"] or "").encode()
-    hid = hmac.new(key, sid.encode(), "sha256").hexdigest()[:32] if sid else secrets.token_hex(16)
-    session["history_id"] = hid
-    return hid
+    if not sid:
+        return None
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, sid.encode(), "sha256").hexdigest()[:32]
 
 
 def make_store(app, redis_client=None):

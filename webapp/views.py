@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -53,10 +53,12 @@ def _render(template: str, partial: str, status: int = 200, **context) -> Respon
 
 
 def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None,
-                notice: str | None = None) -> Response:
-    focus = "outcome" if attempt or notice else "error-summary" if form.errors else None
-    return _render("order.html", "partials/order_form.html", status,
-                   form=form, catalog=catalog, attempt=attempt, notice=notice, focus=focus)
+                notice: str | None = None, earlier: dict | None = None) -> Response:
+    if not form.submission_token.data:
+        form.submission_token.data = current_app.extensions["submission_tokens"].new()
+    focus = "outcome" if attempt or notice or earlier else "error-summary" if form.errors else None
+    return _render("order.html", "partials/order_form.html", status, form=form, catalog=catalog,
+                   attempt=attempt, notice=notice, earlier=earlier, focus=focus)
 
 
 def posted_order_again(status: int, notice: str) -> Response:
@@ -130,9 +132,22 @@ def submit():
 
     params, plan = build_params(form.api_values(), form.lines(), catalog.prices,
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
-    entry = _send(params, plan, form)
+    tokens = current_app.extensions["submission_tokens"]
+    token = form.submission_token.data
+    earlier = _needs_confirmation(params, token)
+    if earlier and request.form.get("confirm") != earlier["id"]:
+        return _order_page(form, catalog, 409, earlier=earlier)
+    if not tokens.claim(token):  # this form was sent already: show what came of it, send nothing
+        return _already_sent(tokens, token, form, catalog)
+    entry = _send(params, plan, form, token)
+    tokens.settle(token, entry["id"])
     if entry["outcome"] != "created":
+        form.submission_token.data = tokens.new()  # a corrected form is a new order
         return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
+    return _show_attempt(entry, catalog)
+
+
+def _show_attempt(entry: dict, catalog) -> Response:
     if htmx:
         response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog))
         response.headers["HX-Trigger"] = "history-changed"
@@ -141,12 +156,50 @@ def submit():
     return redirect(url_for(".attempt", entry_id=entry["id"]), 303)
 
 
-def _send(params: dict, plan, form: OrderForm) -> dict:
+def _already_sent(tokens, token, form: OrderForm, catalog) -> Response:
+    # A twin post may still be talking to JustClick: wait for it rather than guess.
+    entry_id = tokens.outcome(token, wait=current_app.config["JUSTCLICK_TIMEOUT"] + 5)
+    entry = history.find(entry_id) if entry_id else None
+    if entry is not None and entry["outcome"] == "created":
+        return _show_attempt(entry, catalog)
+    form.submission_token.data = tokens.new()
+    if entry is not None:
+        return _order_page(form, catalog, 409, attempt=entry)
+    return _order_page(form, catalog, 409, notice=(
+        "This form was already sent, or it is no longer valid, so nothing was sent now. "
+        "Check the history before sending the order again."))
+
+
+#: How far back a created order with the same email and products counts as a likely duplicate.
+DUPLICATE_WINDOW = timedelta(minutes=15)
+
+
+def _needs_confirmation(params: dict, token: str) -> dict | None:
+    """An earlier attempt that makes this one risky: the same order created minutes ago, or one
+    whose outcome is unknown (it may exist). The operator must confirm against that attempt.
+    Attempts of this very form are not "earlier": a replay of it is answered with its outcome."""
+    same = [e for e in history.entries()
+            if _order_key(e["sent"]) == _order_key(params) and e.get("token") != token]
+    now = datetime.now(UTC)
+    for entry in same:  # newest first
+        if entry["outcome"] == "unknown":
+            return entry
+        if entry["outcome"] == "created" and now - datetime.fromisoformat(entry["at"]) <= DUPLICATE_WINDOW:
+            return entry
+    return None
+
+
+def _order_key(params: dict) -> tuple:
+    products = sorted(params.get("product_names", "").split(","))
+    return params.get("customer_email", "").casefold(), tuple(products)
+
+
+def _send(params: dict, plan, form: OrderForm, token: str) -> dict:
     """Call createorder once, never again, and record what happened."""
     lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
              for line in form.lines()]
     extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
-             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
+             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data), "token": token}
     operator = (current_operator() or {}).get("username")
     try:
         reply = current_app.extensions["justclick"].create_order(params)

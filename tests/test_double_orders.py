@@ -1,0 +1,85 @@
+"""One form, one order: tokens, concurrent posts, likely duplicates and unknown outcomes."""
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.conftest import OPERATOR, serve
+
+ORDER = {"customer_email": "twice@example.com", "products-0-good_name": "digital"}
+
+
+def token_of(page: str) -> str:
+    return re.search(r'name="submission_token" type="hidden" value="([^"]+)"', page)[1]
+
+
+def test_a_token_sends_once_and_replays_show_the_first_outcome(client, sandbox_server):
+    token = token_of(client.get("/").get_data(as_text=True))
+    first = client.post("/", data={**ORDER, "submission_token": token})
+    again = client.post("/", data={**ORDER, "submission_token": token})
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(sandbox_server.book.all()) == 1
+
+
+def test_ten_concurrent_posts_of_one_form_make_one_order(app, sandbox_server):
+    with serve(app) as root:
+        browser = requests.Session()
+        browser.post(root + "login", data={k: OPERATOR[k] for k in ("username", "password")})
+        token = token_of(browser.get(root).text)
+        cookies = browser.cookies.get_dict()
+
+        def post(_):
+            return requests.post(root, data={**ORDER, "submission_token": token}, cookies=cookies,
+                                 allow_redirects=False, timeout=10)
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            responses = list(pool.map(post, range(10)))
+    assert len(sandbox_server.book.all()) == 1
+    assert {r.status_code for r in responses} == {303}
+    assert len({r.headers["Location"] for r in responses}) == 1
+
+
+def test_a_malformed_or_missing_token_sends_nothing(client, sandbox_server):
+    response = client.post("/", data={**ORDER, "submission_token": "../../etc/passwd"})
+    assert response.status_code == 409
+    assert "nothing was sent now" in response.get_data(as_text=True)
+    assert sandbox_server.book.all() == []
+
+
+def test_the_same_order_minutes_later_asks_before_creating_a_second_invoice(client, sandbox_server):
+    entry_id = client.post("/", data=ORDER).headers["Location"].rsplit("/", 1)[1]
+    response = client.post("/", data={**ORDER, "customer_first_name": "Второй"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "This looks like an order you just created" in page
+    assert f'name="confirm" value="{entry_id}"' in page and 'value="Второй"' in page
+    assert len(sandbox_server.book.all()) == 1
+    confirmed = client.post("/", data={**ORDER, "confirm": entry_id, "submission_token": token_of(page)})
+    assert confirmed.status_code == 303
+    assert len(sandbox_server.book.all()) == 2
+
+
+def test_other_products_or_customers_are_not_duplicates(client, sandbox_server):
+    client.post("/", data=ORDER)
+    other_email = client.post("/", data={**ORDER, "customer_email": "other@example.com"})
+    more_products = client.post("/", data={**ORDER, "products-1-good_name": "digital"})
+    assert other_email.status_code == more_products.status_code == 303
+    assert len(sandbox_server.book.all()) == 3
+
+
+def test_after_an_unknown_outcome_sending_again_needs_confirmation(client, sandbox_server):
+    unknown = {**ORDER, "customer_email": "slow@sandbox.test"}
+    first = client.post("/", data=unknown)
+    page = first.get_data(as_text=True)
+    assert first.status_code == 502 and "may or may not exist" in page
+    time.sleep(1.6)  # the stand-in finishes the slow order: it does exist
+    retry = client.post("/", data={**unknown, "submission_token": token_of(page)})
+    retry_page = retry.get_data(as_text=True)
+    assert retry.status_code == 409
+    assert "Check JustClick first" in retry_page and "I checked: it is not in JustClick" in retry_page
+    assert len(sandbox_server.book.all()) == 1
+    entry = client.get("/history?outcome=unknown").get_data(as_text=True)
+    assert "slow@sandbox.test" in entry
