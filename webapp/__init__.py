@@ -30,8 +30,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    # Sessions, history, tokens and the list cache live in the instance folder (unless in Redis).
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=(test_config or {}).get("INSTANCE_PATH"))
+                instance_path=os.path.abspath(instance) if instance else None)
     try:
         app.config.from_mapping(load_config(os.environ))
     except ConfigError as exc:  # a plain message, not a traceback, in the PaaS log

@@ -1,0 +1,135 @@
+"""The desk as deployed: gunicorn with the Procfile settings, several workers, restarts."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = {"customer_email": "gunicorn@example.com", "products-0-good_name": "digital"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(stand_in_url: str, instance: Path, **env):
+    """The Procfile's command, bound to a free port on 127.0.0.1."""
+    port = free_port()
+    procfile = (ROOT / "Procfile").read_text().split(":", 1)[1].strip()
+    command = procfile.replace("gunicorn", f"{sys.executable} -m gunicorn", 1)
+    environment = {
+        **os.environ, "PORT": str(port), "JUSTCLICK_USERNAME": LOGIN, "JUSTCLICK_API_KEY": API_KEY,
+        "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "2", "SECRET_KEY": "gunicorn-test",
+        "TEAM_USERS": json.dumps(TEAM_USERS), "INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "1", **env,
+    }
+    log = open(instance.parent / f"gunicorn-{port}.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, shell=True, cwd=ROOT, env=environment, stdout=log, stderr=log,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, (instance.parent / f"gunicorn-{port}.log").read_text()
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def signed_in(url: str, username=OPERATOR["username"], password=OPERATOR["password"]) -> requests.Session:
+    browser = requests.Session()
+    csrf = hidden(browser.get(url + "login").text, "csrf_token")
+    form = {"username": username, "password": password, "csrf_token": csrf}
+    response = browser.post(url + "login", data=form)
+    assert response.ok and response.url == url
+    return browser
+
+
+def hidden(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page)[1]
+
+
+def form_tokens(page: str) -> dict:
+    """What the rendered order form carries: its CSRF token and its one-time submission token."""
+    return {name: hidden(page, name) for name in ("csrf_token", "submission_token")}
+
+
+@pytest.fixture(params=["files", "redis"])
+def store_env(request):
+    if request.param == "redis":
+        return {"REDIS_URL": request.getfixturevalue("redis_url")}
+    return {}
+
+
+def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, tmp_path, store_env):
+    # Each worker has one thread and the stand-in takes 0.3 s, so the posts land in both workers.
+    stand_in = make_sandbox(latency=0.3)
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+        browser = signed_in(url)
+        tokens = form_tokens(browser.get(url).text)
+
+        def post(_):
+            return requests.post(url, data={**ORDER, **tokens}, cookies=browser.cookies,
+                                 allow_redirects=False, timeout=20)
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            responses = list(pool.map(post, range(10)))
+    assert len(stand_in.book.all()) == 1
+    assert {r.status_code for r in responses} == {303}
+    assert len({r.headers["Location"] for r in responses}) == 1
+
+
+def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
+    stand_in = make_sandbox()
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+        browser = signed_in(url)
+        tokens = form_tokens(browser.get(url).text)
+        created = browser.post(url, data={**ORDER, **tokens}, allow_redirects=False)
+        assert created.status_code == 303
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+        page = browser.get(url + "history")
+        assert page.url == url + "history"  # still signed in
+        assert "gunicorn@example.com" in page.text
+        assert browser.get(url + created.headers["Location"].lstrip("/")).status_code == 200
+
+
+def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
+    env = {"JUSTCLICK_USERNAME": "", "JUSTCLICK_API_KEY": "", "JUSTCLICK_API_URL": "", "SECRET_KEY": "",
+           "TEAM_USERS": "", "GUNICORN_THREADS": "2"}
+    with gunicorn("", tmp_path / "instance", **env) as url:
+        browser = signed_in(url, "demo", "demo")
+        emails = [f"worker{i}@example.com" for i in range(6)]
+        for email in emails:
+            tokens = form_tokens(browser.get(url).text)
+            order = {**ORDER, "customer_email": email, **tokens}
+            created = browser.post(url, data=order, allow_redirects=False)
+            assert created.status_code == 303
+        # whichever worker serves the page, it lists every order any worker created
+        for _ in range(4):
+            listed = browser.get(url + "sandbox").text
+            assert all(email in listed for email in emails)
