@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from contextlib import suppress
@@ -49,7 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SANDBOX"] and not os.environ.get("SECRET_KEY") and "SECRET_KEY" not in (test_config or {}):
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
-    _configure_logging(app)
 
     cache = _shared_cache(app, "cache")
     _configure_sessions(app)
@@ -63,10 +61,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, security, views
+    from . import auth, errors, logs, security, views
 
     security.init_app(app)
+    logs.configure(app)
     auth.init_app(app)
+    app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
     errors.register(app)
     app.add_url_rule("/healthz", "health", lambda: jsonify(
@@ -149,8 +149,3 @@ def _justclick_client(app: Flask) -> JustClickClient:
         client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
         app.extensions["sandbox_book"] = book
     return client
-
-
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

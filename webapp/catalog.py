@@ -6,6 +6,7 @@ its TTL so that, while JustClick is down, a stale list is served with a note rat
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -110,7 +111,9 @@ class CatalogService:
         """Fetch the due lists concurrently: a cold page costs one round trip, not four."""
         fresh = {}
         with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
-            futures = {name: pool.submit(getattr(self.client, LISTS[name][0])) for name in names}
+            # Each call runs in a copy of this context, so its log line keeps the request id.
+            futures = {name: pool.submit(contextvars.copy_context().run, getattr(self.client, LISTS[name][0]))
+                       for name in names}
             for name, future in futures.items():
                 now = time.time()
                 try:
