@@ -46,10 +46,10 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
-                if requests.get(url + "healthz", timeout=1).ok:
+            try:  # the master listens before its workers have booted
+                if requests.get(url + "healthz", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             assert process.poll() is None, (instance.parent / f"gunicorn-{port}.log").read_text()
             assert time.monotonic() < deadline, "gunicorn did not start"

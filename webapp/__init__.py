@@ -49,12 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
 
-    cache = _shared_cache(app, "cache")
-    _configure_sessions(app)
+    cache = _configure_storage(app)
     htmx.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
 
     client = _justclick_client(app)
@@ -91,41 +88,43 @@ def _instance_secret(app: Flask) -> str:
         return kept.read().strip()
 
 
-def _shared_cache(app: Flask, name: str):
-    """A cache every worker shares: Redis when configured, else files in the instance folder."""
-    if app.config["REDIS_URL"]:
-        import redis
-
-        return RedisCache(host=redis.from_url(app.config["REDIS_URL"]), key_prefix=f"orderdesk:{name}:")
-    return FileSystemCache(os.path.join(app.instance_path, name), threshold=10000)
-
-
-def _configure_sessions(app: Flask) -> None:
+def _configure_storage(app: Flask):
+    """Sessions, history, submission tokens, rate limits and the list cache: in Redis when
+    REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
+    the workers of one instance). Returns the list cache."""
     from .history import make_store
     from .tokens import make_tokens
 
+    url = app.config["REDIS_URL"]
+    redis_client = None
+    if url:
+        import redis
+
+        # Timeouts: a Redis that stops answering must become an error page, not a hung worker.
+        redis_client = redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
+        cache = RedisCache(host=redis_client, key_prefix="orderdesk:cache:")
+    else:
+        sessions = FileSystemCache(os.path.join(app.instance_path, "sessions"), threshold=50000)
+        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=sessions)
+        cache = FileSystemCache(os.path.join(app.instance_path, "cache"), threshold=10000)
     app.config.setdefault("SESSION_PERMANENT", True)
     app.config.setdefault("SESSION_KEY_PREFIX", "orderdesk:session:")
     # Save the session only when a request changed it. Flask-Session writes the whole blob, so a
     # request that merely read it (a page load racing a submit) would store its stale copy over the
     # other's change. The price: a session now lasts its lifetime from its last change.
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
-    redis_client = None
-    if app.config["REDIS_URL"]:
-        import redis
-
-        redis_client = redis.from_url(app.config["REDIS_URL"])
-        app.config["SESSION_TYPE"] = "redis"
-        app.config["SESSION_REDIS"] = redis_client
-    else:
-        app.config["SESSION_TYPE"] = "cachelib"
-        app.config["SESSION_CACHELIB"] = FileSystemCache(
-            os.path.join(app.instance_path, "sessions"), threshold=50000
-        )
     server_session.init_app(app)
     # Beside the sessions, not inside them: appends and claims there are atomic per operation.
     app.extensions["history_store"] = make_store(app, redis_client)
     app.extensions["submission_tokens"] = make_tokens(app, redis_client)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # While Redis is away, limits are counted in memory rather than failing every request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    return cache
 
 
 def _justclick_client(app: Flask) -> JustClickClient:

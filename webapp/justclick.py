@@ -177,8 +177,10 @@ class JustClickClient:
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,  # read the body ourselves, up to a limit
             )
             status = response.status_code
+            _read_capped(response)
             reply = self._parse(response)
             code = reply.code
             if reply.code != 0:
@@ -232,6 +234,23 @@ class JustClickClient:
             raise BadResponse("JustClick's error code is not a number.", status=status,
                               body=text[:500]) from None
         return Reply(code, str(envelope.get("error_text", "")), envelope.get("result"), envelope)
+
+
+#: A reply larger than this is not JustClick's (its lists are kilobytes): stop reading it.
+MAX_REPLY_BYTES = 5 * 1024 * 1024
+
+
+def _read_capped(response: requests.Response) -> None:
+    chunks, size = [], 0
+    with response:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise BadResponse(f"JustClick's reply was larger than {MAX_REPLY_BYTES // 2**20} MB.",
+                                  status=response.status_code)
+            chunks.append(chunk)
+    response._content = b"".join(chunks)
+    response._content_consumed = True
 
 
 def _reached(exc: requests.ConnectionError) -> bool:
