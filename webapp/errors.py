@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,7 +22,14 @@ MESSAGES = {
     413: "That request is too large.",
     429: "Too many requests. Wait a moment and try again.",
     500: "Something went wrong on the desk. Try again, and tell the team if it repeats.",
+    503: ("The desk cannot reach its shared store (Redis) right now, so this page cannot be shown. "
+          "Try again in a minute. If you were sending an order, look at the history before sending "
+          "it again."),
 }
+
+
+def _store_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
 
 
 def render_error(status: int, message: str):
@@ -53,11 +61,20 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # Failures outside a view (opening the session) reach here as a 500 wrapping the cause.
+        if _store_unavailable(getattr(exc, "original_exception", None)):
+            return store_unavailable(exc.original_exception)
         return render_error(exc.code or 500, MESSAGES.get(exc.code, exc.description))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if _store_unavailable(exc):
+            return store_unavailable(exc)
         log.exception("unhandled error")
         return render_error(500, MESSAGES[InternalServerError.code])
+
+    def store_unavailable(exc):
+        log.error("shared store unavailable: %s", type(exc).__name__)
+        return render_error(503, MESSAGES[503])

@@ -35,11 +35,18 @@ OUTCOMES = {
 SWEEP_EVERY = 600.0  # seconds between two sweeps of expired histories in one process
 
 
-def record(*, outcome: str, sent: dict, reply, code: int | None = None, text: str = "",
-           operator: str | None = None, extra: dict | None = None) -> dict:
-    """Add an attempt (newest first) and return it. `sent` must never contain the rpsKey."""
+def record(**attempt) -> dict:
+    """Add an attempt (newest first) and return it. See `new_entry` for its fields."""
+    entry = new_entry(**attempt)
+    _store().append(_history_id(), entry, current_app.config["HISTORY_LIMIT"])
+    return entry
+
+
+def new_entry(*, outcome: str, sent: dict, reply, code: int | None = None, text: str = "",
+              operator: str | None = None, extra: dict | None = None) -> dict:
+    """An attempt as the history keeps it. `sent` must never contain the rpsKey."""
     assert "rpsKey" not in sent
-    entry = {
+    return {
         "id": uuid.uuid4().hex[:12],
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "operator": operator,
@@ -50,8 +57,6 @@ def record(*, outcome: str, sent: dict, reply, code: int | None = None, text: st
         "reply": reply,
         **(extra or {}),
     }
-    _store().append(_history_id(), entry, current_app.config["HISTORY_LIMIT"])
-    return entry
 
 
 def entries(outcome: str | None = None) -> list[dict]:

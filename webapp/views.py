@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from .justclick import JustClickError, Rejected
 from .orders import API_DATETIME, ProductLine, build_params, plan_products
 from .sandbox import MAGIC_EMAILS
 
+log = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__)
 
 #: Query parameters that may open a prefilled order (links from other tools).
@@ -140,7 +142,8 @@ def submit():
     if not tokens.claim(token):  # this form was sent already: show what came of it, send nothing
         return _already_sent(tokens, token, form, catalog)
     entry = _send(params, plan, form, token)
-    tokens.settle(token, entry["id"])
+    if not entry.get("unsaved"):
+        tokens.settle(token, entry["id"])
     if entry["outcome"] != "created":
         form.submission_token.data = tokens.new()  # a corrected form is a new order
         return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
@@ -148,6 +151,8 @@ def submit():
 
 
 def _show_attempt(entry: dict, catalog) -> Response:
+    if entry.get("unsaved"):  # not in the history, so there is no page to redirect to
+        return _render("attempt.html", "partials/result.html", entry=entry, catalog=catalog)
     if htmx:
         response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog))
         response.headers["HX-Trigger"] = "history-changed"
@@ -204,16 +209,25 @@ def _send(params: dict, plan, form: OrderForm, token: str) -> dict:
     try:
         reply = current_app.extensions["justclick"].create_order(params)
     except Rejected as exc:
-        return history.record(outcome="rejected", sent=params, reply=exc.reply, code=exc.code,
-                              text=exc.text, operator=operator, extra={**extra, "hint": exc.hint})
+        return _record(outcome="rejected", sent=params, reply=exc.reply, code=exc.code,
+                       text=exc.text, operator=operator, extra={**extra, "hint": exc.hint})
     except JustClickError as exc:
         outcome = "unknown" if exc.may_have_reached else "not_sent"
         reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
                  "body": getattr(exc, "body", "")}
-        return history.record(outcome=outcome, sent=params, reply=reply, text=str(exc),
-                              operator=operator, extra=extra)
-    return history.record(outcome="created", sent=params, reply=reply.raw, code=reply.code,
-                          text=reply.text, operator=operator, extra=extra)
+        return _record(outcome=outcome, sent=params, reply=reply, text=str(exc), operator=operator,
+                       extra=extra)
+    return _record(outcome="created", sent=params, reply=reply.raw, code=reply.code, text=reply.text,
+                   operator=operator, extra=extra)
+
+
+def _record(**attempt) -> dict:
+    """Record the attempt; if the store fails, the operator must still learn what JustClick said."""
+    try:
+        return history.record(**attempt)
+    except Exception:  # whatever broke, the outcome of a sent order is shown, not lost in a 500
+        log.exception("history store failed; the attempt is shown but not kept")
+        return {**history.new_entry(**attempt), "unsaved": True}
 
 
 def _apply_line_action(formdata: MultiDict, action: str) -> MultiDict:
