@@ -245,3 +245,17 @@ def test_sandbox_mode_runs_in_process_and_lists_orders(tmp_path):
     assert client.post("/", data=order(customer_first_name="Тест")).status_code == 303
     listed = client.get("/sandbox").get_data(as_text=True)
     assert "ivan@example.com" in listed and "Тест" in listed and "error-602@sandbox.test" in listed
+
+
+def test_pasting_details_fills_empty_fields_and_marks_them(client, sandbox_server):
+    text = "Иванова Мария Сергеевна\nmaria@example.ru\n+7 916 123-45-67\nг. Казань, 420111"
+    response = client.post("/", data={"paste_text": text, "action": "paste", "customer_email": "",
+                                      "customer_first_name": "Маша", "products-0-good_name": "digital"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="maria@example.ru"' in page and 'value="+79161234567"' in page
+    assert 'value="Иванова"' in page and 'value="Казань"' in page
+    assert 'value="Маша"' in page and 'value="Мария"' not in page  # typed input is never overwritten
+    assert 'id="customer_email-filled"' in page and 'id="customer_first_name-filled"' not in page
+    assert "left as they were" in page
+    assert sandbox_server.book.all() == []

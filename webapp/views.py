@@ -28,6 +28,7 @@ from .auth import current_operator
 from .forms import API_LABELS, OrderForm, error_list
 from .justclick import JustClickError, Rejected
 from .orders import API_DATETIME, ProductLine, build_params, plan_products
+from .paste import read_customer
 from .sandbox import MAGIC_EMAILS
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ def _not_a_submission() -> bool:
                exempt_when=_not_a_submission)
 def submit():
     action = request.form.get("action", "")
+    if action == "paste":
+        return _fill_from_paste()
     if action:  # a line added or removed, or lists refreshed: re-render, send nothing
         catalog = _catalog(refresh=action == "refresh")
         form = _order_form(catalog, formdata=_apply_line_action(request.form, action))
@@ -148,6 +151,27 @@ def submit():
         form.submission_token.data = tokens.new()  # a corrected form is a new order
         return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
     return _show_attempt(entry, catalog)
+
+
+def _fill_from_paste() -> Response:
+    """Fill empty customer fields from pasted text; what was filled is highlighted to be checked."""
+    found = read_customer(request.form.get("paste_text", ""), current_app.config["DEFAULT_PHONE_REGION"])
+    formdata = request.form.copy()
+    filled = [name for name, value in found.items() if not formdata.get(name, "").strip()]
+    for name in filled:
+        formdata[name] = found[name]
+    kept = len(found) - len(filled)
+    catalog = _catalog()
+    form = _order_form(catalog, formdata=formdata)
+    if filled:
+        message = (f"Filled {len(filled)} field{'s' if len(filled) != 1 else ''} from the pasted text. "
+                   "They are highlighted: check them before sending.")
+    else:
+        message = "Nothing in the pasted text could be used for an empty field."
+    if kept:
+        message += f" {kept} field{'s' if kept != 1 else ''} you had typed were left as they were."
+    return _render("order.html", "partials/order_form.html", form=form, catalog=catalog, filled=filled,
+                   paste_message=message, focus=filled[0] if filled else "paste_text")
 
 
 def _show_attempt(entry: dict, catalog) -> Response:

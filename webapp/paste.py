@@ -1,0 +1,121 @@
+"""Read customer details out of pasted text (an email signature, a message).
+
+A best guess an operator then checks: it only ever suggests values for the form, never sends.
+Emails and phones come from their libraries; names and addresses from a few plain rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+E164 = phonenumbers.PhoneNumberFormat.E164
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+POSTCODE = re.compile(r"\b(\d{6}|\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b")
+STREET = re.compile(
+    r"(\b(ул|улица|пр|пр-т|проспект|пер|переулок|ш|шоссе|наб|бульвар|б-р|д|дом|кв|корп|стр)\b\.?)"
+    r"|\b(street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|way|suite|apt|floor)\b\.?"
+    r"|^\d+\s+\w+",
+    re.IGNORECASE,
+)
+CITY_PREFIX = re.compile(r"^(г\.|город)\s*", re.IGNORECASE)
+NAME_WORD = re.compile(r"^[A-ZА-ЯЁ][a-zа-яё'’-]+$")
+PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич)$", re.IGNORECASE)
+GREETING = re.compile(r"^(hi|hello|dear|regards|best|thanks|thank you|cheers|здравствуйте|привет|"
+                      r"спасибо|с уважением|добрый день|всего доброго)\b", re.IGNORECASE)
+LABEL = re.compile(r"^\s*[\w .-]{1,20}:\s*")  # "Phone: …", "Адрес: …"
+COUNTRY_NAMES = {"россия": "RU", "russia": "RU", "рф": "RU", "usa": "US", "united states": "US",
+                 "uk": "GB", "united kingdom": "GB", "england": "GB", "казахстан": "KZ", "беларусь": "BY",
+                 "украина": "UA", "германия": "DE", "germany": "DE"}
+
+
+def read_customer(text: str, default_region: str | None = None) -> dict[str, str]:
+    """Form values (API names) found in `text`; only what was recognised."""
+    found: dict[str, str] = {}
+    lines = [LABEL.sub("", line).strip(" ,;") for line in text.splitlines()]
+    lines = [line for line in lines if line]
+
+    for match in EMAIL.finditer(text):
+        try:
+            found["customer_email"] = validate_email(match.group(), check_deliverability=False).normalized
+            break
+        except EmailNotValidError:
+            continue
+
+    country = _country(lines)
+    if country:
+        found["customer_shipping_country_code"] = country
+    # Without a country or a setting, local numbers are read as Russian: most JustClick shops are.
+    region = country or default_region or "RU"
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        found["customer_phone"] = phonenumbers.format_number(match.number, E164)
+        break
+
+    name = next((line for line in lines if _looks_like_name(line)), None)
+    if name:
+        found.update(_split_name(name.split()))
+
+    address = [line for line in lines if line != name and STREET.search(line) and "@" not in line]
+    if address:
+        found["customer_shipping"] = address[0]
+    for line in lines:
+        if line == name or "@" in line or (address and line == address[0]) or _is_phone(line, region):
+            continue
+        if postcode := POSTCODE.search(line):
+            found.setdefault("customer_shipping_zip", postcode.group())
+            city = line.replace(postcode.group(), "").strip(" ,")
+            city = _without_country(city)
+            if city and not any(ch.isdigit() for ch in city):
+                found.setdefault("customer_shipping_city", CITY_PREFIX.sub("", city).strip(" ,"))
+        elif CITY_PREFIX.match(line):
+            found.setdefault("customer_shipping_city", CITY_PREFIX.sub("", line).strip(" ,"))
+    return found
+
+
+def _looks_like_name(line: str) -> bool:
+    words = line.replace(",", " ").split()
+    return 2 <= len(words) <= 3 and all(NAME_WORD.match(w) for w in words) and not GREETING.match(line)
+
+
+def _split_name(words: list[str]) -> dict[str, str]:
+    # Russian order is Surname Name Patronymic; a patronymic in last place gives it away.
+    if len(words) == 3 and PATRONYMIC.search(words[2]):
+        return {"customer_last_name": words[0], "customer_first_name": words[1],
+                "customer_middle_name": words[2]}
+    if len(words) == 3:
+        return {"customer_first_name": words[0], "customer_middle_name": words[1],
+                "customer_last_name": words[2]}
+    return {"customer_first_name": words[0], "customer_last_name": words[1]}
+
+
+def _country(lines: list[str]) -> str | None:
+    for line in reversed(lines):  # a country usually closes an address
+        for part in reversed(line.split(",")):
+            word = part.strip().casefold()
+            if word in COUNTRY_NAMES:
+                return COUNTRY_NAMES[word]
+            try:
+                if len(word) > 3:
+                    return pycountry.countries.lookup(word).alpha_2
+            except LookupError:
+                continue
+    return None
+
+
+def _without_country(text: str) -> str:
+    parts = [p.strip() for p in text.split(",")]
+    return ", ".join(p for p in parts if p.casefold() not in COUNTRY_NAMES and not _is_country(p))
+
+
+def _is_country(word: str) -> bool:
+    try:
+        return len(word) > 3 and bool(pycountry.countries.lookup(word))
+    except LookupError:
+        return False
+
+
+def _is_phone(line: str, region: str) -> bool:
+    return any(True for _ in phonenumbers.PhoneNumberMatcher(line, region))
