@@ -35,7 +35,8 @@ CODE_HINTS = {
     ),
     600: "JustClick rejected the customer email.",
     601: "JustClick says this order already exists.",
-    602: "JustClick could not create the order.",
+    602: ("JustClick could not create the order. Check the products and the customer's details and "
+          "send again; if it repeats, ask JustClick support."),
     603: "The order has no products.",
     604: "A product does not exist in the shop.",
     605: "A physical product needs delivery data: fill in the shipping address.",
@@ -192,7 +193,7 @@ class JustClickClient:
             raise Unavailable("The connection to JustClick broke off.", may_have_reached=True) from None
         except requests.Timeout:
             raise Unavailable(
-                f"JustClick did not answer within {self.timeout[1]:g} seconds.", may_have_reached=True
+                f"JustClick did not answer within {self.timeout[1]:g} s.", may_have_reached=True
             ) from None
         except requests.RequestException as exc:
             raise Unavailable(f"The request failed: {type(exc).__name__}.", may_have_reached=True) from None

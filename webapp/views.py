@@ -56,10 +56,13 @@ def _render(template: str, partial: str, status: int = 200, **context) -> Respon
 
 
 def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None,
-                notice: str | None = None, earlier: dict | None = None) -> Response:
+                notice: str | None = None, earlier: dict | None = None, focus: str | None = None) -> Response:
     if not form.submission_token.data:
         form.submission_token.data = current_app.extensions["submission_tokens"].new()
-    focus = "outcome" if attempt or notice or earlier else "error-summary" if form.errors else None
+    if attempt or notice or earlier:
+        focus = "outcome"
+    elif form.errors:
+        focus = "error-summary"
     return _render("order.html", "partials/order_form.html", status, form=form, catalog=catalog,
                    attempt=attempt, notice=notice, earlier=earlier, focus=focus)
 
@@ -88,7 +91,8 @@ def localtime(iso: str) -> str:
 
 @bp.app_context_processor
 def template_helpers():
-    return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
+    return {"form_errors": error_list, "field_labels": lambda: API_LABELS, "order_summary": summarize,
+            "recent_attempts": lambda: history.entries()[:10],
             "outcomes": history.OUTCOMES, "magic_emails": MAGIC_EMAILS}
 
 
@@ -128,7 +132,7 @@ def submit():
     if action:  # a line added or removed, or lists refreshed: re-render, send nothing
         catalog = _catalog(refresh=action == "refresh")
         form = _order_form(catalog, formdata=_apply_line_action(request.form, action))
-        return _order_page(form, catalog)
+        return _order_page(form, catalog, focus=_focus_after(action, form, catalog))
 
     catalog = _catalog()
     form = _order_form(catalog)
@@ -151,6 +155,15 @@ def submit():
         form.submission_token.data = tokens.new()  # a corrected form is a new order
         return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
     return _show_attempt(entry, catalog)
+
+
+def _focus_after(action: str, form: OrderForm, catalog) -> str | None:
+    """Where the keyboard should be after a line action: ready for the next product."""
+    if action == "add":  # "Add product line": the new, empty line
+        return form.products[-1].good_name.id
+    if action.startswith(("add:", "remove:")):
+        return "product-search" if catalog.goods else "add-line"
+    return None
 
 
 def _fill_from_paste() -> Response:
@@ -178,7 +191,8 @@ def _show_attempt(entry: dict, catalog) -> Response:
     if entry.get("unsaved"):  # not in the history, so there is no page to redirect to
         return _render("attempt.html", "partials/result.html", entry=entry, catalog=catalog)
     if htmx:
-        response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog))
+        response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog)
+                                 + render_template("partials/summary_sent.html"))
         response.headers["HX-Trigger"] = "history-changed"
         response.headers["HX-Push-Url"] = url_for(".attempt", entry_id=entry["id"])
         return response

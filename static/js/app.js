@@ -4,9 +4,12 @@
 (function () {
   const orderForm = () => document.getElementById("order-form");
   let unsent = false;
+  // The picker needs JavaScript; without it the product selects and "Add product line" do the work.
+  const showPickers = (root) => root.querySelectorAll("[data-picker]").forEach((el) => { el.hidden = false; });
 
   // Focus what the server says matters (an error summary, an outcome, the picker), else the first field.
   function placeFocus(root) {
+    showPickers(document);  // before focusing: the picker may be the target
     const area = root.querySelector ? (root.id === "order-area" ? root : root.querySelector("#order-area")) : null;
     const wanted = area && area.dataset.focus && document.getElementById(area.dataset.focus);
     const summary = document.getElementById("error-summary");
@@ -14,7 +17,8 @@
     if (target) target.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", () => placeFocus(document));
+  document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); });
+  document.addEventListener("htmx:load", (event) => showPickers(event.detail.elt.parentNode || document));
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
       placeFocus(document.getElementById("order-area") || document);
