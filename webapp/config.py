@@ -25,7 +25,7 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+        raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
     if value <= minimum:
         raise ConfigError(f"{name} must be greater than {minimum:g}.")
     return value
@@ -103,4 +103,5 @@ def load_config(env: Mapping[str, str]) -> dict:
         "SESSION_LIFETIME_HOURS": _number(env, "SESSION_LIFETIME_HOURS", 12.0),
         "HISTORY_LIMIT": int(_number(env, "HISTORY_LIMIT", 500, minimum=0)),
         "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "").strip() or "20 per minute",
+        "PROXY_HOPS": int(_number(env, "PROXY_HOPS", 1, minimum=-1)),
     }

@@ -15,7 +15,7 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app: Flask) -> None:
     app.wsgi_app = _secure_cookies_over_https(app.wsgi_app)
     # Behind the PaaS router: trust one hop (PROXY_HOPS) for the client address and the scheme.
-    hops = app.config.get("PROXY_HOPS", 1)
+    hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.after_request(_headers)
