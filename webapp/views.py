@@ -55,16 +55,18 @@ def _render(template: str, partial: str, status: int = 200, **context) -> Respon
     return response
 
 
-def _order_page(form: OrderForm, catalog, status: int = 200, attempt: dict | None = None,
-                notice: str | None = None, earlier: dict | None = None, focus: str | None = None) -> Response:
+def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Response:
+    """The order form, with whatever banner the context brings (attempt, notice, earlier, paste).
+
+    Focus goes where the operator must look next: a banner, else the error summary, else what the
+    caller names."""
     if not form.submission_token.data:
         form.submission_token.data = current_app.extensions["submission_tokens"].new()
-    if attempt or notice or earlier:
-        focus = "outcome"
+    if any(context.get(banner) for banner in ("attempt", "notice", "earlier")):
+        context["focus"] = "outcome"
     elif form.errors:
-        focus = "error-summary"
-    return _render("order.html", "partials/order_form.html", status, form=form, catalog=catalog,
-                   attempt=attempt, notice=notice, earlier=earlier, focus=focus)
+        context["focus"] = "error-summary"
+    return _render("order.html", "partials/order_form.html", status, form=form, catalog=catalog, **context)
 
 
 def posted_order_again(status: int, notice: str) -> Response:
@@ -183,8 +185,8 @@ def _fill_from_paste() -> Response:
         message = "Nothing in the pasted text could be used for an empty field."
     if kept:
         message += f" {kept} field{'s' if kept != 1 else ''} you had typed were left as they were."
-    return _render("order.html", "partials/order_form.html", form=form, catalog=catalog, filled=filled,
-                   paste_message=message, focus=filled[0] if filled else "paste_text")
+    return _order_page(form, catalog, filled=filled, paste_message=message,
+                       focus=filled[0] if filled else "paste_text")
 
 
 def _show_attempt(entry: dict, catalog) -> Response:
@@ -348,14 +350,6 @@ def product_search():
     query = request.args.get("q", "").strip()
     found = catalog.search_goods(query) if query else []
     return render_template("partials/product_results.html", found=found, query=query, catalog=catalog)
-
-
-@bp.post("/lines")
-def product_lines():
-    """The Products fieldset after adding or removing a line (htmx); the no-JS path posts to /."""
-    catalog = _catalog()
-    form = _order_form(catalog, formdata=_apply_line_action(request.form, request.form.get("action", "")))
-    return render_template("partials/products.html", form=form, catalog=catalog)
 
 
 # --- attempts and history ------------------------------------------------------------------------
