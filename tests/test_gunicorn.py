@@ -32,7 +32,8 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
     """The Procfile's command, bound to a free port on 127.0.0.1."""
     port = free_port()
     procfile = (ROOT / "Procfile").read_text().split(":", 1)[1].strip()
-    command = procfile.replace("gunicorn", f"{sys.executable} -m gunicorn", 1)
+    # exec: the shell becomes gunicorn, so waiting for the process waits for gunicorn's shutdown
+    command = "exec " + procfile.replace("gunicorn", f"{sys.executable} -m gunicorn", 1)
     environment = {
         **os.environ, "PORT": str(port), "JUSTCLICK_USERNAME": LOGIN, "JUSTCLICK_API_KEY": API_KEY,
         "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "2", "SECRET_KEY": "gunicorn-test",

@@ -59,9 +59,10 @@ def new_entry(*, outcome: str, sent: dict, reply, code: int | None = None, text:
     }
 
 
-def entries(outcome: str | None = None) -> list[dict]:
+def entries(outcome: str | None = None, limit: int | None = None) -> list[dict]:
+    """Newest first; `limit` reads only that many newest attempts (before filtering by outcome)."""
     hid = _history_id()
-    items = _store().items(hid) if hid else []
+    items = _store().items(hid, limit) if hid else []
     return [e for e in items if e["outcome"] == outcome] if outcome else items
 
 
@@ -184,9 +185,10 @@ class FileHistory:
             return []
         return sorted((n for n in names if n.endswith(".json") and not n.startswith(".")), reverse=True)
 
-    def items(self, hid: str) -> list[dict]:
+    def items(self, hid: str, limit: int | None = None) -> list[dict]:
         folder = self._folder(hid)
-        return [e for name in self._names(folder) if (e := self._read(os.path.join(folder, name)))]
+        names = self._names(folder)[:limit]  # names sort by time: the newest come first
+        return [e for name in names if (e := self._read(os.path.join(folder, name)))]
 
     @staticmethod
     def _read(path: str) -> dict | None:
@@ -271,8 +273,9 @@ class RedisHistory:
         data = json.dumps(entry, ensure_ascii=False, default=str)
         self._append(keys=self._keys(hid), args=[data, limit, self.ttl])
 
-    def items(self, hid: str) -> list[dict]:
-        return [json.loads(raw) for raw in self.client.lrange(self._keys(hid)[0], 0, -1)]
+    def items(self, hid: str, limit: int | None = None) -> list[dict]:
+        last = -1 if limit is None else limit - 1
+        return [json.loads(raw) for raw in self.client.lrange(self._keys(hid)[0], 0, last)]
 
     def find(self, hid: str, entry_id: str) -> dict | None:
         return next((e for e in self.items(hid) if e["id"] == entry_id), None)

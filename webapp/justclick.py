@@ -44,6 +44,9 @@ CODE_HINTS = {
 }
 
 
+POOL_SIZE = 32
+
+
 class JustClickError(Exception):
     """Base of every failure of a JustClick call."""
 
@@ -116,8 +119,9 @@ class JustClickClient:
         # Only failures to connect are retried: those never reached JustClick. Read errors and
         # statuses are never retried, so a createorder that may have arrived is not sent again.
         retry = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        # A pool as large as a worker's threads, so busy threads do not reconnect (TLS) per call.
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE))
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE))
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
         return f"<JustClickClient {self.base_url}>"
