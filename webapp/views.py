@@ -237,8 +237,9 @@ def _already_sent(tokens, token, form: OrderForm, catalog) -> Response:
 
 #: How far back a created order with the same email and products counts as a likely duplicate.
 DUPLICATE_WINDOW = timedelta(minutes=15)
-#: How many recent attempts are searched for one: a long session need not read its whole history.
-DUPLICATE_LOOKBACK = 100
+#: How many recent attempts are searched for one: a double order follows its twin closely, and a
+#: long session must not read its whole history on every submit.
+DUPLICATE_LOOKBACK = 20
 
 
 def _needs_confirmation(params: dict, token: str) -> dict | None:
