@@ -1,0 +1,51 @@
+"""The session history in the browser: the panel follows each order without a reload, and an
+attempt duplicated into the form becomes a second order after an explicit confirmation."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_order_flow import PRODUCT_LABEL
+
+
+def test_submit_duplicate_and_submit_again(page, live_desk, console):
+    live_desk.open(page)
+    page.get_by_label("Email").fill("twice@example.com")
+    page.get_by_label("First name").fill("Дарья")
+    page.get_by_label(PRODUCT_LABEL).first.select_option("digital")
+    page.get_by_role("button", name="Create order").click()
+    expect(page.get_by_role("heading", name=re.compile("Order created"))).to_be_visible()
+
+    panel = page.locator("#history-panel")
+    expect(panel.get_by_role("listitem")).to_have_count(1)  # updated without a reload
+    expect(panel).to_contain_text("twice@example.com")
+
+    page.get_by_role("button", name="Duplicate into form").click()
+    expect(page.get_by_label("Email")).to_have_value("twice@example.com")
+    expect(page.get_by_label("First name")).to_have_value("Дарья")
+    expect(page.get_by_label(PRODUCT_LABEL).first).to_have_value("digital")
+
+    # the same customer and products minutes later: the desk asks before a second invoice
+    page.get_by_role("button", name="Create order").click()
+    expect(page.get_by_role("alert")).to_contain_text("This looks like an order you just created")
+    assert len(live_desk.book.all()) == 1
+    page.get_by_role("button", name="Create anyway").click()
+    expect(page.get_by_role("heading", name=re.compile("Order created"))).to_be_visible()
+    expect(panel.get_by_role("listitem")).to_have_count(2)
+    assert len(live_desk.book.all()) == 2
+
+    page.get_by_role("link", name="History", exact=True).click()
+    expect(page.get_by_role("row")).to_have_count(3)  # a header and two attempts
+    console.assert_clean(expected_statuses=[409])
+
+
+def test_the_submit_button_is_disabled_while_the_order_is_in_flight(page, live_desk):
+    live_desk.open(page)
+    page.get_by_label("Email").fill("slow@sandbox.test")
+    page.get_by_label(PRODUCT_LABEL).first.select_option("digital")
+    button = page.locator("#submit-order")
+    button.click()
+    expect(button).to_be_disabled()
+    expect(button).to_contain_text("Sending")
+    expect(page.get_by_role("alert")).to_contain_text("may or may not exist")
+    expect(button).to_be_enabled()
