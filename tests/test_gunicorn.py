@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -55,9 +56,10 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
             assert process.poll() is None, (instance.parent / f"gunicorn-{port}.log").read_text()
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
-        yield url
+        yield SimpleNamespace(url=url, process=process)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
 
@@ -90,7 +92,8 @@ def store_env(request):
 def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, tmp_path, store_env):
     # Each worker has one thread and the stand-in takes 0.3 s, so the posts land in both workers.
     stand_in = make_sandbox(latency=0.3)
-    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as desk:
+        url = desk.url
         browser = signed_in(url)
         tokens = form_tokens(browser.get(url).text)
 
@@ -107,12 +110,14 @@ def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, t
 
 def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
     stand_in = make_sandbox()
-    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as desk:
+        url = desk.url
         browser = signed_in(url)
         tokens = form_tokens(browser.get(url).text)
         created = browser.post(url, data={**ORDER, **tokens}, allow_redirects=False)
         assert created.status_code == 303
-    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as url:
+    with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as desk:
+        url = desk.url
         page = browser.get(url + "history")
         assert page.url == url + "history"  # still signed in
         assert "gunicorn@example.com" in page.text
@@ -122,7 +127,8 @@ def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
 def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
     env = {"JUSTCLICK_USERNAME": "", "JUSTCLICK_API_KEY": "", "JUSTCLICK_API_URL": "", "SECRET_KEY": "",
            "TEAM_USERS": "", "GUNICORN_THREADS": "2"}
-    with gunicorn("", tmp_path / "instance", **env) as url:
+    with gunicorn("", tmp_path / "instance", **env) as desk:
+        url = desk.url
         browser = signed_in(url, "demo", "demo")
         emails = [f"worker{i}@example.com" for i in range(6)]
         for email in emails:
@@ -134,3 +140,22 @@ def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
         for _ in range(4):
             listed = browser.get(url + "sandbox").text
             assert all(email in listed for email in emails)
+
+
+def test_shutdown_lets_an_order_in_flight_finish(make_sandbox, tmp_path):
+    # slow@: the stand-in records the order at once and answers 1.5 s later; the desk waits up to 2 s
+    stand_in = make_sandbox(slow_seconds=1.5)
+    order = {**ORDER, "customer_email": "slow@sandbox.test"}
+    with gunicorn(stand_in.url, tmp_path / "instance") as desk:
+        browser = signed_in(desk.url)
+        tokens = form_tokens(browser.get(desk.url).text)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(browser.post, desk.url, data={**order, **tokens}, allow_redirects=False)
+            deadline = time.monotonic() + 5
+            while not stand_in.book.all() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the order has reached JustClick; its reply is a second away
+            os.killpg(desk.process.pid, signal.SIGTERM)  # the PaaS stops the desk (a deploy)
+            response = sending.result(timeout=30)
+        assert desk.process.wait(timeout=30) == 0
+    assert response.status_code == 303  # the operator still learns the order was created
+    assert len(stand_in.book.all()) == 1
