@@ -47,6 +47,7 @@ def test_an_english_signature():
     assert (found["customer_first_name"], found["customer_last_name"]) == ("John", "Smith")
     assert found["customer_shipping"] == "1600 Market Street, Suite 400"
     assert found["customer_shipping_zip"] == "94103"
+    assert (found["customer_shipping_city"], found["customer_shipping_state"]) == ("San Francisco", "CA")
     assert found["customer_shipping_country_code"] == "US"
 
 
@@ -55,6 +56,7 @@ def test_a_one_line_request_uses_the_country_for_the_phone():
     assert found["customer_email"] == "olivia.brown@example.co.uk"
     assert found["customer_phone"] == "+442079460958"
     assert found["customer_shipping_country_code"] == "GB"
+    assert (found["customer_first_name"], found["customer_last_name"]) == ("Olivia", "Brown")
 
 
 def test_text_without_details_finds_nothing():

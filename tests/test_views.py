@@ -257,5 +257,5 @@ def test_pasting_details_fills_empty_fields_and_marks_them(client, sandbox_serve
     assert 'value="Иванова"' in page and 'value="Казань"' in page
     assert 'value="Маша"' in page and 'value="Мария"' not in page  # typed input is never overwritten
     assert 'id="customer_email-filled"' in page and 'id="customer_first_name-filled"' not in page
-    assert "left as they were" in page
+    assert "1 field you had typed was left as it was." in page
     assert sandbox_server.book.all() == []

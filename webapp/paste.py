@@ -21,6 +21,7 @@ STREET = re.compile(
     r"|^\d+\s+\w+",
     re.IGNORECASE,
 )
+STATE_AFTER_CITY = re.compile(r",\s*([A-Z]{2})$")
 CITY_PREFIX = re.compile(r"^(г\.|город)\s*", re.IGNORECASE)
 NAME_WORD = re.compile(r"^[A-ZА-ЯЁ][a-zа-яё'’-]+$")
 PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич)$", re.IGNORECASE)
@@ -54,7 +55,10 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
         found["customer_phone"] = phonenumbers.format_number(match.number, E164)
         break
 
-    name = next((line for line in lines if _looks_like_name(line)), None)
+    # A name stands on a line of its own, or between commas ("Please invoice Olivia Brown, …").
+    parts = [part.strip() for line in lines for part in line.split(",")]
+    name = next((line for line in lines if _looks_like_name(line)), None) or next(
+        (_last_words(part) for part in parts if _last_words(part)), None)
     if name:
         found.update(_split_name(name.split()))
 
@@ -68,6 +72,9 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
             found.setdefault("customer_shipping_zip", postcode.group())
             city = line.replace(postcode.group(), "").strip(" ,")
             city = _without_country(city)
+            if state := STATE_AFTER_CITY.search(city):  # "San Francisco, CA"
+                found.setdefault("customer_shipping_state", state[1])
+                city = city[: state.start()]
             if city and not any(ch.isdigit() for ch in city):
                 found.setdefault("customer_shipping_city", CITY_PREFIX.sub("", city).strip(" ,"))
         elif CITY_PREFIX.match(line):
@@ -78,6 +85,15 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
 def _looks_like_name(line: str) -> bool:
     words = line.replace(",", " ").split()
     return 2 <= len(words) <= 3 and all(NAME_WORD.match(w) for w in words) and not GREETING.match(line)
+
+
+def _last_words(part: str) -> str | None:
+    """A name closing a phrase: "Please invoice Olivia Brown" -> "Olivia Brown"."""
+    words = part.split()
+    tail = words[-2:]
+    if len(words) > 2 and all(NAME_WORD.match(w) for w in tail) and not NAME_WORD.match(words[-3]):
+        return " ".join(tail)
+    return None
 
 
 def _split_name(words: list[str]) -> dict[str, str]:

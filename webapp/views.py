@@ -175,7 +175,9 @@ def submit():
         tokens.settle(token, entry["id"])
     if entry["outcome"] != "created":
         form.submission_token.data = tokens.new()  # a corrected form is a new order
-        return _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
+        response = _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
+        response.headers["HX-Trigger"] = "history-changed"  # the attempt is in the history too
+        return response
     return _show_attempt(entry, catalog)
 
 
@@ -203,8 +205,10 @@ def _fill_from_paste() -> Response:
                    "They are highlighted: check them before sending.")
     else:
         message = "Nothing in the pasted text could be used for an empty field."
-    if kept:
-        message += f" {kept} field{'s' if kept != 1 else ''} you had typed were left as they were."
+    if kept == 1:
+        message += " 1 field you had typed was left as it was."
+    elif kept:
+        message += f" {kept} fields you had typed were left as they were."
     return _order_page(form, catalog, filled=filled, paste_message=message,
                        focus=filled[0] if filled else "paste_text")
 

@@ -17,7 +17,7 @@
     if (target) target.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); });
+  document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); totalChanged(); });
   document.addEventListener("htmx:load", (event) => showPickers(event.detail.elt.parentNode || document));
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
@@ -27,11 +27,13 @@
     }
   });
 
-  // Unsent changes: warn before leaving, but not after the form was sent.
+  // Unsent changes: warn before leaving, but not after the form was sent. A form htmx sends stays
+  // unsent until its answer replaces it (errors or a refusal bring it back, still unsent); a form the
+  // browser itself submits (htmx missing) leaves the page on purpose.
   document.addEventListener("input", (event) => { if (event.target.closest("#order-form") && event.target.name !== "q") unsent = true; });
   document.addEventListener("submit", (event) => {
     const submitter = event.submitter;
-    if (event.target.id === "order-form" && (!submitter || !submitter.name)) unsent = false;
+    if (event.target.id === "order-form" && !event.defaultPrevented && (!submitter || !submitter.name)) unsent = false;
   });
   window.addEventListener("beforeunload", (event) => { if (unsent && orderForm()) { event.preventDefault(); event.returnValue = ""; } });
 
@@ -49,6 +51,37 @@
     // Enter in a one-line field must not send an order by accident.
     if (event.key === "Enter" && event.target.matches("input:not([type=submit]):not([type=checkbox])")) event.preventDefault();
   });
+
+  // Error summary links: focus the field and bring its label into view with it (a plain fragment link
+  // scrolls the field to the top edge, hiding its label), opening a folded section that holds it.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest(".error-summary a[href^='#']");
+    const field = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!field) return;
+    event.preventDefault();
+    const folded = field.closest("details:not([open])");
+    if (folded) folded.open = true;
+    const label = document.querySelector(`label[for="${CSS.escape(field.id)}"]`);
+    (label || field).scrollIntoView({ block: "start" });
+    field.focus({ preventScroll: true });
+  });
+
+  // The summary is re-rendered whole, so its total cannot announce itself: a status region that is on
+  // the page from the start says the new total, once per change.
+  let lastTotal = null;
+  function totalChanged() {
+    const status = document.getElementById("summary-status");
+    if (!status) return false;
+    const cell = document.getElementById("summary-total");
+    const label = cell && cell.closest("tr").querySelector("th");
+    const total = cell ? `${label ? label.textContent.trim() : "Total"}: ${cell.textContent.trim()}` : "No products yet.";
+    if (total === lastTotal) return false;
+    const first = lastTotal === null;
+    lastTotal = total;
+    if (!first) status.textContent = total;  // the total the page opened with is not news
+    return true;
+  }
+  document.addEventListener("htmx:afterSwap", (event) => { if (event.detail.target.id === "summary") totalChanged(); });
 
   // The product picker: arrows move through results, Enter adds, Escape closes.
   function pickerKeys(event) {
