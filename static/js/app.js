@@ -27,6 +27,16 @@
     }
   });
 
+  // Progress: the button that sent the form says it is busy (Pico draws a spinner for aria-busy),
+  // so "Refresh lists" or "Add product line" do not make "Create order" claim to be sending.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    if (event.detail.elt.id === "order-form" && trigger && trigger.submitter) trigger.submitter.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", () => {
+    document.querySelectorAll("#order-form [aria-busy='true']").forEach((button) => button.removeAttribute("aria-busy"));
+  });
+
   // Unsent changes: warn before leaving, but not after the form was sent. A form htmx sends stays
   // unsent until its answer replaces it (errors or a refusal bring it back, still unsent); a form the
   // browser itself submits (htmx missing) leaves the page on purpose.

@@ -46,6 +46,17 @@ def test_the_submit_button_is_disabled_while_the_order_is_in_flight(page, live_d
     button = page.locator("#submit-order")
     button.click()
     expect(button).to_be_disabled()
-    expect(button).to_contain_text("Sending")
+    expect(button).to_contain_text("Sending", use_inner_text=True)
     expect(page.get_by_role("alert")).to_contain_text("may or may not exist")
     expect(button).to_be_enabled()
+
+
+def test_refreshing_the_lists_shows_its_own_progress_not_sending(page, live_desk):
+    live_desk.open(page)
+    page.route("**/", lambda route: (page.wait_for_timeout(500), route.continue_())[1]
+               if route.request.method == "POST" else route.continue_())
+    refresh = page.get_by_role("button", name="Refresh lists")
+    refresh.click()
+    expect(refresh).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#submit-order")).not_to_contain_text("Sending", use_inner_text=True)
+    expect(page.get_by_role("button", name="Refresh lists")).not_to_have_attribute("aria-busy", "true")
