@@ -144,13 +144,34 @@ def test_an_expired_form_keeps_the_input(csrf_app, sandbox_server):
 
 def test_an_order_typed_as_the_session_ended_survives_sign_in(anonymous, sandbox_server):
     response = anonymous.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
-                                         "products-0-good_name": "digital"})
+                                         "products-0-good_name": "digital"},
+                              headers={"Origin": "http://localhost"})
     assert response.headers["Location"].startswith("/login")
     sign_in(anonymous)
     page = anonymous.get("/").get_data(as_text=True)
     assert 'value="late@example.com"' in page and 'value="Пётр"' in page
     assert "Your session had ended" in page
     assert sandbox_server.book.all() == []
+
+
+def test_another_site_cannot_plant_an_order_in_the_next_form(anonymous):
+    planted = {"customer_email": "planted@evil.example", "products-0-good_name": "digital"}
+    response = anonymous.post("/", data=planted, headers={"Origin": "https://evil.example"})
+    assert response.headers["Location"].startswith("/login")
+    sign_in(anonymous)
+    assert "planted@evil.example" not in anonymous.get("/").get_data(as_text=True)
+
+
+def test_anonymous_posts_without_a_form_token_see_no_form(csrf_app, sandbox_server):
+    """With CSRF on, as deployed: the sign-in gate answers before the token is judged."""
+    client = csrf_app.test_client()
+    response = client.post("/", data={"customer_email": "a@example.com", "products-0-good_name": "digital"})
+    assert response.status_code == 303 and response.headers["Location"].startswith("/login")
+    for rule in csrf_app.url_map.iter_rules():
+        if rule.endpoint not in PUBLIC_ENDPOINTS and "POST" in rule.methods:
+            response = client.post(concrete_url(rule))
+            assert response.status_code == 303, rule
+            assert "coupon" not in response.get_data(as_text=True)
 
 
 def test_order_submissions_are_capped_per_operator(sandbox_server, tmp_path):

@@ -209,7 +209,7 @@ def test_stale_lists_are_served_while_upstream_is_down(recorded, httpserver, cac
 
     assert paths(httpserver) == ALL_PATHS
     assert (catalog.goods, catalog.coupons, catalog.managers) == (GOODS, SEED_COUPONS, SEED_MANAGERS)
-    assert catalog.prices == SEED_PRICES
+    assert catalog.prices == {}  # an old price is never sent as if typed: no prices while down
     assert len(catalog.notes) == 3
     for name in ("goods", "coupons", "managers"):
         note = next(n for n in catalog.notes if name in n)
@@ -307,3 +307,19 @@ def test_choices_show_codes_and_names_but_send_ids(seeded):
     assert set(choices) == {g["good_name"] for g in SEED_GOODS}
     assert "Курс «Продажи в мессенджерах»" in choices["sales-in-messengers"]
     assert seeded.goods_by_name["digital"]["id"] == 75696
+
+
+def test_rows_without_the_fields_the_desk_reads_are_dropped(httpserver, tmp_path):
+    broken_goods = [*GOODS, {"id": 1, "good_title": "no slug"}, "not a row",
+                    {"good_name": "", "good_title": "x"}]
+    httpserver.expect_request("/api/getgoods").respond_with_json(
+        {"error_code": 0, "error_text": "OK", "result": broken_goods, "hash": "0" * 32})
+    for method, items in (("getcoupons", SEED_COUPONS), ("getpersonalmanagers", SEED_MANAGERS)):
+        httpserver.expect_request(f"/api/{method}").respond_with_json(
+            {"error_code": 0, "error_text": "OK", "result": items, "hash": "0" * 32})
+    httpserver.expect_request("/api/GetAllGoods").respond_with_json(
+        {"error_code": 4, "error_text": "Wrong hash", "result": [], "hash": "0" * 32})
+    service = CatalogService(make_client(httpserver.url_for("/api/")), FileSystemCache(str(tmp_path)), 60)
+    catalog = service.get()
+    assert catalog.goods == GOODS
+    assert [name for name, _ in catalog.goods_choices] == [g["good_name"] for g in GOODS]

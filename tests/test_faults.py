@@ -150,3 +150,26 @@ def test_the_outcome_is_shown_even_when_the_history_cannot_keep_it(sandbox_serve
     assert "Order created" in page and "could not be kept in the history" in page
     assert "fault@example.com" in page
     assert len(sandbox_server.book.all()) == 1
+
+
+class SettleFails:
+    """Submission tokens whose last step fails, as when Redis blinks right after createorder."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+    def __getattr__(self, name):
+        return getattr(self.tokens, name)
+
+    def settle(self, token, entry_id):
+        raise redis.exceptions.ConnectionError("Connection reset by peer")
+
+
+def test_a_created_order_is_shown_even_if_its_token_cannot_be_settled(sandbox_server, tmp_path):
+    app = create_app(desk_config(sandbox_server.url, tmp_path))
+    app.extensions["submission_tokens"] = SettleFails(app.extensions["submission_tokens"])
+    client = sign_in(app.test_client())
+    response = client.post("/", data=ORDER)
+    assert response.status_code == 303
+    assert "Order created" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert len(sandbox_server.book.all()) == 1

@@ -180,3 +180,15 @@ def test_redis_histories_expire_with_the_session(redis_url, tmp_path):
     lifetime = app.permanent_session_lifetime.total_seconds()
     for key in (f"orderdesk:history:{hid}", f"orderdesk:history:{hid}:dropped"):
         assert 0 < client.ttl(key) <= lifetime
+
+
+def test_csv_cells_never_become_spreadsheet_formulas():
+    entry = {"at": "2026-01-01T10:00:00+00:00", "operator": "alice", "outcome": "created", "code": 0,
+             "text": "OK", "sent": {"customer_first_name": "=HYPERLINK(\"http://evil\",\"x\")",
+                                    "note": "@SUM(A1)", "customer_phone": "+79123456789",
+                                    "customer_last_name": "Иванов"}}
+    rows = list(csv.DictReader(io.StringIO(history.to_csv([entry]).lstrip("\ufeff"))))
+    assert rows[0]["customer_first_name"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert rows[0]["note"] == "'@SUM(A1)"
+    assert rows[0]["customer_phone"] == "'+79123456789"
+    assert rows[0]["customer_last_name"] == "Иванов"

@@ -508,3 +508,12 @@ def test_one_log_line_per_call_with_method_status_code_and_ms(caplog, sandbox_se
     # Customer data stays out of the logs, whoever wrote them (urllib3 included).
     for personal in (EMAIL, "Иван", "79161234567", magic("error-602"), "sandbox.test"):
         assert personal not in caplog.text
+
+
+def test_a_reply_without_charset_is_read_as_utf8(httpserver):
+    body = json.dumps({"error_code": 0, "error_text": "OK", "hash": "0" * 32,
+                       "result": [{"id": 1, "good_name": "kurs", "good_title": "Курс «Продажи»"}]},
+                      ensure_ascii=False).encode()
+    httpserver.expect_request("/api/getgoods").respond_with_data(body, content_type="text/html")
+    client = JustClickClient(httpserver.url_for("/api/"), "k", timeout=2)
+    assert client.get_goods()[0]["good_title"] == "Курс «Продажи»"

@@ -259,3 +259,17 @@ def test_pasting_details_fills_empty_fields_and_marks_them(client, sandbox_serve
     assert 'id="customer_email-filled"' in page and 'id="customer_first_name-filled"' not in page
     assert "1 field you had typed was left as it was." in page
     assert sandbox_server.book.all() == []
+
+
+@pytest.mark.parametrize("price", ["-5", "0", "1.234", "NaN", "abc", "1e3"])
+def test_the_summary_and_line_actions_take_any_typed_price(client, price):
+    data = order(products__0__price=price, products__1__good_name=PHYSICAL["good_name"])
+    summary = client.post("/summary", data=data, headers=HX)
+    assert summary.status_code == 200
+    page = summary.get_data(as_text=True)
+    if price == "1e3":  # a valid price: shown and sent as the plain number JustClick reads
+        assert re.search(r'id="wire-prices">1000[<,]', page)
+    else:
+        assert "invalid price" in page and "(not sent)" in page
+    added = client.post("/", data={**data, "action": "add"})
+    assert added.status_code == 200 and f'value="{price}"' in added.get_data(as_text=True)

@@ -51,7 +51,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cache = _configure_storage(app)
     htmx.init_app(app)
-    csrf.init_app(app)
     limiter.init_app(app)
 
     client = _justclick_client(app)
@@ -63,6 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     logs.configure(app)
     auth.init_app(app)
+    # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
+    csrf.init_app(app)
     app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
     errors.register(app)

@@ -71,8 +71,9 @@ def _require_operator():
         return None
     if "operator" in session:  # popping a missing key would still mark the session for saving
         session.pop("operator")
-    if request.method == "POST" and request.endpoint == "orders.submit":
+    if request.method == "POST" and request.endpoint == "orders.submit" and _same_origin():
         # Keep what the operator typed across the sign-in, so an expired session loses nothing.
+        # Same-origin posts only: another site must not plant an order in someone's next form.
         session["pending_order"] = {k: v for k, v in request.form.items(multi=True)
                                     if k not in ("csrf_token", "submission_token", "action")}
         target = url_for("orders.new_order")
@@ -83,6 +84,10 @@ def _require_operator():
     if htmx:  # a sign-in page swapped into a panel helps nobody: send the whole browser there
         return "", 204, {"HX-Redirect": login_url}
     return redirect(login_url, 303)
+
+
+def _same_origin() -> bool:
+    return request.headers.get("Origin", "").rstrip("/") == request.host_url.rstrip("/")
 
 
 def _safe_next(target: str | None) -> str:
@@ -112,9 +117,9 @@ def login():
                 session["pending_order"] = pending
             # A new session id at sign-in: a session id planted before it is worth nothing after.
             current_app.session_interface.regenerate(session)
-            log.info("sign-in ok user=%s", form.username.data)
+            log.info("sign-in ok user=%r", form.username.data)
             return redirect(_safe_next(form.next.data), 303)
-        log.info("sign-in failed user=%s", form.username.data)
+        log.info("sign-in failed user=%r", form.username.data)
         form.password.errors.append("Wrong username or password.")
         status = 401
     elif request.method == "POST":

@@ -18,6 +18,14 @@ from .justclick import JustClickClient, JustClickError
 
 log = logging.getLogger(__name__)
 
+#: The fields the desk reads from each list's rows; a row without them is dropped, not fatal.
+ROW_FIELDS = {
+    "goods": ("good_name", "good_title"),
+    "coupons": ("id", "coupon"),
+    "managers": ("id", "manager_name"),
+    "priced_goods": ("good_name", "good_sum"),
+}
+
 # name -> (client method, what the operator is told when it fails)
 LISTS = {
     "goods": ("get_goods", "Products could not be loaded from JustClick: type product ids instead."),
@@ -117,7 +125,7 @@ class CatalogService:
             for name, future in futures.items():
                 now = time.time()
                 try:
-                    entry = {"items": future.result(), "at": now, "due": now + self.ttl}
+                    entry = {"items": _usable_rows(name, future.result()), "at": now, "due": now + self.ttl}
                 except JustClickError as exc:
                     log.warning("catalog list %s unavailable: %s", name, exc)
                     previous = old.get(name) or {"items": None, "at": None}
@@ -136,6 +144,8 @@ class CatalogService:
                 if failure_note:
                     catalog.notes.append(failure_note)
                 continue
+            if name == "priced_goods" and entry.get("failed"):
+                continue  # an old price must never be sent as if the operator had typed it
             setattr(catalog, name, entry["items"])
             if entry.get("failed") and failure_note:
                 loaded = time.strftime("%H:%M", time.localtime(entry["at"]))
@@ -145,3 +155,12 @@ class CatalogService:
         times = [e["at"] for e in entries.values() if e and e.get("at")]
         catalog.fetched_at = min(times) if times else None
         return catalog
+
+
+def _usable_rows(name: str, rows: list) -> list[dict]:
+    wanted = ROW_FIELDS[name]
+    usable = [row for row in rows
+              if isinstance(row, dict) and all(row.get(field) not in (None, "") for field in wanted)]
+    if len(usable) < len(rows):
+        log.warning("catalog list %s: %d rows without %s dropped", name, len(rows) - len(usable), wanted)
+    return usable

@@ -68,14 +68,13 @@ class PriceField(StringField):
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        text = (self.data or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+        text, self.data = (self.data or ""), None  # only a valid price is ever data
+        text = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
         if not text:
-            self.data = None
             return
         try:
             price = Decimal(text)
         except InvalidOperation:
-            self.data = None
             raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.") from None
         if not price.is_finite() or price <= 0:
             raise ValueError("A price must be greater than 0.")
@@ -83,7 +82,7 @@ class PriceField(StringField):
             raise ValueError("A price has at most 2 decimal places.")
         if price >= MAX_PRICE:
             raise ValueError("That price is too large.")
-        self.data = price
+        self.data = price.quantize(Decimal(1)) if price == price.to_integral() else price
 
     def _value(self):
         if self.raw_data:

@@ -92,8 +92,15 @@ def to_csv(items: list[dict]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in items:
         row = [e["at"], e.get("operator") or "", OUTCOMES[e["outcome"]], e.get("code") or "", e["text"]]
-        writer.writerow(row + [e["sent"].get(name, "") for name in CREATEORDER_FIELDS])
+        row += [e["sent"].get(name, "") for name in CREATEORDER_FIELDS]
+        writer.writerow([_as_cell(value) for value in row])
     return out.getvalue()
+
+
+def _as_cell(value) -> str:
+    """Text a spreadsheet shows as text: a customer's "=HYPERLINK(…)" must not become a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _store():

@@ -217,7 +217,9 @@ class JustClickClient:
 
     def _parse(self, response: requests.Response) -> Reply:
         status = response.status_code
-        text = self._redact(response.text)
+        # UTF-8 whatever the Content-Type says: PHP often sends text/html without a charset, and
+        # requests would then guess Latin-1 and garble every Cyrillic title.
+        text = self._redact(response.content.decode("utf-8", errors="replace"))
         if response.is_redirect or 300 <= status < 400:
             raise BadResponse(
                 f"JustClick redirected the request (HTTP {status}) instead of answering.",

@@ -171,8 +171,10 @@ def submit():
     if not tokens.claim(token):  # this form was sent already: show what came of it, send nothing
         return _already_sent(tokens, token, form, catalog)
     entry = _send(params, plan, form, token)
-    if not entry.get("unsaved"):
+    try:
         tokens.settle(token, entry["id"])
+    except Exception:  # twins of this form then say "check the history"; this answer still tells all
+        log.exception("could not settle a submission token")
     if entry["outcome"] != "created":
         form.submission_token.data = tokens.new()  # a corrected form is a new order
         response = _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
@@ -355,11 +357,11 @@ def summarize(form: OrderForm, catalog) -> dict:
         name = (entry.good_name.data or "").strip()
         if not name:
             continue
-        override = entry.price.data if not entry.price.errors else None
+        override = entry.price.data  # None when empty or not a valid price
         price = override if override is not None else prices.get(name)
         rows.append({"good_name": name, "title": goods.get(name, {}).get("good_title", name),
                      "price": price, "overridden": override is not None,
-                     "invalid_price": bool(entry.price.errors)})
+                     "invalid_price": bool(entry.price.process_errors)})
         lines.append(ProductLine(name, override))
     plan = plan_products(lines, prices)
     known = [row["price"] for row in rows]
