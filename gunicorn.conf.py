@@ -14,7 +14,7 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 # The app logs each request itself (with operator and request id); gunicorn's access line is brief.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms worker=%(p)s'
 # The PaaS manages the process with signals; a control socket at a fixed path would also be shared
 # by every gunicorn on the machine.
 control_socket_disable = True

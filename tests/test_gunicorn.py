@@ -56,7 +56,7 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
             assert process.poll() is None, (instance.parent / f"gunicorn-{port}.log").read_text()
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
-        yield SimpleNamespace(url=url, process=process)
+        yield SimpleNamespace(url=url, process=process, log=instance.parent / f"gunicorn-{port}.log")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -90,7 +90,8 @@ def store_env(request):
 
 
 def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, tmp_path, store_env):
-    # Each worker has one thread and the stand-in takes 0.3 s, so the posts land in both workers.
+    # Each worker has one thread and the stand-in takes 0.3 s: the posts land in both workers (checked
+    # in the access log, which names the worker of each request).
     stand_in = make_sandbox(latency=0.3)
     with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as desk:
         url = desk.url
@@ -106,6 +107,8 @@ def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, t
     assert len(stand_in.book.all()) == 1
     assert {r.status_code for r in responses} == {303}
     assert len({r.headers["Location"] for r in responses}) == 1
+    served_by = set(re.findall(r'"POST / HTTP/1.1" 303 .* worker=<(\d+)>', desk.log.read_text()))
+    assert len(served_by) == 2, served_by
 
 
 def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
@@ -143,10 +146,10 @@ def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
 
 
 def test_shutdown_lets_an_order_in_flight_finish(make_sandbox, tmp_path):
-    # slow@: the stand-in records the order at once and answers 1.5 s later; the desk waits up to 2 s
+    # slow@: the stand-in records the order at once and answers 1.5 s later; the desk waits up to 6 s
     stand_in = make_sandbox(slow_seconds=1.5)
     order = {**ORDER, "customer_email": "slow@sandbox.test"}
-    with gunicorn(stand_in.url, tmp_path / "instance") as desk:
+    with gunicorn(stand_in.url, tmp_path / "instance", JUSTCLICK_TIMEOUT="6") as desk:
         browser = signed_in(desk.url)
         tokens = form_tokens(browser.get(desk.url).text)
         with ThreadPoolExecutor(max_workers=1) as pool:

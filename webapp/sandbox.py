@@ -1,4 +1,4 @@
-"""A stand-in JustClick that answers like the API contract (docs in /shared/justclick-api.md).
+"""A stand-in JustClick that answers like JustClick's API 2.0 (and the signed 1.0 GetAllGoods).
 
 Used in-process by the desk in sandbox mode (through WSGIAdapter), by the tests over real HTTP,
 and standalone: `python -m webapp.sandbox --port 8001`.

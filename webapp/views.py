@@ -73,7 +73,7 @@ def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Respo
 
 
 def posted_order_again(status: int, notice: str) -> Response:
-    """The posted order re-rendered as typed, with a fresh form token and a notice; nothing sent."""
+    """The posted order re-rendered as typed, with a fresh CSRF token and a notice; nothing sent."""
     catalog = _catalog()
     return _order_page(_order_form(catalog), catalog, status, notice=notice)
 
