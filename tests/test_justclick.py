@@ -13,7 +13,15 @@ import pytest
 from werkzeug.wrappers import Response
 
 from tests.conftest import API_KEY, LOGIN, serve
-from webapp.justclick import BadResponse, JustClickClient, JustClickError, Rejected, Reply, Unavailable
+from webapp.justclick import (
+    BadResponse,
+    JustClickClient,
+    JustClickError,
+    Rejected,
+    Reply,
+    Unavailable,
+    php_urlencode,
+)
 from webapp.sandbox import (
     ERROR_TEXTS,
     MAGIC_DOMAIN,
@@ -517,3 +525,9 @@ def test_a_reply_without_charset_is_read_as_utf8(httpserver):
     httpserver.expect_request("/api/getgoods").respond_with_data(body, content_type="text/html")
     client = JustClickClient(httpserver.url_for("/api/"), "k", timeout=2)
     assert client.get_goods()[0]["good_title"] == "Курс «Продажи»"
+
+
+def test_bodies_are_encoded_like_phps_http_build_query():
+    # API 1.0 signs these exact bytes: spaces as +, and ~ * ! ' ( ) escaped as PHP does.
+    assert php_urlencode({"a": "x~y z", "b": "*!'()", "c": "Иван"}) == \
+        "a=x%7Ey+z&b=%2A%21%27%28%29&c=%D0%98%D0%B2%D0%B0%D0%BD"

@@ -142,6 +142,11 @@ def _dummy_hash() -> str:
     return app.extensions["dummy_hash"]
 
 
+@bp.errorhandler(429)
+def too_many_sign_ins(exc):
+    return render_template("login.html", form=LoginForm(), demo=None, throttled=True), 429
+
+
 @click.command("hash-password")
 @click.password_option("--password", prompt="Password", help="The password to hash.")
 def hash_password(password: str) -> None:

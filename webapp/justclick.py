@@ -97,7 +97,7 @@ class Reply:
 
 def php_urlencode(params: dict) -> str:
     """Encode like PHP's http_build_query: API 1.0 signs these exact bytes."""
-    return urlencode(params, quote_via=quote_plus, safe="")
+    return urlencode(params, quote_via=quote_plus, safe="").replace("~", "%7E")
 
 
 class JustClickClient:

@@ -22,12 +22,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from . import history, htmx, limiter
 from .auth import current_operator
+from .errors import MESSAGES, render_error
 from .forms import API_LABELS, OrderForm, error_list
 from .justclick import JustClickError, Rejected
 from .orders import API_DATETIME, ProductLine, build_params, plan_products
@@ -76,6 +78,23 @@ def posted_order_again(status: int, notice: str) -> Response:
     """The posted order re-rendered as typed, with a fresh CSRF token and a notice; nothing sent."""
     catalog = _catalog()
     return _order_page(_order_form(catalog), catalog, status, notice=notice)
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(exc):
+    if request.endpoint != "orders.submit":
+        return render_error(400, MESSAGES["csrf"])
+    return posted_order_again(400, "This form had expired, so nothing was sent. Everything you typed "
+                                   "is below: check it and send again.")
+
+
+@bp.errorhandler(429)
+def too_many_orders(exc):
+    if request.endpoint != "orders.submit":
+        return render_error(429, MESSAGES[429])
+    return posted_order_again(429, f"Too many orders were sent from your account in the last minute "
+                                   f"(limit: {exc.description}). Nothing was sent: wait a moment and "
+                                   "send again.")
 
 
 # --- the order page -------------------------------------------------------------------------
