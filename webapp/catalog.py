@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 from .justclick import JustClickClient, JustClickError
 
@@ -45,11 +46,11 @@ class Catalog:
     notes: list[str] = field(default_factory=list)
     fetched_at: float | None = None  # the oldest list's time
 
-    @property
+    @cached_property  # templates ask per line; a Catalog is assembled once per request
     def goods_by_name(self) -> dict[str, dict]:
         return {g["good_name"]: g for g in self.goods or ()}
 
-    @property
+    @cached_property
     def prices(self) -> dict[str, Decimal]:
         prices = {}
         for good in self.priced_goods or ():

@@ -14,6 +14,7 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -36,7 +37,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .orders import CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
+from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 
 COUNTRY_CHOICES = [SelectChoice("", "— none —")] + [
     SelectChoice(c.alpha_2, c.name) for c in sorted(pycountry.countries, key=lambda c: c.name)
@@ -55,6 +56,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_PRICE = Decimal("100000000")
 
@@ -303,6 +305,45 @@ class LoginForm(FlaskForm):
                            filters=[_strip])
     password = PasswordField("Password", validators=[InputRequired("Enter your password."), short(200)])
     next = HiddenField()
+
+
+def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
+    """The posted form with a product line added or removed, every typed value kept as typed."""
+    lines: dict[int, dict] = {}
+    rest = MultiDict()
+    for key, value in formdata.items(multi=True):
+        if match := PRODUCT_KEY.match(key):
+            lines.setdefault(int(match[1]), {})[match[2]] = value
+        elif key != "action":
+            rest.add(key, value)
+    rows = [lines[i] for i in sorted(lines)]
+    verb, _, arg = action.partition(":")
+    if verb == "add":
+        blank = next((row for row in rows if not row.get("good_name") and not row.get("price")), None)
+        if blank is not None and arg:
+            blank["good_name"] = arg
+        else:
+            rows.append({"good_name": arg, "price": ""})
+    elif verb == "remove" and arg.isdigit() and int(arg) < len(rows):
+        del rows[int(arg)]
+    for i, row in enumerate(rows or [{}]):
+        rest.add(f"products-{i}-good_name", row.get("good_name", ""))
+        rest.add(f"products-{i}-price", row.get("price", ""))
+    return rest
+
+
+def data_from_attempt(entry: dict) -> dict:
+    """Form data that reproduces a recorded attempt (for "Duplicate into form")."""
+    data = {k: v for k, v in entry["sent"].items() if k not in ("product_names", "product_prices")}
+    for key in ("order_created_at", "order_paid_at"):
+        if key in data:
+            data[key] = datetime.strptime(data[key], API_DATETIME)
+    if entry.get("billing_same_as_shipping"):
+        data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
+        data["billing_same_as_shipping"] = True
+    data["products"] = [{"good_name": line["good_name"], "price": line["price"] and Decimal(line["price"])}
+                        for line in entry["lines"]]
+    return data
 
 
 def error_list(form) -> list[tuple]:

@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
 
@@ -79,6 +79,33 @@ def find(entry_id: str) -> dict | None:
 def clear() -> None:
     if hid := _history_id():
         _store().clear(hid)
+
+
+#: How far back a created order with the same email and products counts as a likely duplicate.
+DUPLICATE_WINDOW = timedelta(minutes=15)
+#: How many recent attempts are searched for one: a double order follows its twin closely, and a
+#: long session must not read its whole history on every submit.
+DUPLICATE_LOOKBACK = 20
+
+
+def earlier_attempt_to_confirm(params: dict, token: str) -> dict | None:
+    """An earlier attempt that makes this one risky: the same order created minutes ago, or one
+    whose outcome is unknown (it may exist). The operator must confirm against that attempt.
+    Attempts of this very form are not "earlier": a replay of it is answered with its outcome."""
+    same = [e for e in entries(limit=DUPLICATE_LOOKBACK)
+            if _order_key(e["sent"]) == _order_key(params) and e.get("token") != token]
+    now = datetime.now(UTC)
+    for entry in same:  # newest first
+        if entry["outcome"] == "unknown":
+            return entry
+        if entry["outcome"] == "created" and now - datetime.fromisoformat(entry["at"]) <= DUPLICATE_WINDOW:
+            return entry
+    return None
+
+
+def _order_key(params: dict) -> tuple:
+    products = sorted(params.get("product_names", "").split(","))
+    return params.get("customer_email", "").casefold(), tuple(products)
 
 
 CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *CREATEORDER_FIELDS)

@@ -111,3 +111,28 @@ def _as_text(value) -> str:
     if isinstance(value, list | tuple):
         return ",".join(str(v).strip() for v in value if str(v).strip())
     return str(value).strip()
+
+
+def summarize(form, catalog) -> dict:
+    """What the summary panel shows: effective prices and the exact product fields to be sent."""
+    prices = catalog.prices
+    goods = catalog.goods_by_name
+    rows, lines = [], []
+    for entry in form.products:
+        name = (entry.good_name.data or "").strip()
+        if not name:
+            continue
+        override = entry.price.data  # None when empty or not a valid price
+        price = override if override is not None else prices.get(name)
+        rows.append({"good_name": name, "title": goods.get(name, {}).get("good_title", name),
+                     "price": price, "overridden": override is not None,
+                     "invalid_price": bool(entry.price.process_errors)})
+        lines.append(ProductLine(name, override))
+    plan = plan_products(lines, prices)
+    known = [row["price"] for row in rows]
+    return {
+        "rows": rows,
+        "plan": plan,
+        "total": sum(known) if rows and all(p is not None for p in known) else None,
+        "coupon": catalog.coupon_code(form.coupon.data) if form.coupon.data else None,
+    }

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -30,9 +28,9 @@ from wtforms import SelectChoice
 from . import history, htmx, limiter
 from .auth import current_operator
 from .errors import MESSAGES, render_error
-from .forms import API_LABELS, OrderForm, error_list
+from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
 from .justclick import JustClickError, Rejected
-from .orders import API_DATETIME, ProductLine, build_params, plan_products
+from .orders import build_params, summarize
 from .paste import read_customer
 from .sandbox import MAGIC_EMAILS
 
@@ -41,7 +39,6 @@ bp = Blueprint("orders", __name__)
 
 #: Query parameters that may open a prefilled order (links from other tools).
 PREFILL_FIELDS = ("customer_email", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
-PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 
 
 def _catalog(refresh: bool = False):
@@ -148,7 +145,7 @@ def new_order():
     data = {name: value for name in PREFILL_FIELDS if (value := request.args.get(name, "").strip())}
     source = history.find(request.args.get("from", ""))
     if source:
-        data = _form_data_from(source)
+        data = data_from_attempt(source)
     manager_id = (current_operator() or {}).get("manager_id")
     if manager_id and not source:
         data["order_sales_manager"] = str(manager_id)
@@ -172,7 +169,7 @@ def submit():
         return _fill_from_paste()
     if action:  # a line added or removed, or lists refreshed: re-render, send nothing
         catalog = _catalog(refresh=action == "refresh")
-        form = _order_form(catalog, formdata=_apply_line_action(request.form, action))
+        form = _order_form(catalog, formdata=with_line_action(request.form, action))
         return _order_page(form, catalog, focus=_focus_after(action, form, catalog))
 
     catalog = _catalog()
@@ -184,7 +181,7 @@ def submit():
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
     tokens = current_app.extensions["submission_tokens"]
     token = form.submission_token.data
-    earlier = _needs_confirmation(params, token)
+    earlier = history.earlier_attempt_to_confirm(params, token)
     if earlier and request.form.get("confirm") != earlier["id"]:
         return _order_page(form, catalog, 409, earlier=earlier)
     if not tokens.claim(token):  # this form was sent already: show what came of it, send nothing
@@ -260,33 +257,6 @@ def _already_sent(tokens, token, form: OrderForm, catalog) -> Response:
         "Check the history before sending the order again."))
 
 
-#: How far back a created order with the same email and products counts as a likely duplicate.
-DUPLICATE_WINDOW = timedelta(minutes=15)
-#: How many recent attempts are searched for one: a double order follows its twin closely, and a
-#: long session must not read its whole history on every submit.
-DUPLICATE_LOOKBACK = 20
-
-
-def _needs_confirmation(params: dict, token: str) -> dict | None:
-    """An earlier attempt that makes this one risky: the same order created minutes ago, or one
-    whose outcome is unknown (it may exist). The operator must confirm against that attempt.
-    Attempts of this very form are not "earlier": a replay of it is answered with its outcome."""
-    same = [e for e in history.entries(limit=DUPLICATE_LOOKBACK)
-            if _order_key(e["sent"]) == _order_key(params) and e.get("token") != token]
-    now = datetime.now(UTC)
-    for entry in same:  # newest first
-        if entry["outcome"] == "unknown":
-            return entry
-        if entry["outcome"] == "created" and now - datetime.fromisoformat(entry["at"]) <= DUPLICATE_WINDOW:
-            return entry
-    return None
-
-
-def _order_key(params: dict) -> tuple:
-    products = sorted(params.get("product_names", "").split(","))
-    return params.get("customer_email", "").casefold(), tuple(products)
-
-
 def _send(params: dict, plan, form: OrderForm, token: str) -> dict:
     """Call createorder once, never again, and record what happened."""
     lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
@@ -318,45 +288,6 @@ def _record(**attempt) -> dict:
         return {**history.new_entry(**attempt), "unsaved": True}
 
 
-def _apply_line_action(formdata: MultiDict, action: str) -> MultiDict:
-    """The posted form with a product line added or removed, every typed value kept as typed."""
-    lines: dict[int, dict] = {}
-    rest = MultiDict()
-    for key, value in formdata.items(multi=True):
-        if match := PRODUCT_KEY.match(key):
-            lines.setdefault(int(match[1]), {})[match[2]] = value
-        elif key != "action":
-            rest.add(key, value)
-    rows = [lines[i] for i in sorted(lines)]
-    verb, _, arg = action.partition(":")
-    if verb == "add":
-        blank = next((row for row in rows if not row.get("good_name") and not row.get("price")), None)
-        if blank is not None and arg:
-            blank["good_name"] = arg
-        else:
-            rows.append({"good_name": arg, "price": ""})
-    elif verb == "remove" and arg.isdigit() and int(arg) < len(rows):
-        del rows[int(arg)]
-    for i, row in enumerate(rows or [{}]):
-        rest.add(f"products-{i}-good_name", row.get("good_name", ""))
-        rest.add(f"products-{i}-price", row.get("price", ""))
-    return rest
-
-
-def _form_data_from(entry: dict) -> dict:
-    """Form data that reproduces a recorded attempt (for "Duplicate into form")."""
-    data = {k: v for k, v in entry["sent"].items() if k not in ("product_names", "product_prices")}
-    for key in ("order_created_at", "order_paid_at"):
-        if key in data:
-            data[key] = datetime.strptime(data[key], API_DATETIME)
-    if entry.get("billing_same_as_shipping"):
-        data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
-        data["billing_same_as_shipping"] = True
-    data["products"] = [{"good_name": line["good_name"], "price": line["price"] and Decimal(line["price"])}
-                        for line in entry["lines"]]
-    return data
-
-
 # --- live regions -----------------------------------------------------------------------------
 
 
@@ -365,31 +296,6 @@ def summary():
     catalog = _catalog()
     form = _order_form(catalog)
     return render_template("partials/summary.html", **summarize(form, catalog))
-
-
-def summarize(form: OrderForm, catalog) -> dict:
-    """What the summary panel shows: effective prices and the exact product fields to be sent."""
-    prices = catalog.prices
-    goods = catalog.goods_by_name
-    rows, lines = [], []
-    for entry in form.products:
-        name = (entry.good_name.data or "").strip()
-        if not name:
-            continue
-        override = entry.price.data  # None when empty or not a valid price
-        price = override if override is not None else prices.get(name)
-        rows.append({"good_name": name, "title": goods.get(name, {}).get("good_title", name),
-                     "price": price, "overridden": override is not None,
-                     "invalid_price": bool(entry.price.process_errors)})
-        lines.append(ProductLine(name, override))
-    plan = plan_products(lines, prices)
-    known = [row["price"] for row in rows]
-    return {
-        "rows": rows,
-        "plan": plan,
-        "total": sum(known) if rows and all(p is not None for p in known) else None,
-        "coupon": catalog.coupon_code(form.coupon.data) if form.coupon.data else None,
-    }
 
 
 @bp.get("/products/search")
