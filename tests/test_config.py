@@ -15,7 +15,7 @@ def test_no_credentials_means_sandbox_mode():
     assert config["SANDBOX"] is True
     assert config["JUSTCLICK_API_URL"] == SANDBOX_API_URL
     assert config["JUSTCLICK_TIMEOUT"] == 30.0
-    assert len(config["SECRET_KEY"]) >= 32
+    assert config["SECRET_KEY"] is None  # create_app keeps one in the instance folder
 
 
 def test_real_credentials_build_the_default_url():
@@ -64,3 +64,12 @@ def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as caught:
         create_app({"INSTANCE_PATH": str(tmp_path)})
     assert "JUSTCLICK_API_KEY" in str(caught.value) and "SECRET_KEY" in str(caught.value)
+
+
+def test_sandbox_mode_keeps_one_generated_secret_for_every_worker_and_restart(tmp_path):
+    first = create_app({"INSTANCE_PATH": str(tmp_path)})
+    second = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert create_app({"INSTANCE_PATH": str(tmp_path / "other")}).config["SECRET_KEY"] != \
+        first.config["SECRET_KEY"]

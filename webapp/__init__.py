@@ -45,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(test_config or {})
     os.makedirs(app.instance_path, exist_ok=True)
-    if app.config["SANDBOX"] and not os.environ.get("SECRET_KEY") and "SECRET_KEY" not in (test_config or {}):
+    if not app.config["SECRET_KEY"]:  # only in sandbox mode: load_config insists elsewhere
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
 
@@ -139,7 +139,7 @@ def _justclick_client(app: Flask) -> JustClickClient:
     if app.config["SANDBOX"]:
         # The stand-in runs inside this process (no HTTP to ourselves); its order book is a file so
         # that every worker sees the same accepted orders.
-        from .sandbox import OrderBook, WSGIAdapter, create_sandbox_app
+        from .sandbox import MAGIC_EMAILS, OrderBook, WSGIAdapter, create_sandbox_app
 
         book = OrderBook(os.path.join(app.instance_path, "sandbox-orders.sqlite3"))
         stand_in = create_sandbox_app(
@@ -148,4 +148,5 @@ def _justclick_client(app: Flask) -> JustClickClient:
         )
         client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
         app.extensions["sandbox_book"] = book
+        app.jinja_env.globals["magic_emails"] = MAGIC_EMAILS
     return client

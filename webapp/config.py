@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,7 +85,7 @@ def load_config(env: Mapping[str, str]) -> dict:
     return {
         "SANDBOX": sandbox,
         # Sandbox mode without one: create_app keeps a generated key in the instance folder.
-        "SECRET_KEY": secret_key or secrets.token_hex(32),
+        "SECRET_KEY": secret_key or None,
         "JUSTCLICK_USERNAME": username or "sandbox",
         "JUSTCLICK_API_KEY": api_key or SANDBOX_API_KEY,
         "JUSTCLICK_API_URL": (

@@ -149,12 +149,10 @@ def _history_id() -> str | None:
 
 
 def make_store(app, redis_client=None):
-    """The history store for this app: Redis when REDIS_URL is set, else files in the instance folder."""
+    """The history store: in Redis when the app has a client for it, else files in the instance folder."""
     lifetime = app.permanent_session_lifetime.total_seconds()
-    if app.config["REDIS_URL"]:
-        import redis
-
-        return RedisHistory(redis_client or redis.from_url(app.config["REDIS_URL"]), lifetime)
+    if redis_client is not None:
+        return RedisHistory(redis_client, lifetime)
     return FileHistory(os.path.join(app.instance_path, "history"), lifetime)
 
 

@@ -121,10 +121,8 @@ class RedisTokens(SubmissionTokens):
 
 
 def make_tokens(app, redis_client=None) -> SubmissionTokens:
-    """The token store for this app: Redis when REDIS_URL is set, else files under instance/tokens/."""
+    """The token store: in Redis when the app has a client for it, else files under instance/tokens/."""
     lifetime = app.permanent_session_lifetime.total_seconds()
-    if app.config["REDIS_URL"]:
-        import redis
-
-        return RedisTokens(redis_client or redis.from_url(app.config["REDIS_URL"]), lifetime)
+    if redis_client is not None:
+        return RedisTokens(redis_client, lifetime)
     return FileTokens(os.path.join(app.instance_path, "tokens"), lifetime)

@@ -32,7 +32,6 @@ from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_li
 from .justclick import JustClickError, Rejected
 from .orders import build_params, summarize
 from .paste import read_customer
-from .sandbox import MAGIC_EMAILS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__)
@@ -131,7 +130,7 @@ def option_tags(choices, selected) -> Markup:
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
             "order_summary": summarize, "recent_attempts": lambda: history.entries(limit=10),
-            "outcomes": history.OUTCOMES, "magic_emails": MAGIC_EMAILS}
+            "outcomes": history.OUTCOMES}
 
 
 @bp.get("/")
