@@ -128,22 +128,24 @@ def test_redis_going_away_and_coming_back(sandbox_server, tmp_path):
     assert len(sandbox_server.book.all()) == 2
 
 
-class BrokenOnWrite:
-    """A history store that reads but cannot write, as when a disk fills up mid-request."""
+class FailingOn:
+    """A store that works but for one method, which raises: a disk filling up, Redis blinking."""
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self, store, method: str, error: Exception):
+        self.store, self.method, self.error = store, method, error
 
     def __getattr__(self, name):
+        if name == self.method:
+            def fail(*args, **kwargs):
+                raise self.error
+            return fail
         return getattr(self.store, name)
-
-    def append(self, *args, **kwargs):
-        raise OSError(28, "No space left on device")
 
 
 def test_the_outcome_is_shown_even_when_the_history_cannot_keep_it(sandbox_server, tmp_path):
     app = create_app(desk_config(sandbox_server.url, tmp_path))
-    app.extensions["history_store"] = BrokenOnWrite(app.extensions["history_store"])
+    app.extensions["history_store"] = FailingOn(app.extensions["history_store"], "append",
+                                                OSError(28, "No space left on device"))
     response = sign_in(app.test_client()).post("/", data=ORDER)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -152,22 +154,10 @@ def test_the_outcome_is_shown_even_when_the_history_cannot_keep_it(sandbox_serve
     assert len(sandbox_server.book.all()) == 1
 
 
-class SettleFails:
-    """Submission tokens whose last step fails, as when Redis blinks right after createorder."""
-
-    def __init__(self, tokens):
-        self.tokens = tokens
-
-    def __getattr__(self, name):
-        return getattr(self.tokens, name)
-
-    def settle(self, token, entry_id):
-        raise redis.exceptions.ConnectionError("Connection reset by peer")
-
-
 def test_a_created_order_is_shown_even_if_its_token_cannot_be_settled(sandbox_server, tmp_path):
     app = create_app(desk_config(sandbox_server.url, tmp_path))
-    app.extensions["submission_tokens"] = SettleFails(app.extensions["submission_tokens"])
+    app.extensions["submission_tokens"] = FailingOn(app.extensions["submission_tokens"], "settle",
+                                                    redis.exceptions.ConnectionError("Connection reset"))
     client = sign_in(app.test_client())
     response = client.post("/", data=ORDER)
     assert response.status_code == 303

@@ -28,7 +28,7 @@ def tokens(app):
 def where(tokens) -> tuple[str, str]:
     """What another process needs to open the same store."""
     if isinstance(tokens, FileTokens):
-        return "files", tokens.directory
+        return "files", tokens.root
     kwargs = tokens.client.connection_pool.connection_kwargs
     return "redis", f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
 
@@ -124,7 +124,7 @@ def test_malformed_tokens_are_refused(tokens, garbage):
     with pytest.raises(ValueError):
         tokens.settle(garbage, "0123456789ab")
     if isinstance(tokens, FileTokens):
-        assert os.listdir(tokens.directory) == []
+        assert os.listdir(tokens.root) == []
 
 
 def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
@@ -133,8 +133,8 @@ def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
     old, young = tokens.new(), tokens.new()
     assert tokens.claim(old) and tokens.claim(young)
     tokens.settle(old, "0123456789ab")
-    past = os.stat(os.path.join(tokens.directory, old)).st_mtime - 3600
-    os.utime(os.path.join(tokens.directory, old), (past, past))
+    past = os.stat(os.path.join(tokens.root, old)).st_mtime - 3600
+    os.utime(os.path.join(tokens.root, old), (past, past))
     assert tokens.sweep() == 1
     assert tokens.outcome(old) is None and tokens.claim(old)
     assert not tokens.claim(young)

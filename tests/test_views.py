@@ -273,3 +273,11 @@ def test_the_summary_and_line_actions_take_any_typed_price(client, price):
         assert "invalid price" in page and "(not sent)" in page
     added = client.post("/", data={**data, "action": "add"})
     assert added.status_code == 200 and f'value="{price}"' in added.get_data(as_text=True)
+
+
+def test_htmx_errors_go_to_the_alert_region_and_leave_the_panel_alone(client):
+    response = client.get("/attempts/nope", headers=HX)
+    assert response.status_code == 404
+    assert response.headers["HX-Retarget"] == "#alerts" and response.headers["HX-Reswap"] == "innerHTML"
+    page = response.get_data(as_text=True)
+    assert "<html" not in page and "There is nothing at this address." in page

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from contextlib import suppress
@@ -22,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
 
+from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
 from .orders import CREATEORDER_FIELDS
 
 # outcome -> what the operator reads
@@ -31,8 +31,6 @@ OUTCOMES = {
     "unknown": "Unknown: check in JustClick",
     "not_sent": "Not sent: JustClick unreachable",
 }
-
-SWEEP_EVERY = 600.0  # seconds between two sweeps of expired histories in one process
 
 
 def record(**attempt) -> dict:
@@ -156,26 +154,11 @@ def make_store(app, redis_client=None):
     return FileHistory(os.path.join(app.instance_path, "history"), lifetime)
 
 
-def write_atomically(path: str, data: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-class FileHistory:
+class FileHistory(ExpiringFolder):
     """A directory per history id, one JSON file per attempt named `<time_ns>-<id>.json`."""
 
     def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
-        self.root, self.lifetime, self.sweep_every = root, lifetime, sweep_every
-        self._next_sweep = 0.0
-        os.makedirs(root, exist_ok=True)
+        super().__init__(root, lifetime, folders=True, sweep_every=sweep_every)
 
     def _folder(self, hid: str) -> str:
         if not hid.isalnum():  # it becomes a path
@@ -248,31 +231,6 @@ class FileHistory:
 
     def clear(self, hid: str) -> None:
         shutil.rmtree(self._folder(hid), ignore_errors=True)
-
-    def _maybe_sweep(self) -> None:
-        if time.monotonic() >= self._next_sweep:  # cheap: at most every `sweep_every` seconds
-            self._next_sweep = time.monotonic() + self.sweep_every
-            self.sweep()
-
-    def sweep(self) -> int:
-        """Remove histories untouched (no entry added or dropped) for longer than the session lifetime."""
-        return sweep_older_than(self.root, self.lifetime, folders=True)
-
-
-def sweep_older_than(root: str, lifetime: float, folders: bool) -> int:
-    """Remove the folders (or files) in `root` whose mtime is older than `lifetime` seconds."""
-    cutoff = time.time() - lifetime
-    removed = 0
-    with suppress(OSError), os.scandir(root) as found:
-        for item in list(found):
-            with suppress(OSError):
-                if item.is_dir() == folders and item.stat().st_mtime < cutoff:
-                    if folders:
-                        shutil.rmtree(item.path)
-                    else:
-                        os.unlink(item.path)
-                    removed += 1
-    return removed
 
 
 # Push, trim to the cap and count what the trim dropped in one atomic step: a MULTI block cannot

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 
-from .history import SWEEP_EVERY, sweep_older_than, write_atomically
+from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 bits
 POLL = 0.05  # seconds between two looks while waiting for a claim in flight to settle
@@ -63,17 +63,15 @@ def valid(token) -> bool:
     return isinstance(token, str) and TOKEN.fullmatch(token) is not None
 
 
-class FileTokens(SubmissionTokens):
+class FileTokens(SubmissionTokens, ExpiringFolder):
     """A file per claimed token: created empty by the claim, then holding the entry id."""
 
     def __init__(self, directory: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
-        self.directory, self.lifetime, self.sweep_every = directory, lifetime, sweep_every
-        self._next_sweep = 0.0
-        os.makedirs(directory, exist_ok=True)
+        ExpiringFolder.__init__(self, directory, lifetime, folders=False, sweep_every=sweep_every)
 
     def _claim(self, token: str) -> bool:
         self._maybe_sweep()
-        path = os.path.join(self.directory, token)
+        path = os.path.join(self.root, token)
         try:  # O_EXCL: the kernel lets exactly one open create the file, whoever asks
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError:
@@ -82,23 +80,15 @@ class FileTokens(SubmissionTokens):
 
     def _settle(self, token: str, entry_id: str) -> None:
         # Replacing the claim file keeps it present (later claims still fail) and never half-written.
-        write_atomically(os.path.join(self.directory, token), entry_id)
+        write_atomically(os.path.join(self.root, token), entry_id)
 
     def _state(self, token: str) -> str | None:
         try:
-            with open(os.path.join(self.directory, token), encoding="utf-8") as f:
+            with open(os.path.join(self.root, token), encoding="utf-8") as f:
                 return f.read()
         except FileNotFoundError:
             return None
 
-    def _maybe_sweep(self) -> None:
-        if time.monotonic() >= self._next_sweep:  # cheap: at most every `sweep_every` seconds
-            self._next_sweep = time.monotonic() + self.sweep_every
-            self.sweep()
-
-    def sweep(self) -> int:
-        """Remove tokens claimed or settled longer than the session lifetime ago."""
-        return sweep_older_than(self.directory, self.lifetime, folders=False)
 
 
 class RedisTokens(SubmissionTokens):

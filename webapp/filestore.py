@@ -1,0 +1,57 @@
+"""What the file-backed stores (history, submission tokens) share: atomic writes and expiry.
+
+Files serve the workers of one instance without Redis; every write is whole or absent, and what
+no session can reach any more is swept away now and then.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from contextlib import suppress
+
+SWEEP_EVERY = 600.0  # seconds between two sweeps of one store in one process
+
+
+def write_atomically(path: str, data: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+class ExpiringFolder:
+    """A folder whose entries (sub-folders or files) expire `lifetime` seconds after their last change."""
+
+    def __init__(self, root: str, lifetime: float, *, folders: bool, sweep_every: float = SWEEP_EVERY):
+        self.root, self.lifetime, self.folders, self.sweep_every = root, lifetime, folders, sweep_every
+        self._next_sweep = 0.0
+        os.makedirs(root, exist_ok=True)
+
+    def _maybe_sweep(self) -> None:
+        if time.monotonic() >= self._next_sweep:  # cheap: at most every `sweep_every` seconds
+            self._next_sweep = time.monotonic() + self.sweep_every
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Remove the entries untouched for longer than the lifetime; returns how many."""
+        cutoff = time.time() - self.lifetime
+        removed = 0
+        with suppress(OSError), os.scandir(self.root) as found:
+            for item in list(found):
+                with suppress(OSError):
+                    if item.is_dir() == self.folders and item.stat().st_mtime < cutoff:
+                        if self.folders:
+                            shutil.rmtree(item.path)
+                        else:
+                            os.unlink(item.path)
+                        removed += 1
+        return removed
