@@ -157,10 +157,10 @@ def test_file_histories_untouched_for_a_session_lifetime_are_swept(tmp_path):
     store = app.extensions["history_store"]
     with app.test_request_context():
         attempt()
-        stale = history._history_id()
+        stale = history.history_id()
     with app.test_request_context():
         attempt()
-        fresh = history._history_id()
+        fresh = history.history_id()
     folder = os.path.join(app.instance_path, "history", stale)
     past = os.stat(folder).st_mtime - app.permanent_session_lifetime.total_seconds() - 60
     os.utime(folder, (past, past))
@@ -175,7 +175,7 @@ def test_redis_histories_expire_with_the_session(redis_url, tmp_path):
     with app.test_request_context():
         attempt()
         attempt()  # drops one, so the counter exists too
-        hid = history._history_id()
+        hid = history.history_id()
     client = redis.from_url(redis_url)
     lifetime = app.permanent_session_lifetime.total_seconds()
     for key in (f"orderdesk:history:{hid}", f"orderdesk:history:{hid}:dropped"):

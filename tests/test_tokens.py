@@ -94,35 +94,45 @@ def test_a_token_is_claimed_exactly_once_across_processes(tokens):
     assert not tokens.claim(token)
 
 
-def test_settle_then_outcome(tokens):
+def test_a_claim_holds_its_attempt_id_until_released(tokens):
     token = tokens.new()
-    assert tokens.outcome(token) is None  # never claimed
-    assert tokens.claim(token)
-    assert tokens.outcome(token) is None  # claimed, in flight
-    tokens.settle(token, "0123456789ab")
-    assert tokens.outcome(token) == "0123456789ab"
-    assert not tokens.claim(token)
-    assert tokens.outcome(token) == "0123456789ab"
+    assert tokens.outcome(token) is None and not tokens.is_claimed(token)  # never claimed
+    assert tokens.claim(token, "0123456789ab")
+    assert tokens.outcome(token) == "0123456789ab" and tokens.is_claimed(token)
+    assert not tokens.claim(token, "ba9876543210")
+    assert tokens.outcome(token) == "0123456789ab"  # the loser did not overwrite it
+    tokens.release(token)  # nothing was recorded, so nothing was sent: the form may go again
+    assert tokens.outcome(token) is None
+    assert tokens.claim(token, "ba9876543210")
 
 
-def test_outcome_waits_for_a_concurrent_settle(tokens):
-    token = tokens.new()
-    assert tokens.claim(token)
-    settler = threading.Timer(0.2, tokens.settle, args=(token, "0123456789ab"))
-    settler.start()
-    try:
-        assert tokens.outcome(token, wait=30) == "0123456789ab"
-    finally:
-        settler.join()
+def test_a_claim_is_never_seen_without_its_attempt_id(tokens):
+    # Twenty threads claim one token, each with its own id, while others read it: every reader
+    # sees nothing or the winner's id, never an empty claim.
+    token, seen, start = tokens.new(), [], threading.Barrier(20)
+
+    def claim_or_read(i):
+        start.wait()
+        if i % 2:
+            seen.append(tokens.outcome(token))
+        else:
+            tokens.claim(token, f"{i:012d}")
+
+    running = [threading.Thread(target=claim_or_read, args=(i,)) for i in range(20)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    winner = tokens.outcome(token)
+    assert winner and set(seen) <= {None, winner}
 
 
 @pytest.mark.parametrize("garbage", [None, "", 42, "short", "../../etc/passwd", "A" * 42, "A" * 44,
                                      "A" * 42 + "/", "A" * 42 + "é", "A" * 42 + "\n"])
 def test_malformed_tokens_are_refused(tokens, garbage):
-    assert not tokens.claim(garbage)
-    assert tokens.outcome(garbage, wait=0.1) is None
-    with pytest.raises(ValueError):
-        tokens.settle(garbage, "0123456789ab")
+    assert not tokens.claim(garbage, "0123456789ab")
+    assert tokens.outcome(garbage) is None
+    tokens.release(garbage)  # does nothing, touches nothing
     if isinstance(tokens, FileTokens):
         assert os.listdir(tokens.root) == []
 
@@ -131,8 +141,7 @@ def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
     app = create_app(desk_config(NOWHERE, tmp_path, SESSION_LIFETIME_HOURS=1 / 60))
     tokens = app.extensions["submission_tokens"]
     old, young = tokens.new(), tokens.new()
-    assert tokens.claim(old) and tokens.claim(young)
-    tokens.settle(old, "0123456789ab")
+    assert tokens.claim(old, "0123456789ab") and tokens.claim(young)
     past = os.stat(os.path.join(tokens.root, old)).st_mtime - 3600
     os.utime(os.path.join(tokens.root, old), (past, past))
     assert tokens.sweep() == 1
@@ -146,8 +155,6 @@ def test_redis_tokens_expire_with_the_session_lifetime(redis_url, tmp_path):
     app = create_app(desk_config(NOWHERE, tmp_path, REDIS_URL=redis_url, SESSION_LIFETIME_HOURS=0.5))
     tokens = app.extensions["submission_tokens"]
     token = tokens.new()
-    assert tokens.claim(token)
+    assert tokens.claim(token, "0123456789ab")
     client = redis.from_url(redis_url)
-    assert 0 < client.ttl(f"orderdesk:token:{token}") <= 1800
-    tokens.settle(token, "0123456789ab")
     assert 0 < client.ttl(f"orderdesk:token:{token}") <= 1800

@@ -7,6 +7,7 @@ import secrets
 from contextlib import suppress
 from datetime import timedelta
 
+import redis
 from cachelib import FileSystemCache, RedisCache
 from flask import Flask, jsonify
 from flask_htmx import HTMX
@@ -57,10 +58,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, security, views
+    from . import auth, errors, logs, security, sending, views
 
     security.init_app(app)
     logs.configure(app)
+    app.before_request(sending.replay_journal)
     auth.init_app(app)
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
     csrf.init_app(app)
@@ -94,13 +96,13 @@ def _configure_storage(app: Flask):
     REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
     the workers of one instance). Returns the list cache."""
     from .history import make_store
+    from .journal import Journal
+    from .order_index import make_index
     from .tokens import make_tokens
 
     url = app.config["REDIS_URL"]
     redis_client = None
     if url:
-        import redis
-
         # Timeouts: a Redis that stops answering must become an error page, not a hung worker.
         redis_client = redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
         app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
@@ -116,9 +118,13 @@ def _configure_storage(app: Flask):
     # other's change. The price: a session now lasts its lifetime from its last change.
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     server_session.init_app(app)
+    app.session_interface = _SaveOrLetGo(app.session_interface)
     # Beside the sessions, not inside them: appends and claims there are atomic per operation.
     app.extensions["history_store"] = make_store(app, redis_client)
     app.extensions["submission_tokens"] = make_tokens(app, redis_client)
+    app.extensions["order_index"] = make_index(app, redis_client)
+    # On this instance's disk even with Redis: it holds what Redis could not take.
+    app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
@@ -126,6 +132,24 @@ def _configure_storage(app: Flask):
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     return cache
+
+
+class _SaveOrLetGo:
+    """The session interface, except that a failing store while saving does not replace the
+    response: the page (an order's outcome, say) has been rendered and must reach the operator.
+    What the request changed in the session is lost; it is logged."""
+
+    def __init__(self, interface):
+        self._interface = interface
+
+    def __getattr__(self, name):
+        return getattr(self._interface, name)
+
+    def save_session(self, app, session, response):
+        try:
+            self._interface.save_session(app, session, response)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            app.logger.exception("the session could not be saved; the response goes out without it")
 
 
 def _justclick_client(app: Flask) -> JustClickClient:

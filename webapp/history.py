@@ -26,18 +26,33 @@ from .orders import CREATEORDER_FIELDS
 
 # outcome -> what the operator reads
 OUTCOMES = {
+    "sending": "Sending…",
     "created": "Created",
+    "exists": "Already exists in JustClick",
     "rejected": "Rejected by JustClick",
     "unknown": "Unknown: check in JustClick",
     "not_sent": "Not sent: JustClick unreachable",
 }
+#: Outcomes after which the order exists in JustClick.
+MADE = ("created", "exists")
+#: After the client's timeouts, this much longer before an attempt still "sending" counts as unknown:
+#: whatever sent it has stopped (a killed worker, a lost store) without writing its outcome.
+SENDING_MARGIN = 5.0
 
 
 def record(**attempt) -> dict:
     """Add an attempt (newest first) and return it. See `new_entry` for its fields."""
-    entry = new_entry(**attempt)
-    _store().append(_history_id(), entry, current_app.config["HISTORY_LIMIT"])
+    return add(new_entry(**attempt))
+
+
+def add(entry: dict) -> dict:
+    _store().append(history_id(), entry, current_app.config["HISTORY_LIMIT"])
     return entry
+
+
+def update(entry: dict, hid: str | None = None) -> None:
+    """Write an attempt's outcome over its record (or add it, if the record is gone)."""
+    _store().update(hid or history_id(), entry, current_app.config["HISTORY_LIMIT"])
 
 
 def new_entry(*, outcome: str, sent: dict, reply, code: int | None = None, text: str = "",
@@ -57,53 +72,42 @@ def new_entry(*, outcome: str, sent: dict, reply, code: int | None = None, text:
     }
 
 
+def sending_deadline(entry: dict) -> datetime:
+    """When an attempt still "sending" stops being in flight and becomes unknown."""
+    config = current_app.config
+    seconds = config["JUSTCLICK_CONNECT_TIMEOUT"] + config["JUSTCLICK_TIMEOUT"] + SENDING_MARGIN
+    return datetime.fromisoformat(entry["at"]) + timedelta(seconds=seconds)
+
+
+def as_known(entry: dict) -> dict:
+    """The attempt as it stands now: one "sending" past its deadline is unknown (its sender stopped)."""
+    if entry.get("outcome") != "sending" or datetime.now(UTC) < sending_deadline(entry):
+        return entry
+    return {**entry, "outcome": "unknown",
+            "text": "No answer was recorded: the desk stopped while sending. The order may exist."}
+
+
 def entries(outcome: str | None = None, limit: int | None = None) -> list[dict]:
     """Newest first; `limit` reads only that many newest attempts (before filtering by outcome)."""
-    hid = _history_id()
-    items = _store().items(hid, limit) if hid else []
+    hid = history_id()
+    items = [as_known(e) for e in _store().items(hid, limit)] if hid else []
     return [e for e in items if e["outcome"] == outcome] if outcome else items
 
 
 def dropped() -> int:
-    hid = _history_id()
+    hid = history_id()
     return _store().dropped(hid) if hid else 0
 
 
 def find(entry_id: str) -> dict | None:
-    hid = _history_id()
-    return _store().find(hid, entry_id) if hid and entry_id else None
+    hid = history_id()
+    entry = _store().find(hid, entry_id) if hid and entry_id else None
+    return as_known(entry) if entry else None
 
 
 def clear() -> None:
-    if hid := _history_id():
+    if hid := history_id():
         _store().clear(hid)
-
-
-#: How far back a created order with the same email and products counts as a likely duplicate.
-DUPLICATE_WINDOW = timedelta(minutes=15)
-#: How many recent attempts are searched for one: a double order follows its twin closely, and a
-#: long session must not read its whole history on every submit.
-DUPLICATE_LOOKBACK = 20
-
-
-def earlier_attempt_to_confirm(params: dict, token: str) -> dict | None:
-    """An earlier attempt that makes this one risky: the same order created minutes ago, or one
-    whose outcome is unknown (it may exist). The operator must confirm against that attempt.
-    Attempts of this very form are not "earlier": a replay of it is answered with its outcome."""
-    same = [e for e in entries(limit=DUPLICATE_LOOKBACK)
-            if _order_key(e["sent"]) == _order_key(params) and e.get("token") != token]
-    now = datetime.now(UTC)
-    for entry in same:  # newest first
-        if entry["outcome"] == "unknown":
-            return entry
-        if entry["outcome"] == "created" and now - datetime.fromisoformat(entry["at"]) <= DUPLICATE_WINDOW:
-            return entry
-    return None
-
-
-def _order_key(params: dict) -> tuple:
-    products = sorted(params.get("product_names", "").split(","))
-    return params.get("customer_email", "").casefold(), tuple(products)
 
 
 CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *CREATEORDER_FIELDS)
@@ -132,7 +136,7 @@ def _store():
     return current_app.extensions["history_store"]
 
 
-def _history_id() -> str | None:
+def history_id() -> str | None:
     """The history of this browser session, derived from its (random) session id.
 
     Derived, not stored in the session: requests of one session that overlap (a double click, two
@@ -181,6 +185,17 @@ class FileHistory(ExpiringFolder):
             self._trim(folder, limit)
         self._maybe_sweep()
 
+    def update(self, hid: str, entry: dict, limit: int) -> None:
+        folder = self._folder(hid)
+        name = self._name_of(folder, entry["id"])
+        if name is None:  # trimmed, cleared or lost: the outcome is worth a new record
+            self.append(hid, entry, limit)
+        else:
+            write_atomically(os.path.join(folder, name), json.dumps(entry, ensure_ascii=False, default=str))
+
+    def _name_of(self, folder: str, entry_id: str) -> str | None:
+        return next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
+
     def _trim(self, folder: str, limit: int) -> None:
         # One trimmer at a time (threads and processes alike), so each dropped file counts once.
         with open(os.path.join(folder, ".lock"), "a") as lock:
@@ -215,7 +230,7 @@ class FileHistory(ExpiringFolder):
 
     def find(self, hid: str, entry_id: str) -> dict | None:
         folder = self._folder(hid)
-        name = next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
+        name = self._name_of(folder, entry_id)
         return self._read(os.path.join(folder, name)) if name else None
 
     def dropped(self, hid: str) -> int:
@@ -233,22 +248,31 @@ class FileHistory(ExpiringFolder):
         shutil.rmtree(self._folder(hid), ignore_errors=True)
 
 
-# Push, trim to the cap and count what the trim dropped in one atomic step: a MULTI block cannot
-# feed LPUSH's reply (the new length) into INCRBY, a script can.
+# Redis keeps, per history id, a list of attempt ids (newest first), each attempt under its own key
+# (so an outcome can be written over its record), and a counter of attempts the cap dropped.
+# Push, trim to the cap and count what the trim dropped in one atomic step; an update of an attempt
+# whose record is gone (trimmed, or lost with a restarted Redis) adds it again.
 _APPEND = """
-local n = redis.call('LPUSH', KEYS[1], ARGV[1])
-local limit = tonumber(ARGV[2])
-if n > limit then
-  if limit > 0 then redis.call('LTRIM', KEYS[1], 0, limit - 1) else redis.call('DEL', KEYS[1]) end
-  redis.call('INCRBY', KEYS[2], n - limit)
+local list, dropped, prefix = KEYS[1], KEYS[2], KEYS[3]
+local id, data, limit, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if ARGV[5] == 'update' and redis.call('EXISTS', prefix .. id) == 1 then
+  redis.call('SET', prefix .. id, data, 'EX', ttl)
+  return
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', prefix .. id, data, 'EX', ttl)
+local n = redis.call('LPUSH', list, id)
+if n > limit then
+  for _, old in ipairs(redis.call('LRANGE', list, limit, -1)) do redis.call('DEL', prefix .. old) end
+  if limit > 0 then redis.call('LTRIM', list, 0, limit - 1) else redis.call('DEL', list) end
+  redis.call('INCRBY', dropped, n - limit)
+end
+redis.call('EXPIRE', list, ttl)
+redis.call('EXPIRE', dropped, ttl)
 """
 
 
 class RedisHistory:
-    """A list per history id (newest first) and a dropped counter; both expire with the session."""
+    """A list of attempt ids per history id, an attempt per key; all expire with the session."""
 
     prefix = "orderdesk:history:"
 
@@ -257,21 +281,34 @@ class RedisHistory:
         self._append = client.register_script(_APPEND)
 
     def _keys(self, hid: str) -> list[str]:
-        return [self.prefix + hid, self.prefix + hid + ":dropped"]
+        return [self.prefix + hid, self.prefix + hid + ":dropped", self.prefix + hid + ":attempt:"]
+
+    def _write(self, hid: str, entry: dict, limit: int, mode: str) -> None:
+        data = json.dumps(entry, ensure_ascii=False, default=str)
+        self._append(keys=self._keys(hid), args=[entry["id"], data, limit, self.ttl, mode])
 
     def append(self, hid: str, entry: dict, limit: int) -> None:
-        data = json.dumps(entry, ensure_ascii=False, default=str)
-        self._append(keys=self._keys(hid), args=[data, limit, self.ttl])
+        self._write(hid, entry, limit, "append")
+
+    def update(self, hid: str, entry: dict, limit: int) -> None:
+        self._write(hid, entry, limit, "update")
 
     def items(self, hid: str, limit: int | None = None) -> list[dict]:
-        last = -1 if limit is None else limit - 1
-        return [json.loads(raw) for raw in self.client.lrange(self._keys(hid)[0], 0, last)]
+        ids = self.client.lrange(self._keys(hid)[0], 0, -1 if limit is None else limit - 1)
+        if not ids:
+            return []
+        attempt = self._keys(hid)[2]
+        found = self.client.mget([attempt + i.decode() for i in ids])
+        return [json.loads(raw) for raw in found if raw is not None]
 
     def find(self, hid: str, entry_id: str) -> dict | None:
-        return next((e for e in self.items(hid) if e["id"] == entry_id), None)
+        raw = self.client.get(self._keys(hid)[2] + entry_id)
+        return None if raw is None else json.loads(raw)
 
     def dropped(self, hid: str) -> int:
         return int(self.client.get(self._keys(hid)[1]) or 0)
 
     def clear(self, hid: str) -> None:
-        self.client.delete(*self._keys(hid))
+        listed, dropped, attempt = self._keys(hid)
+        ids = [attempt + i.decode() for i in self.client.lrange(listed, 0, -1)]
+        self.client.delete(listed, dropped, *ids)

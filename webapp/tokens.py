@@ -5,7 +5,7 @@ a second submit of the same form (double click, resend after a timeout, a second
 claim and can show what the first one produced instead of creating a second order.
 
 Issuing is stateless (nothing is stored for a form that is never sent); a token is stored when
-claimed, then holds the history entry id it produced. Tokens expire with the session lifetime.
+claimed, holding the id of the attempt recorded for it. Tokens expire with the session lifetime.
 """
 
 from __future__ import annotations
@@ -13,49 +13,46 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import time
+import tempfile
+from contextlib import suppress
 
-from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
+from .filestore import SWEEP_EVERY, ExpiringFolder
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 bits
-POLL = 0.05  # seconds between two looks while waiting for a claim in flight to settle
 
 
 class SubmissionTokens:
-    """new / claim / settle / outcome; the stores below supply `_claim`, `_settle` and `_state`."""
+    """new / claim / outcome / release; the stores below supply `_claim`, `_state` and `_release`."""
 
     def new(self) -> str:
         return secrets.token_urlsafe(32)
 
-    def claim(self, token) -> bool:
-        """True for exactly one caller per token, across threads and processes."""
-        return valid(token) and self._claim(token)
+    def claim(self, token, entry_id: str = "") -> bool:
+        """True for exactly one caller per token, across threads and processes. The claim holds the
+        id of the attempt it is about to record, so a twin post always learns which attempt it was."""
+        return valid(token) and self._claim(token, str(entry_id))
 
-    def settle(self, token, entry_id: str) -> None:
-        """Remember the history entry the claimed token produced."""
-        if not valid(token) or not entry_id:
-            raise ValueError("settle needs a well-formed token and an entry id")
-        self._settle(token, str(entry_id))
-
-    def outcome(self, token, wait: float = 0) -> str | None:
-        """The entry id the token produced; None if never claimed, or still in flight after `wait` s."""
+    def outcome(self, token) -> str | None:
+        """The attempt id the token was claimed for; None if never claimed."""
         if not valid(token):
             return None
-        deadline = time.monotonic() + wait
-        while True:
-            state = self._state(token)  # None: not claimed; "": claimed, not settled yet
-            left = deadline - time.monotonic()
-            if state is None or state or left <= 0:
-                return state or None
-            time.sleep(min(POLL, left))
+        return self._state(token)
 
-    def _claim(self, token: str) -> bool:
-        raise NotImplementedError
+    def is_claimed(self, token) -> bool:
+        return self.outcome(token) is not None
 
-    def _settle(self, token: str, entry_id: str) -> None:
+    def release(self, token) -> None:
+        """Give a claim back: the attempt was never recorded, so nothing was sent for this form."""
+        if valid(token):
+            self._release(token)
+
+    def _claim(self, token: str, entry_id: str) -> bool:
         raise NotImplementedError
 
     def _state(self, token: str) -> str | None:
+        raise NotImplementedError
+
+    def _release(self, token: str) -> None:
         raise NotImplementedError
 
 
@@ -64,23 +61,26 @@ def valid(token) -> bool:
 
 
 class FileTokens(SubmissionTokens, ExpiringFolder):
-    """A file per claimed token: created empty by the claim, then holding the entry id."""
+    """A file per claimed token, holding the attempt id."""
 
     def __init__(self, directory: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
         ExpiringFolder.__init__(self, directory, lifetime, folders=False, sweep_every=sweep_every)
 
-    def _claim(self, token: str) -> bool:
+    def _claim(self, token: str, entry_id: str) -> bool:
         self._maybe_sweep()
-        path = os.path.join(self.root, token)
-        try:  # O_EXCL: the kernel lets exactly one open create the file, whoever asks
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        fd, draft = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(entry_id)
+            # link() creates the name only if it is free, and the file appears with its content:
+            # exactly one claimer wins, and nobody ever reads a claim without its attempt id.
+            os.link(draft, os.path.join(self.root, token))
         except FileExistsError:
             return False
+        finally:
+            with suppress(OSError):
+                os.unlink(draft)
         return True
-
-    def _settle(self, token: str, entry_id: str) -> None:
-        # Replacing the claim file keeps it present (later claims still fail) and never half-written.
-        write_atomically(os.path.join(self.root, token), entry_id)
 
     def _state(self, token: str) -> str | None:
         try:
@@ -89,25 +89,28 @@ class FileTokens(SubmissionTokens, ExpiringFolder):
         except FileNotFoundError:
             return None
 
+    def _release(self, token: str) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.root, token))
 
 
 class RedisTokens(SubmissionTokens):
-    """A key per claimed token: SET NX EX claims it, the value becomes the entry id."""
+    """A key per claimed token, holding the attempt id: SET NX EX claims it."""
 
     prefix = "orderdesk:token:"
 
     def __init__(self, client, lifetime: float):
         self.client, self.ttl = client, max(1, int(lifetime))
 
-    def _claim(self, token: str) -> bool:
-        return bool(self.client.set(self.prefix + token, "", nx=True, ex=self.ttl))
-
-    def _settle(self, token: str, entry_id: str) -> None:
-        self.client.set(self.prefix + token, entry_id, ex=self.ttl)
+    def _claim(self, token: str, entry_id: str) -> bool:
+        return bool(self.client.set(self.prefix + token, entry_id, nx=True, ex=self.ttl))
 
     def _state(self, token: str) -> str | None:
         raw = self.client.get(self.prefix + token)
         return None if raw is None else raw.decode()
+
+    def _release(self, token: str) -> None:
+        self.client.delete(self.prefix + token)
 
 
 def make_tokens(app, redis_client=None) -> SubmissionTokens:

@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -29,9 +30,9 @@ from . import history, htmx, limiter
 from .auth import current_operator
 from .errors import MESSAGES, render_error
 from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
-from .justclick import JustClickError, Rejected
 from .orders import build_params, summarize
 from .paste import read_customer
+from .sending import NotRecorded, send_order
 
 log = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__)
@@ -126,10 +127,20 @@ def option_tags(choices, selected) -> Markup:
     return Markup(html)
 
 
+def _recent_attempts() -> list[dict] | None:
+    """The newest attempts for the panel; None when the store fails, so that a page that must be
+    shown (an order's outcome) is not lost to its side panel."""
+    try:
+        return history.entries(limit=10)
+    except Exception:
+        log.warning("history panel: the store is not answering")
+        return None
+
+
 @bp.app_context_processor
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
-            "order_summary": summarize, "recent_attempts": lambda: history.entries(limit=10),
+            "order_summary": summarize, "recent_attempts": _recent_attempts,
             "outcomes": history.OUTCOMES}
 
 
@@ -155,13 +166,20 @@ def _operator_key() -> str:
     return f"orders:{(current_operator() or {}).get('username', '')}"
 
 
-def _not_a_submission() -> bool:
-    return bool(request.form.get("action"))
+def _not_an_order_to_send() -> bool:
+    """Line actions are not orders; nor is a twin of a form already sent: it is answered with the
+    first post's outcome, never with the rate limit."""
+    if request.form.get("action"):
+        return True
+    try:
+        return current_app.extensions["submission_tokens"].is_claimed(request.form.get("submission_token"))
+    except Exception:  # the store is away: the view says so; the limit is not the answer
+        return False
 
 
 @bp.post("/")
 @limiter.limit(lambda: current_app.config["ORDER_RATE_LIMIT"], key_func=_operator_key,
-               exempt_when=_not_a_submission)
+               exempt_when=_not_an_order_to_send, deduct_when=lambda response: g.get("order_sent", False))
 def submit():
     action = request.form.get("action", "")
     if action == "paste":
@@ -178,20 +196,28 @@ def submit():
 
     params, plan = build_params(form.api_values(), form.lines(), catalog.prices,
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
-    tokens = current_app.extensions["submission_tokens"]
-    token = form.submission_token.data
-    earlier = history.earlier_attempt_to_confirm(params, token)
-    if earlier and request.form.get("confirm") != earlier["id"]:
-        return _order_page(form, catalog, 409, earlier=earlier)
-    if not tokens.claim(token):  # this form was sent already: show what came of it, send nothing
-        return _already_sent(tokens, token, form, catalog)
-    entry = _send(params, plan, form, token)
+    lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
+             for line in form.lines()]
+    extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
+             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
     try:
-        tokens.settle(token, entry["id"])
-    except Exception:  # twins of this form then say "check the history"; this answer still tells all
-        log.exception("could not settle a submission token")
-    if entry["outcome"] != "created":
-        form.submission_token.data = tokens.new()  # a corrected form is a new order
+        result = send_order(params, token=form.submission_token.data, confirmed=request.form.get("confirm"),
+                            operator=current_operator() or {}, extra=extra)
+    except NotRecorded:
+        form.submission_token.data = None  # a fresh token: this form sent nothing
+        return _order_page(form, catalog, 503, notice=(
+            "Nothing was sent: the desk could not record this order before sending it (its store is not "
+            "answering). Everything you typed is below: try again in a minute."))
+    if result.kind == "confirm":
+        earlier = result.entry
+        return _order_page(form, catalog, 409, earlier=earlier, order=params,
+                           earlier_is_mine=history.find(earlier["id"]) is not None)
+    if result.kind == "twin":  # this form was sent already: show what came of it, send nothing
+        return _already_sent(result.entry, form, catalog)
+    g.order_sent = True
+    entry = result.entry
+    if entry["outcome"] not in history.MADE:
+        form.submission_token.data = None  # a corrected form is a new order
         response = _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
         response.headers["HX-Trigger"] = "history-changed"  # the attempt is in the history too
         return response
@@ -242,49 +268,15 @@ def _show_attempt(entry: dict, catalog) -> Response:
     return redirect(url_for(".attempt", entry_id=entry["id"]), 303)
 
 
-def _already_sent(tokens, token, form: OrderForm, catalog) -> Response:
-    # A twin post may still be talking to JustClick: wait for it rather than guess.
-    entry_id = tokens.outcome(token, wait=current_app.config["JUSTCLICK_TIMEOUT"] + 5)
-    entry = history.find(entry_id) if entry_id else None
-    if entry is not None and entry["outcome"] == "created":
+def _already_sent(entry: dict | None, form: OrderForm, catalog) -> Response:
+    if entry is not None and entry["outcome"] in history.MADE:
         return _show_attempt(entry, catalog)
-    form.submission_token.data = tokens.new()
+    form.submission_token.data = None
     if entry is not None:
         return _order_page(form, catalog, 409, attempt=entry)
     return _order_page(form, catalog, 409, notice=(
         "This form was already sent, or it is no longer valid, so nothing was sent now. "
         "Check the history before sending the order again."))
-
-
-def _send(params: dict, plan, form: OrderForm, token: str) -> dict:
-    """Call createorder once, never again, and record what happened."""
-    lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
-             for line in form.lines()]
-    extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
-             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data), "token": token}
-    operator = (current_operator() or {}).get("username")
-    try:
-        reply = current_app.extensions["justclick"].create_order(params)
-    except Rejected as exc:
-        return _record(outcome="rejected", sent=params, reply=exc.reply, code=exc.code,
-                       text=exc.text, operator=operator, extra={**extra, "hint": exc.hint})
-    except JustClickError as exc:
-        outcome = "unknown" if exc.may_have_reached else "not_sent"
-        reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
-                 "body": getattr(exc, "body", "")}
-        return _record(outcome=outcome, sent=params, reply=reply, text=str(exc), operator=operator,
-                       extra=extra)
-    return _record(outcome="created", sent=params, reply=reply.raw, code=reply.code, text=reply.text,
-                   operator=operator, extra=extra)
-
-
-def _record(**attempt) -> dict:
-    """Record the attempt; if the store fails, the operator must still learn what JustClick said."""
-    try:
-        return history.record(**attempt)
-    except Exception:  # whatever broke, the outcome of a sent order is shown, not lost in a 500
-        log.exception("history store failed; the attempt is shown but not kept")
-        return {**history.new_entry(**attempt), "unsaved": True}
 
 
 # --- live regions -----------------------------------------------------------------------------

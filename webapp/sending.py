@@ -1,0 +1,160 @@
+"""One order, one invoice: an attempt's life from the duplicate guard to its recorded outcome.
+
+Nothing is sent that could not be recorded first. Under one lock per order (customer email and
+products) the team-wide index is checked for an earlier attempt of the same order, and this attempt
+is recorded as "sending" in the operator's history and in the index; only then does `createorder`
+go out, once, never retried. Its answer is written over the record; if the store has failed
+meanwhile, into the journal, and the operator is shown the outcome all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+
+from . import history
+from .justclick import JustClickError, Rejected
+from .order_index import identity, summary
+
+log = logging.getLogger(__name__)
+
+#: How far back a created order with the same email and products counts as a likely duplicate.
+DUPLICATE_WINDOW = timedelta(minutes=15)
+POLL = 0.05  # seconds between two looks at an attempt in flight, for a twin post of its form
+
+
+class NotRecorded(Exception):
+    """The attempt could not be recorded, so nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: str  # "sent", "confirm" (an earlier attempt must be confirmed), "twin" (this form was sent)
+    entry: dict | None = None  # the attempt: this one, the earlier one, or the twin's
+
+
+def send_order(params: dict, *, token: str, confirmed: str | None, operator: dict, extra: dict) -> Result:
+    """Send the order once, or say why not. Raises NotRecorded when nothing could be recorded."""
+    tokens, index, journal = (current_app.extensions[name]
+                              for name in ("submission_tokens", "order_index", "journal"))
+    key = identity(params, str(current_app.config["SECRET_KEY"]))
+    entry = history.new_entry(outcome="sending", sent=params, reply=None, operator=operator.get("username"),
+                              extra={**extra, "token": token, "operator_name": operator.get("name")})
+    hid = history.history_id()
+    try:
+        if tokens.is_claimed(token):  # a twin of a form already sent: no lock, no question
+            return Result("twin", _twin(token))
+        stored = _replay(journal, force=True)  # earlier outcomes reach the store before any new send
+        with index.lock(key) as locked:
+            earlier = _earlier_to_confirm(locked.recent(), journal.pending_for(key), token)
+            if earlier and confirmed != earlier["id"]:
+                return Result("confirm", earlier)
+            if not stored:
+                raise RuntimeError("the journal could not be written into the store")
+            claimed = tokens.claim(token, entry["id"])
+            if claimed:
+                try:
+                    history.add(entry)
+                    locked.put(entry)
+                except Exception:
+                    tokens.release(token)  # nothing was sent: the same form may be sent again
+                    raise
+        if not claimed:  # a twin claimed it between our first look and the lock
+            return Result("twin", _twin(token))
+    except Exception as exc:  # any store failure before sending: send nothing
+        log.exception("the attempt could not be recorded; nothing was sent")
+        raise NotRecorded(str(exc)) from exc
+    entry = _call(entry, params)
+    _keep(entry, hid, key)
+    return Result("sent", entry)
+
+
+def _call(entry: dict, params: dict) -> dict:
+    """createorder, once; the attempt with JustClick's answer."""
+    try:
+        reply = current_app.extensions["justclick"].create_order(params)
+    except Rejected as exc:
+        if exc.code == 601:  # "order already exists": not a refusal, the invoice is there
+            bill = exc.reply.get("result") if isinstance(exc.reply.get("result"), dict) else {}
+            return _answered(entry, "exists", exc.reply, exc.code, exc.text, hint=exc.hint,
+                             bill_id=str(bill["bill_id"]) if bill.get("bill_id") else None)
+        return _answered(entry, "rejected", exc.reply, exc.code, exc.text, hint=exc.hint)
+    except JustClickError as exc:
+        reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
+                 "body": getattr(exc, "body", "")}
+        return _answered(entry, "unknown" if exc.may_have_reached else "not_sent", reply, None, str(exc))
+    return _answered(entry, "created", reply.raw, reply.code, reply.text)
+
+
+def _answered(entry: dict, outcome: str, reply, code, text: str, **more) -> dict:
+    return {**entry, "outcome": outcome, "reply": reply, "code": code, "text": text,
+            "answered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **{name: value for name, value in more.items() if value is not None}}
+
+
+def _keep(entry: dict, hid: str | None, key: str) -> None:
+    """Write the outcome over the "sending" record; if the store fails, into the journal."""
+    try:
+        history.update(entry, hid)
+        current_app.extensions["order_index"].put(key, entry)
+    except Exception:
+        log.exception("the outcome could not be stored; it goes to the journal")
+        entry["unsaved"] = True
+        try:
+            current_app.extensions["journal"].append({"hid": hid, "key": key, "entry": entry})
+        except OSError:
+            log.exception("the journal could not be written either; this process remembers attempt %s",
+                          entry["id"])
+
+
+def _earlier_to_confirm(recent: list[dict], pending: list[dict], token: str) -> dict | None:
+    """An earlier attempt that makes this one risky: the same order being sent right now, created
+    minutes ago, or with an unknown outcome (it may exist). Attempts of this very form are not
+    "earlier": a replay of it is answered with its outcome."""
+    attempts = {s["id"]: s for s in recent}
+    attempts.update((s["id"], s) for s in map(summary, pending))  # what the store has not got yet
+    now = datetime.now(UTC)
+    for attempt in sorted(attempts.values(), key=lambda s: s["at"], reverse=True):
+        attempt = history.as_known(attempt)
+        if attempt.get("token") == token:
+            continue
+        if attempt["outcome"] in ("sending", "unknown"):
+            return attempt
+        recent_enough = now - datetime.fromisoformat(attempt["at"]) <= DUPLICATE_WINDOW
+        if attempt["outcome"] in history.MADE and recent_enough:
+            return attempt
+    return None
+
+
+def _twin(token: str) -> dict | None:
+    """The attempt a form was sent as, once it has an answer (or its sender is known to have stopped)."""
+    journal = current_app.extensions["journal"]
+    entry_id = current_app.extensions["submission_tokens"].outcome(token)
+    while entry_id:
+        entry = journal.known(entry_id) or history.find(entry_id)
+        if entry is None or entry["outcome"] != "sending":
+            return entry
+        time.sleep(POLL)
+    return None
+
+
+def replay_journal() -> None:
+    """Before a request: outcomes kept in the journal go into the store once it answers again."""
+    _replay(current_app.extensions["journal"], force=False)
+
+
+def _replay(journal, force: bool) -> bool:
+    """True when the store has every outcome the journal kept."""
+    limit = current_app.config["HISTORY_LIMIT"]
+    history_store, index = current_app.extensions["history_store"], current_app.extensions["order_index"]
+
+    def store(record: dict) -> None:
+        if record.get("hid"):
+            history_store.update(record["hid"], record["entry"], limit)
+        index.put(record["key"], record["entry"])
+
+    return journal.replay(store, force=force)
