@@ -197,6 +197,56 @@ def test_get_all_goods_other_codes_still_raise(httpserver):
     assert caught.value.code == 4
 
 
+def test_get_bills_lists_the_customers_invoices_with_their_products(sandbox_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = make_client(sandbox_server.url)
+    client.create_order(order(product_names="digital,email-marketing-101"))
+    client.create_order(order(email="someone.else@example.com"))
+    [mine, _] = [o["bill_id"] for o in reversed(sandbox_server.book.all())]
+    assert client.get_bills(EMAIL) == {str(mine): {
+        "75696": {"good_name": "digital", "good_title": "Digital product"},
+        "75702": {"good_name": "email-marketing-101", "good_title": "Email Marketing 101"}}}
+    assert list(client.get_bills(EMAIL, pay_status="waiting")) == [str(mine)]
+    assert client.get_bills(EMAIL, pay_status="paid") == {}  # code 400: none
+    assert client.get_bills("nobody@example.com") == {}
+    assert "GetBills" in caplog.text and EMAIL not in caplog.text  # the email stays out of the logs
+
+
+def test_get_order_details_reads_one_invoice(sandbox_server):
+    client = make_client(sandbox_server.url)
+    client.create_order(order(customer_first_name="Иван", product_names="digital"))
+    bill = sandbox_server.book.all()[0]["bill_id"]
+    details = client.get_order_details(bill)
+    assert details["id"] == str(bill) and details["first_name"] == "Иван"
+    assert details["price"] == "990.00" and details["good_ids"] == "75696"
+    assert "good_ids" not in client.get_order_details(bill, good_info=False)
+    assert client.get_order_details(bill + 1) is None  # code 400: no such order
+
+
+@pytest.mark.parametrize("call", [lambda c: c.get_bills(EMAIL), lambda c: c.get_order_details(1)])
+def test_a_signed_read_refused_for_its_signature_says_so(sandbox_server, call):
+    client = JustClickClient(sandbox_server.url, API_KEY, login="someone-else", timeout=TIMEOUT)
+    with pytest.raises(Rejected) as caught:
+        call(client)
+    assert caught.value.code == 4 and caught.value.text == "Wrong hash"
+    # Not the 2.0 hint about the key alone: a 1.0 signature also covers the login.
+    assert "JUSTCLICK_USERNAME" in caught.value.hint and "API 1.0" in caught.value.hint
+
+
+@pytest.mark.parametrize("method, result", [("GetBills", "x"), ("GetBills", 5), ("getOrderDetails", []),
+                                            ("getOrderDetails", "x")])
+def test_a_signed_read_without_its_shape_is_a_bad_response(httpserver, method, result):
+    httpserver.expect_request(f"/api/{method}").respond_with_json({**ENVELOPE_OK, "result": result})
+    client = make_client(httpserver.url_for("/api/"))
+    with pytest.raises(BadResponse):
+        client.get_bills(EMAIL) if method == "GetBills" else client.get_order_details(1)
+
+
+def test_get_bills_takes_an_empty_php_array_as_no_invoices(httpserver):
+    httpserver.expect_request("/api/GetBills").respond_with_json(ENVELOPE_OK)
+    assert make_client(httpserver.url_for("/api/")).get_bills(EMAIL) == {}
+
+
 @pytest.mark.parametrize("call", ["get_goods", "get_coupons", "get_managers", "create_order"])
 def test_a_wrong_key_is_rejected_with_code_4_and_a_hint(sandbox_server, call):
     client = make_client(sandbox_server.url, key="not-the-key")

@@ -1,12 +1,16 @@
 import hashlib
 import re
+import sqlite3
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from tests.conftest import API_KEY, LOGIN
+from tests.conftest import API_KEY, LOGIN, serve
+from webapp.justclick import php_urlencode
 from webapp.sandbox import (
     MAGIC_EMAILS,
     SEED_COUPONS,
@@ -303,8 +307,8 @@ def test_other_sandbox_test_addresses_are_processed_normally(sandbox_server):
 
 # --- API 1.0 GetAllGoods -----------------------------------------------------------------------
 
-def signed_post(server, body: bytes):
-    return requests.post(server.url + "GetAllGoods", data=body, timeout=5, headers={
+def signed_post(server, body: bytes, method="GetAllGoods"):
+    return requests.post(server.url + method, data=body, timeout=5, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
 
 
@@ -343,6 +347,160 @@ def test_getallgoods_rejects_wrong_or_missing_hash(sandbox_server, body, code):
 def test_getallgoods_hash_uses_the_login(sandbox_server):
     digest = md5(f"::other-login::{API_KEY}")
     assert_envelope(signed_post(sandbox_server, f"hash={digest}".encode()), 4)
+
+
+# --- API 1.0 GetBills and getOrderDetails --------------------------------------------------------
+
+def signed_call(server, method, fields, login=LOGIN):
+    """A 1.0 call signed as JustClick wants: md5(body :: login :: key), the hash last."""
+    body = php_urlencode(fields)
+    digest = md5(f"{body}::{login}::{API_KEY}")
+    return signed_post(server, f"{body}&hash={digest}".encode(), method)
+
+
+def created(server, **fields):
+    assert_envelope(call(server, "createorder", order(**fields)), 0)
+    return server.book.all()[0]
+
+
+def test_getbills_lists_an_emails_invoices_with_products_keyed_by_id(sandbox_server):
+    first = created(sandbox_server, product_names="digital,sales-in-messengers")
+    created(sandbox_server, customer_email="other@example.com")
+    second = created(sandbox_server, customer_email="  Buyer@Example.com ")  # the same contact
+    body = assert_envelope(signed_call(sandbox_server, "GetBills", {"email": "buyer@example.com"}), 0)
+    assert body["result"] == {
+        str(first["bill_id"]): {
+            "75696": {"good_name": "digital", "good_title": "Digital product"},
+            "75701": {"good_name": "sales-in-messengers", "good_title": "Курс «Продажи в мессенджерах»"}},
+        str(second["bill_id"]): {"75696": {"good_name": "digital", "good_title": "Digital product"}},
+    }
+
+
+def test_getbills_filters_by_pay_status_and_answers_400_for_none(sandbox_server):
+    bill = created(sandbox_server)["bill_id"]
+    fields = {"email": "buyer@example.com"}
+    waiting = assert_envelope(signed_call(sandbox_server, "GetBills", {**fields, "pay_status": "waiting"}), 0)
+    assert list(waiting["result"]) == [str(bill)]
+    for status in ("paid", "cancel"):
+        none = assert_envelope(signed_call(sandbox_server, "GetBills", {**fields, "pay_status": status}), 400)
+        assert none["result"] == []
+    assert_envelope(signed_call(sandbox_server, "GetBills", {**fields, "pay_status": "all"}), 3)
+    assert_envelope(signed_call(sandbox_server, "GetBills", {"email": "nobody@example.com"}), 400)
+
+
+def test_getorderdetails_has_the_documented_fields(sandbox_server):
+    before = int(time.time())
+    bill = created(sandbox_server, customer_first_name="Анна", customer_last_name="Смирнова",
+                   product_names="sales-in-messengers,digital", product_prices="12000", coupon="586",
+                   order_tag="vip", utm_source="newsletter", note="Позвонить")["bill_id"]
+    body = assert_envelope(signed_call(sandbox_server, "getOrderDetails", {"bill_id": bill}), 0)
+    details = body["result"]
+    assert details["id"] == str(bill) and details["email"] == "buyer@example.com"
+    assert (details["first_name"], details["last_name"]) == ("Анна", "Смирнова")
+    assert before <= details["created"] <= time.time()
+    assert details["pay_status"] == "waiting" and details["paid"] == "" and details["domain"] == ""
+    assert re.fullmatch(rf"/bill/{bill}/[0-9a-f]{{12}}", details["link"])
+    # The price sent at its position, the catalogue's for the rest.
+    assert details["price"] == details["bill_sum_topay"] == "12990.00"
+    assert [(i["id"], i["sum"]) for i in details["items"]] == [("75701", "12000.00"), ("75696", "990.00")]
+    assert details["kupon"] == "welcome10" and details["tag"] == "vip" and details["comment"] == "Позвонить"
+    assert details["utm"] == {"medium": "", "source": "newsletter", "campaign": "", "content": "", "term": ""}
+    assert "good_ids" not in details
+
+    extra = signed_call(sandbox_server, "getOrderDetails", {"bill_id": bill, "good_info": 1}).json()["result"]
+    assert extra["good_ids"] == "75701,75696" and extra["good_count"] == 2
+    assert {"prepayment_enabled", "prepayment_minsum"} <= set(extra)
+
+
+@pytest.mark.parametrize("bill_id", ["99999", "", "abc"])
+def test_getorderdetails_of_no_such_order_is_400(sandbox_server, bill_id):
+    created(sandbox_server)
+    assert_envelope(signed_call(sandbox_server, "getOrderDetails", {"bill_id": bill_id}), 400)
+
+
+def test_an_order_created_paid_is_paid(sandbox_server):
+    bill = created(sandbox_server, order_status="Paid")["bill_id"]
+    details = signed_call(sandbox_server, "getOrderDetails", {"bill_id": bill}).json()["result"]
+    assert details["pay_status"] == "paid" and details["bill_sum_topay"] == "0.00"
+    assert details["paid"] >= details["created"]
+
+
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_signed_reads_check_the_hash(sandbox_server, method):
+    bill = created(sandbox_server)["bill_id"]
+    fields = {"email": "buyer@example.com", "bill_id": bill}
+    assert_envelope(signed_call(sandbox_server, method, fields, login="other-login"), 4)
+    body = php_urlencode(fields).encode()
+    assert_envelope(signed_post(sandbox_server, body, method), 1)
+    assert_envelope(signed_post(sandbox_server, body + b"&hash=" + b"0" * 32, method), 4)
+    # The rpsKey is not how 1.0 signs: it alone opens nothing.
+    assert_envelope(call(sandbox_server, method, fields), 1)
+
+
+def test_magic_slow_makes_a_listed_order_and_down_makes_none(make_sandbox):
+    server = make_sandbox(slow_seconds=0.5)
+    for local in ("slow", "down"):
+        call(server, "createorder", order(customer_email=f"{local}@sandbox.test"))
+    assert_envelope(signed_call(server, "GetBills", {"email": "slow@sandbox.test"}), 0)
+    assert_envelope(signed_call(server, "GetBills", {"email": "down@sandbox.test"}), 400)
+
+
+# --- the payment page --------------------------------------------------------------------------
+
+def pay_link(server, bill):
+    details = signed_call(server, "getOrderDetails", {"bill_id": bill}).json()["result"]
+    return server.root + details["link"].lstrip("/")
+
+
+def test_the_payment_page_shows_the_invoice_and_a_pay_button(sandbox_server):
+    bill = created(sandbox_server, product_names="sales-in-messengers,digital")["bill_id"]
+    page = requests.get(pay_link(sandbox_server, bill), timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Content-Security-Policy"] == "default-src 'none'; form-action 'self'"
+    html = page.text
+    assert f"<h1>Invoice {bill}</h1>" in html and 'id="amount">15890.00<' in html
+    assert "Курс «Продажи в мессенджерах»: 14900.00" in html and "Digital product: 990.00" in html
+    assert '<form method="post"><button type="submit">Pay 15890.00</button></form>' in html
+    assert "<script" not in html and "style" not in html and API_KEY not in html
+
+
+def test_paying_marks_the_invoice_paid(sandbox_server):
+    bill = created(sandbox_server)["bill_id"]
+    link = pay_link(sandbox_server, bill)
+    paying = requests.post(link, timeout=5, allow_redirects=False)
+    assert paying.status_code == 303 and paying.headers["Location"] == link
+    html = requests.get(link, timeout=5).text
+    assert '<p id="pay-status"><strong>Paid</strong>' in html and "<button" not in html
+    details = signed_call(sandbox_server, "getOrderDetails", {"bill_id": bill}).json()["result"]
+    assert details["pay_status"] == "paid" and details["bill_sum_topay"] == "0.00"
+    assert details["price"] == "990.00"
+    paid = assert_envelope(signed_call(sandbox_server, "GetBills", {"email": "buyer@example.com",
+                                                                    "pay_status": "paid"}), 0)
+    assert list(paid["result"]) == [str(bill)]
+
+
+@pytest.mark.parametrize("path", ["bill/{bill}/000000000000", "bill/{next}/{token}", "bill/{bill}"])
+def test_a_payment_page_needs_its_token(sandbox_server, path):
+    bill = created(sandbox_server)["bill_id"]
+    token = pay_link(sandbox_server, bill).rsplit("/", 1)[1]
+    url = sandbox_server.root + path.format(bill=bill, next=bill + 1, token=token)
+    assert requests.get(url, timeout=5).status_code == 404
+    assert requests.post(url, timeout=5).status_code in (404, 405)
+    assert sandbox_server.book.get(bill)["paid_at"] is None
+
+
+def test_mounted_under_a_prefix_the_payment_page_stays_under_it(tmp_path):
+    stand_in = create_sandbox_app(API_KEY, login=LOGIN, book=OrderBook(str(tmp_path / "o.sqlite3")))
+    with serve(DispatcherMiddleware(lambda e, s: [], {"/desk/sandbox": stand_in})) as root:
+        server = SimpleNamespace(url=root + "desk/sandbox/api/", root=root + "desk/sandbox/",
+                                 book=stand_in.book)
+        bill = created(server)["bill_id"]
+        link = pay_link(server, bill)
+        paying = requests.post(link, timeout=5, allow_redirects=False)
+        assert paying.headers["Location"] == link
+        listing = requests.get(server.root, timeout=5).text  # its links are relative, prefix kept
+        [href] = re.findall(r'href="([^"]+)"', listing)
+        assert server.root + href == link
 
 
 # --- the orders page ---------------------------------------------------------------------------
@@ -428,6 +586,20 @@ def test_order_book_is_shared_through_its_file(tmp_path):
     assert first.all() == second.all()
     assert second.all()[1]["params"] == {"customer_email": "a@example.com", "note": "Ж"}
     assert "rpsKey" not in first.all()[0]["params"]
+
+
+def test_a_book_written_before_payments_existed_still_opens(tmp_path):
+    path = str(tmp_path / "old.sqlite3")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE orders (bill_id INTEGER PRIMARY KEY, created_at TEXT NOT NULL,"
+                     " params TEXT NOT NULL)")
+        conn.execute("INSERT INTO orders VALUES (1001, '2025-01-01T00:00:00+00:00', '{}')")
+    conn.close()
+    book = OrderBook(path)
+    assert book.all() == [{"bill_id": 1001, "created_at": "2025-01-01T00:00:00+00:00", "params": {},
+                           "paid_at": None}]
+    book.mark_paid(1001)
+    assert book.get(1001)["paid_at"]
 
 
 def test_order_book_numbers_start_at_1001(tmp_path):

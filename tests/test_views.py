@@ -3,11 +3,13 @@
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
+from webapp.invoices import find_invoice, refresh_status
 from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
 
 DIGITAL = next(g for g in SEED_GOODS if g["good_type"] == "digital")
@@ -245,6 +247,36 @@ def test_sandbox_mode_runs_in_process_and_lists_orders(tmp_path):
     assert client.post("/", data=order(customer_first_name="Тест")).status_code == 303
     listed = client.get("/sandbox").get_data(as_text=True)
     assert "ivan@example.com" in listed and "Тест" in listed and "error-602@sandbox.test" in listed
+
+
+def test_sandbox_mode_serves_the_payment_pages_under_the_desks_own_host(tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})  # CSRF checks on
+    client = app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)[1]
+    client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token})
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    justclick = app.extensions["justclick"]  # in-process: http://sandbox.invalid/api/
+    justclick.create_order({"customer_email": "ivan@example.com", "product_names": DIGITAL["good_name"]})
+
+    # The lookup's links belong to the desk's /sandbox, where a browser can open them.
+    invoice = find_invoice(justclick, "ivan@example.com", [DIGITAL["good_name"]], sent_at,
+                           site_url="http://localhost/sandbox")
+    assert re.fullmatch(rf"http://localhost/sandbox/bill/{invoice.number}/[0-9a-f]+", invoice.link)
+    page = client.get(invoice.link)
+    assert page.status_code == 200 and f"Pay {DIGITAL['good_sum']}" in page.get_data(as_text=True)
+    paying = client.post(invoice.link)  # the stand-in's own form: no desk CSRF token
+    assert paying.status_code == 303 and paying.headers["Location"] == invoice.link
+    assert "<strong>Paid</strong>" in client.get(invoice.link).get_data(as_text=True)
+    refreshed = refresh_status(justclick, invoice.number, site_url="http://localhost/sandbox")
+    assert refreshed.paid
+    listed = client.get("/sandbox").get_data(as_text=True)
+    assert f'<a href="{invoice.link.removeprefix("http://localhost")}">paid</a>' in listed
+    assert client.get(invoice.link.replace(invoice.link.rsplit("/", 1)[1], "0" * 12)).status_code == 404
+
+
+def test_outside_sandbox_mode_there_are_no_payment_pages(client):
+    assert client.get("/sandbox/bill/1001/0123456789ab").status_code == 404
 
 
 def test_pasting_details_fills_empty_fields_and_marks_them(client, sandbox_server):

@@ -172,5 +172,6 @@ def _justclick_client(app: Flask) -> JustClickClient:
         )
         client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
         app.extensions["sandbox_book"] = book
+        app.extensions["sandbox_app"] = stand_in  # serves its payment pages under /sandbox/bill/
         app.jinja_env.globals["magic_emails"] = MAGIC_EMAILS
     return client

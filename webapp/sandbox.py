@@ -1,7 +1,9 @@
-"""A stand-in JustClick that answers like JustClick's API 2.0 (and the signed 1.0 GetAllGoods).
+"""A stand-in JustClick that answers like JustClick's API 2.0 and the signed 1.0 reads
+(GetAllGoods, GetBills, getOrderDetails), and serves each invoice's payment page.
 
 Used in-process by the desk in sandbox mode (through WSGIAdapter), by the tests over real HTTP,
-and standalone: `python -m webapp.sandbox --port 8001`.
+and standalone: `python -m webapp.sandbox --port 8001`. It honours SCRIPT_NAME, so it can be
+mounted under a prefix (the desk serves the payment pages under /sandbox).
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from io import BytesIO
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from markupsafe import escape
 from requests.structures import CaseInsensitiveDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 SEED_GOODS = [
@@ -101,6 +105,8 @@ ORDER_CONFIRMED = {"Yes", "No", "True", "False", "Confirmed"}
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S")
 DATE_FIELDS = ("order_created_at", "order_paid_at")
 COUNTRY_FIELDS = ("customer_shipping_country_code", "customer_billing_country_code")
+PAY_STATUSES = ("waiting", "paid", "cancel")  # what GetBills filters by
+UTM_FIELDS = ("medium", "source", "campaign", "content", "term")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 PRICE_RE = re.compile(r"\d+(\.\d+)?")
 
@@ -114,6 +120,10 @@ class OrderBook:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS orders ("
                 " bill_id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, params TEXT NOT NULL)"
+            )
+            # A table of its own, so that a book written before payments existed still opens.
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS payments (bill_id INTEGER PRIMARY KEY, paid_at TEXT NOT NULL)"
             )
 
     @contextmanager
@@ -139,11 +149,26 @@ class OrderBook:
             return cursor.lastrowid
 
     def all(self) -> list[dict]:
+        """Every order, newest first; `paid_at` is None while it waits for payment."""
+        return self._select("ORDER BY bill_id DESC")
+
+    def get(self, bill_id: int) -> dict | None:
+        found = self._select("WHERE bill_id = ?", (bill_id,))
+        return found[0] if found else None
+
+    def mark_paid(self, bill_id: int) -> None:
+        with self._connect() as conn:  # the first payment's time is kept
+            conn.execute("INSERT OR IGNORE INTO payments (bill_id, paid_at) VALUES (?, ?)",
+                         (bill_id, datetime.now(UTC).isoformat(timespec="seconds")))
+
+    def _select(self, where: str, args: tuple = ()) -> list[dict]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT bill_id, created_at, params FROM orders ORDER BY bill_id DESC"
+                "SELECT bill_id, created_at, params, paid_at FROM orders"
+                f" LEFT JOIN payments USING (bill_id) {where}", args
             ).fetchall()
-        return [{"bill_id": b, "created_at": c, "params": json.loads(p)} for b, c, p in rows]
+        return [{"bill_id": b, "created_at": c, "params": json.loads(p), "paid_at": paid}
+                for b, c, p, paid in rows]
 
 
 def _md5(data: str | bytes) -> str:
@@ -206,6 +231,19 @@ def _check_order(form: dict) -> None:
                        + ", ".join(missing))
 
 
+def _unix(iso: str | None) -> int | None:
+    return int(datetime.fromisoformat(iso).timestamp()) if iso else None
+
+
+def _lines(params: dict) -> list[tuple[dict, Decimal]]:
+    """Each product of an order with its price: the price sent at its position, or the catalogue's."""
+    goods = {g["good_name"]: g for g in SEED_GOODS}
+    names = [n.strip() for n in params.get("product_names", "").split(",") if n.strip() in goods]
+    prices = [p.strip() for p in params.get("product_prices", "").split(",") if p.strip()]
+    return [(goods[name], Decimal(prices[i] if i < len(prices) else goods[name]["good_sum"]))
+            for i, name in enumerate(names)]
+
+
 def _is_date(value: str) -> bool:
     for fmt in DATE_FORMATS:
         try:
@@ -224,6 +262,7 @@ class SandboxApp:
         self.url_map = Map([
             Rule("/", endpoint="orders_page", methods=["GET"]),
             Rule("/api/<method>", endpoint="api", methods=["POST"]),
+            Rule("/bill/<int:bill_id>/<token>", endpoint="pay_page", methods=["GET", "POST"]),
         ])
         self.methods = {
             "createorder": self.createorder,
@@ -231,6 +270,14 @@ class SandboxApp:
                 {k: g[k] for k in ("id", "good_name", "good_title")} for g in SEED_GOODS],
             "getcoupons": lambda form: [dict(c) for c in SEED_COUPONS],
             "getpersonalmanagers": lambda form: [dict(m) for m in SEED_MANAGERS],
+        }
+        # API 1.0: signed with a hash instead of carrying the rpsKey.
+        self.signed_methods = {
+            "GetAllGoods": lambda form: [
+                {"good_id": g["id"], **{k: g[k] for k in ("good_name", "good_title", "good_sum",
+                                                           "good_type")}} for g in SEED_GOODS],
+            "GetBills": self.get_bills,
+            "getOrderDetails": self.get_order_details,
         }
 
     def __call__(self, environ, start_response):
@@ -251,33 +298,122 @@ class SandboxApp:
     def api(self, request: Request, method: str) -> Response:
         if self.latency:
             time.sleep(self.latency)
-        raw = request.get_data(cache=True)  # kept raw: the 1.0 hash covers the exact bytes
-        if method == "GetAllGoods":
-            return self.get_all_goods(raw)
-        handler = self.methods.get(method)
-        if handler is None:
-            return self.reply(2, f"Unknown method '{method}'")
-        form = request.form.to_dict()
-        if form.get("rpsKey") != self.api_key:
-            return self.reply(4, "Wrong rpsKey" if form.get("rpsKey") else "rpsKey is missing")
         try:
-            result = handler(form)
+            if method in self.signed_methods:
+                # Kept raw: the 1.0 hash covers the exact bytes sent.
+                result = self.signed_methods[method](self.verified(request.get_data()))
+            elif method in self.methods:
+                form = request.form.to_dict()
+                if form.get("rpsKey") != self.api_key:
+                    raise ApiError(4, "Wrong rpsKey" if form.get("rpsKey") else "rpsKey is missing")
+                result = self.methods[method](form)
+            else:
+                raise ApiError(2, f"Unknown method '{method}'")
         except ApiError as exc:
             return self.reply(exc.code, exc.text)
         return result if isinstance(result, Response) else self.reply(result=result)
 
-    def get_all_goods(self, raw: bytes) -> Response:
+    def verified(self, raw: bytes) -> dict:
+        """The fields of a signed 1.0 request: md5(body before the hash :: login :: key)."""
         pairs = raw.split(b"&") if raw else []
         sent = [p[len(b"hash="):] for p in pairs if p.startswith(b"hash=")]
         if not sent:
-            return self.reply(1, "Request hash missing")
+            raise ApiError(1, "Request hash missing")
         signed = b"&".join(p for p in pairs if not p.startswith(b"hash="))
         expected = _md5(signed + f"::{self.login}::{self.api_key}".encode())
         if sent[0].decode("ascii", "replace").lower() != expected:
-            return self.reply(4, "Wrong hash")
-        return self.reply(result=[
-            {"good_id": g["id"], **{k: g[k] for k in ("good_name", "good_title", "good_sum",
-                                                       "good_type")}} for g in SEED_GOODS])
+            raise ApiError(4, "Wrong hash")
+        return dict(parse_qsl(signed.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def get_bills(self, form: dict) -> dict:
+        email = form.get("email", "").strip().lower()
+        status = form.get("pay_status") or None
+        if status and status not in PAY_STATUSES:
+            raise ApiError(3, "Invalid data: pay_status must be one of " + ", ".join(PAY_STATUSES))
+        bills = {}
+        for order in reversed(self.book.all()):  # oldest first, as a database would list them
+            if (order["params"].get("customer_email", "").strip().lower() == email
+                    and status in (None, self.pay_status(order))):
+                bills[str(order["bill_id"])] = {
+                    str(good["id"]): {"good_name": good["good_name"], "good_title": good["good_title"]}
+                    for good, _ in _lines(order["params"])}
+        if not bills:
+            raise ApiError(400, "Order not found")
+        return bills
+
+    def get_order_details(self, form: dict) -> dict:
+        bill_id = form.get("bill_id", "").strip()
+        order = self.book.get(int(bill_id)) if bill_id.isdigit() else None
+        if order is None:
+            raise ApiError(400, "Order not found")
+        params, lines = order["params"], _lines(order["params"])
+        price = sum((p for _, p in lines), Decimal(0))
+        paid = self.pay_status(order) == "paid"
+        coupon = next((c["coupon"] for c in SEED_COUPONS if str(c["id"]) == params.get("coupon")), "")
+        details = {
+            "id": str(order["bill_id"]),
+            **{f: params.get(f"customer_{f}", "") for f in ("first_name", "last_name", "middle_name",
+                                                           "email", "phone")},
+            "created": _unix(order["created_at"]),
+            "pay_status": self.pay_status(order),
+            "paid": _unix(order["paid_at"]) or "",
+            "domain": "",
+            "link": self.pay_path(order["bill_id"]),
+            "price": f"{price:.2f}",
+            "bill_sum_topay": "0.00" if paid else f"{price:.2f}",
+            "tag": params.get("order_tag", ""),
+            "kupon": coupon,
+            "comment": params.get("note", ""),
+            "utm": {f: params.get(f"utm_{f}", "") for f in UTM_FIELDS},
+            "items": [{"id": str(good["id"]), "title": good["good_title"], "sum": f"{p:.2f}",
+                       "price": f"{p:.2f}", "partners": []} for good, p in lines],
+        }
+        if form.get("good_info") == "1":
+            details.update(good_ids=",".join(str(good["id"]) for good, _ in lines),
+                           good_count=len(lines), prepayment_enabled="0", prepayment_minsum="0.00")
+        return details
+
+    @staticmethod
+    def pay_status(order: dict) -> str:
+        return "paid" if order["paid_at"] else "waiting"
+
+    def pay_path(self, bill_id: int) -> str:
+        """The invoice's payment page, relative as JustClick gives it; the token stops guessing."""
+        return f"/bill/{bill_id}/{_md5(f'{bill_id}::{self.api_key}')[:12]}"
+
+    def pay_page(self, request: Request, bill_id: int, token: str) -> Response:
+        order = self.book.get(bill_id)
+        if order is None or self.pay_path(bill_id) != f"/bill/{bill_id}/{token}":
+            raise NotFound()
+        if request.method == "POST":
+            self.book.mark_paid(bill_id)
+            return redirect(request.url, 303)  # request.url keeps the prefix it is mounted under
+        lines = _lines(order["params"])
+        total = sum((p for _, p in lines), Decimal(0))
+        items = "\n".join(f"<li>{escape(good['good_title'])}: {p:.2f}</li>" for good, p in lines)
+        if order["paid_at"]:
+            paid_at = order["paid_at"][:19].replace("T", " ")
+            action = f'<p id="pay-status"><strong>Paid</strong> at {escape(paid_at)} UTC.</p>'
+        else:
+            action = ('<p id="pay-status">Waiting for payment.</p>\n'
+                      f'<form method="post"><button type="submit">Pay {total:.2f}</button></form>')
+        title = f"Invoice {bill_id}"
+        page = f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title} — JustClick sandbox</title></head>
+<body>
+<h1>{title}</h1>
+<p>A sandbox payment page: no money moves.</p>
+<ul>
+{items}
+</ul>
+<p>Amount to pay: <strong id="amount">{total:.2f}</strong></p>
+{action}
+</body>
+</html>
+"""
+        return Response(page, content_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": "default-src 'none'; form-action 'self'"})
 
     def createorder(self, form: dict):
         email = form.get("customer_email", "").strip().lower()
@@ -286,7 +422,9 @@ class SandboxApp:
         if magic and magic not in ("slow", "broken"):
             return self.magic(magic)
         _check_order(form)
-        self.book.add({k: v for k, v in form.items() if k != "rpsKey"})
+        bill_id = self.book.add({k: v for k, v in form.items() if k != "rpsKey"})
+        if form.get("order_status") == "Paid":
+            self.book.mark_paid(bill_id)
         if magic == "slow":
             time.sleep(self.slow_seconds)  # the order exists; the client gives up before this
         if magic == "broken":
@@ -318,9 +456,11 @@ class SandboxApp:
                                                  "product_prices")]
             rest = "<br>".join(f"{escape(k)}: {escape(v)}" for k, v in sorted(params.items()))
             cells = [order["bill_id"], order["created_at"], *head]
+            # Relative without a leading slash, so the link keeps any prefix the app is mounted under.
+            pay = f'<a href="{escape(self.pay_path(order["bill_id"])[1:])}">{self.pay_status(order)}</a>'
             rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells)
-                        + f"<td>{rest}</td></tr>")
-        body = "\n".join(rows) or '<tr><td colspan="6">No orders yet.</td></tr>'
+                        + f"<td>{rest}</td><td>{pay}</td></tr>")
+        body = "\n".join(rows) or '<tr><td colspan="7">No orders yet.</td></tr>'
         title = "JustClick sandbox — accepted orders"
         page = f"""<!doctype html>
 <html lang="en">
@@ -330,7 +470,7 @@ class SandboxApp:
 <p>Orders the sandbox accepted, newest first. Nothing here reached a real shop.</p>
 <table>
 <thead><tr><th>Bill</th><th>Time (UTC)</th><th>Email</th><th>Products</th><th>Prices</th>
-<th>Other fields</th></tr></thead>
+<th>Other fields</th><th>Payment</th></tr></thead>
 <tbody>
 {body}
 </tbody>
@@ -420,7 +560,8 @@ def main(argv=None):
     app = create_sandbox_app(args.api_key, args.login, OrderBook(args.db),
                              args.slow_seconds, args.latency)
     print(f"JustClick sandbox API: http://{args.host}:{args.port}/api/  key: {args.api_key}")
-    print(f"Accepted orders: http://{args.host}:{args.port}/  (stored in {args.db})")
+    print(f"Accepted orders: http://{args.host}:{args.port}/  (stored in {args.db}); each order's"
+          f" payment page is at its link, e.g. http://{args.host}:{args.port}/bill/1001/...")
     run_simple(args.host, args.port, app, threaded=True)
 
 

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import history, htmx, limiter
+from . import csrf, history, htmx, limiter
 from .auth import current_operator
 from .errors import MESSAGES, render_error
 from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
@@ -339,4 +339,15 @@ def history_clear():
 @bp.get("/sandbox")
 def sandbox_orders():
     book = current_app.extensions.get("sandbox_book") or abort(404)
-    return render_template("sandbox.html", orders=book.all())
+    return render_template("sandbox.html", orders=book.all(),
+                           pay_path=current_app.extensions["sandbox_app"].pay_path)
+
+
+@bp.route("/sandbox/bill/<int:bill_id>/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the stand-in's own page, as JustClick's is: it carries no desk token
+def sandbox_pay_page(bill_id: int, token: str):
+    """The stand-in's payment page under the desk's host: no browser can open sandbox.invalid."""
+    stand_in = current_app.extensions.get("sandbox_app") or abort(404)
+    environ = {**request.environ, "SCRIPT_NAME": request.script_root + "/sandbox",
+               "PATH_INFO": f"/bill/{bill_id}/{token}"}
+    return Response.from_app(stand_in, environ)
