@@ -58,10 +58,10 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
             claimed = tokens.claim(token, entry["id"])
             if claimed:
                 try:
+                    locked.put(entry)  # the guard's record first: it is what stops a second invoice
                     history.add(entry)
-                    locked.put(entry)
                 except Exception:
-                    tokens.release(token)  # nothing was sent: the same form may be sent again
+                    _withdraw(locked, entry, tokens, token)
                     raise
         if not claimed:  # a twin claimed it between our first look and the lock
             return Result("twin", _twin(token))
@@ -71,6 +71,16 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
     entry = _call(entry, params)
     _keep(entry, hid, key)
     return Result("sent", entry)
+
+
+def _withdraw(locked, entry: dict, tokens, token: str) -> None:
+    """Undo what was written of an attempt that will not be sent, as far as the store lets us."""
+    for undo in (lambda: locked.put({**entry, "outcome": "not_sent", "text": "Not recorded, so not sent."}),
+                 lambda: tokens.release(token)):  # the same form may then be sent again
+        try:
+            undo()
+        except Exception:
+            log.warning("could not withdraw attempt %s", entry["id"])
 
 
 def _call(entry: dict, params: dict) -> dict:
