@@ -1,13 +1,16 @@
 """Sign-in, the gate on every route, throttling, CSRF, headers and the health check."""
 
+import html
 import re
 import time
 
 import pytest
+import werkzeug.security
+from werkzeug.security import generate_password_hash
 
 import webapp
 from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, sign_in
-from webapp import create_app
+from webapp import auth, create_app
 from webapp.auth import PUBLIC_ENDPOINTS
 
 HX = {"HX-Request": "true"}
@@ -239,3 +242,45 @@ def test_the_key_and_hashes_never_reach_a_page(client):
     for url in ("/", "/history", "/history.csv", "/history/panel", "/healthz"):
         body = client.get(url).get_data(as_text=True)
         assert API_KEY not in body and not any(h in body for h in hashes), url
+
+
+@pytest.mark.parametrize("evil", ["/foo\r\nSet-Cookie: x=1", "/foo\nx", "/tab\there", "/заказ"])
+def test_a_next_that_cannot_be_a_location_header_signs_in_to_the_order_page(anonymous, evil):
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"], "next": evil}
+    response = anonymous.post("/login", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert anonymous.get("/").status_code == 200
+
+
+def test_a_next_with_an_encoded_line_break_in_the_query_is_not_followed(anonymous):
+    # as a browser sends it: the page asked for carries %0d%0a, the sign-in form hands it back
+    page = anonymous.get("/login?next=/foo%0d%0aSet-Cookie:%20x=1").get_data(as_text=True)
+    kept = re.search(r'name="next" type="hidden" value="([^"]*)"', page)[1]
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"], "next": html.unescape(kept)}
+    response = anonymous.post("/login?next=/foo%0d%0aSet-Cookie:%20x=1", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_an_unknown_username_costs_the_same_hash_as_a_team_member(sandbox_server, tmp_path, monkeypatch):
+    team = {"olga": {"password_hash": generate_password_hash("olga's password", method="pbkdf2:sha256:1000")}}
+    app = create_app(desk_config(sandbox_server.url, tmp_path, TEAM_USERS=team))
+    methods = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal",
+                        lambda method, salt, password: methods.append(method) or real(method, salt, password))
+    client = app.test_client()
+    for username in ("olga", "nobody-here"):
+        assert client.post("/login", data={"username": username, "password": "wrong"}).status_code == 401
+    assert set(methods) == {"pbkdf2:sha256:1000"}  # the known user's check, the dummy's making and check
+
+
+def test_sandbox_mode_hashes_the_demo_password_once(tmp_path, monkeypatch):
+    hashed = []
+    real = auth.generate_password_hash
+    monkeypatch.setattr(auth, "generate_password_hash",
+                        lambda password, **kw: hashed.append(password) or real(password, **kw))
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "WTF_CSRF_ENABLED": False})
+    client = sign_in(app.test_client(), "demo", "demo")
+    for url in ("/", "/history", "/static/css/app.css", "/history/panel", "/sandbox"):
+        assert client.get(url).status_code == 200, url
+    assert hashed.count("demo") == 1

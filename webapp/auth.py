@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from collections import Counter
 from urllib.parse import urlsplit
 
 import click
@@ -33,11 +35,7 @@ DEMO_USER = {"username": "demo", "password": "demo"}
 
 def team_users(app) -> dict:
     """username -> {password_hash, manager_id?, name?}; one demo account in sandbox mode without a team."""
-    users = app.config["TEAM_USERS"]
-    if not users and app.config["SANDBOX"]:
-        users = app.extensions.setdefault("demo_users", {DEMO_USER["username"]: {
-            "password_hash": generate_password_hash(DEMO_USER["password"]), "name": "Demo operator"}})
-    return users
+    return app.config["TEAM_USERS"] or app.extensions.get("demo_users", {})
 
 
 def current_operator() -> dict | None:
@@ -57,6 +55,9 @@ def init_app(app) -> None:
     app.before_request(_require_operator)
     app.cli.add_command(hash_password)
     if app.config["SANDBOX"] and not app.config["TEAM_USERS"]:
+        # Hashed once: the gate looks the operator up on every request, and scrypt takes ~100 ms.
+        app.extensions["demo_users"] = {DEMO_USER["username"]: {
+            "password_hash": generate_password_hash(DEMO_USER["password"]), "name": "Demo operator"}}
         log.info("sandbox sign-in: username %r, password %r", DEMO_USER["username"], DEMO_USER["password"])
 
 
@@ -91,9 +92,11 @@ def _same_origin() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: the sign-in page must not become an open redirect."""
+    """Only same-site paths: the sign-in page must not become an open redirect. Printable ASCII only:
+    a line break would end the Location header (werkzeug refuses it, with a 500)."""
     parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+    if (target and not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target
+            and all(" " < char < "\x7f" for char in target)):
         return target
     return url_for("orders.new_order")
 
@@ -136,9 +139,13 @@ def logout():
 
 
 def _dummy_hash() -> str:
+    """A hash made the way the team's are (method and cost), so that checking a password against it
+    takes as long as checking a team member's: sign-in time must not tell which usernames exist."""
     app = current_app
     if "dummy_hash" not in app.extensions:
-        app.extensions["dummy_hash"] = generate_password_hash("not a password of anyone's")
+        methods = Counter(user["password_hash"].split("$", 1)[0] for user in team_users(app).values())
+        method = methods.most_common(1)[0][0] if methods else "scrypt"
+        app.extensions["dummy_hash"] = generate_password_hash(secrets.token_hex(16), method=method)
     return app.extensions["dummy_hash"]
 
 
