@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import htmx, limiter
@@ -42,8 +44,31 @@ def current_operator() -> dict | None:
     return g.get("operator")
 
 
-def _failed_login_key() -> str:
-    return f"login-user:{(request.form.get('username') or '').strip().lower()}"
+# Failed sign-ins. Refused: 5 for one username from one address, 20 from one address whatever the
+# username. Never refused for the username alone (anyone could lock an operator out): past 5
+# failures from anywhere, each sign-in for it waits SIGN_IN_DELAY seconds first.
+FAILED_FROM_ADDRESS_FOR_USER = "5 per 5 minutes"
+FAILED_FROM_ADDRESS = "20 per 5 minutes"
+FAILED_FOR_USER = parse_limit("5 per 5 minutes")
+SIGN_IN_DELAY = 2.0
+
+
+def _username_key(username: str | None) -> str:
+    return (username or "").strip().casefold()  # OLGA and olga are one operator to the limits
+
+
+def _address_and_username() -> str:
+    return f"{get_remote_address()}|{_username_key(request.form.get('username'))}"
+
+
+def _wait_if_targeted(username: str) -> None:
+    if not limiter.limiter.test(FAILED_FOR_USER, "sign-in-user", _username_key(username)):
+        log.warning("sign-in slowed user=%r: many failures for this username", username)
+        time.sleep(current_app.config["SIGN_IN_DELAY"])
+
+
+def _count_failure(username: str) -> None:
+    limiter.limiter.hit(FAILED_FOR_USER, "sign-in-user", _username_key(username))
 
 
 def _failed_only(response) -> bool:
@@ -54,6 +79,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.before_request(_require_operator)
     app.cli.add_command(hash_password)
+    app.config.setdefault("SIGN_IN_DELAY", SIGN_IN_DELAY)
     if app.config["SANDBOX"] and not app.config["TEAM_USERS"]:
         # Hashed once: the gate looks the operator up on every request, and scrypt takes ~100 ms.
         app.extensions["demo_users"] = {DEMO_USER["username"]: {
@@ -102,12 +128,14 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("5 per 5 minutes", key_func=get_remote_address, methods=["POST"], deduct_when=_failed_only)
-@limiter.limit("5 per 5 minutes", key_func=_failed_login_key, methods=["POST"], deduct_when=_failed_only)
+@limiter.limit(FAILED_FROM_ADDRESS, key_func=get_remote_address, methods=["POST"], deduct_when=_failed_only)
+@limiter.limit(FAILED_FROM_ADDRESS_FOR_USER, key_func=_address_and_username, methods=["POST"],
+               deduct_when=_failed_only)
 def login():
     form = LoginForm(next=request.args.get("next"))
     status = 200
     if form.validate_on_submit():
+        _wait_if_targeted(form.username.data)
         user = team_users(current_app).get(form.username.data)
         # The same work whether or not the user exists, so timing does not reveal team usernames.
         stored = user["password_hash"] if user else _dummy_hash()
@@ -123,6 +151,7 @@ def login():
             log.info("sign-in ok user=%r", form.username.data)
             return redirect(_safe_next(form.next.data), 303)
         log.info("sign-in failed user=%r", form.username.data)
+        _count_failure(form.username.data)
         form.password.errors.append("Wrong username or password.")
         status = 401
     elif request.method == "POST":
