@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS
+from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS, serve
+from webapp.sandbox import OrderBook, create_sandbox_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = {"customer_email": "gunicorn@example.com", "products-0-good_name": "digital"}
@@ -162,3 +163,31 @@ def test_shutdown_lets_an_order_in_flight_finish(make_sandbox, tmp_path):
         assert desk.process.wait(timeout=30) == 0
     assert response.status_code == 303  # the operator still learns the order was created
     assert len(stand_in.book.all()) == 1
+
+
+# --- the desk on the public internet: one desk for the checks that only read what it does ------
+
+
+@pytest.fixture(scope="module")
+def public_desk(tmp_path_factory):
+    """The desk as the Procfile runs it (two workers, default concurrency), with its own stand-in."""
+    folder = tmp_path_factory.mktemp("public")
+    book = OrderBook(str(folder / "orders.sqlite3"))
+    with serve(create_sandbox_app(API_KEY, login=LOGIN, book=book)) as root:
+        with gunicorn(root + "api/", folder / "instance", GUNICORN_THREADS="8") as desk:
+            desk.book = book
+            yield desk
+
+
+def test_no_request_can_forge_a_log_line_or_log_a_query(public_desk):
+    url = public_desk.url
+    forged = "%0d%0aFORGED INFO webapp.auth sign-in ok user='admin'%0d%0a"
+    assert requests.get(url + forged + "?x=1", allow_redirects=False, timeout=5).status_code == 303
+    browser = signed_in(url)
+    assert browser.get(url + forged, timeout=5).status_code == 404
+    for who in (requests, browser):
+        assert who.get(url + "?customer_email=private.person%40example.com", timeout=5).ok
+    log = public_desk.log.read_text()
+    assert "sign-in ok user='admin'" in log  # the request was logged, escaped on its own line
+    assert not any(line.startswith("FORGED") for line in log.splitlines())
+    assert "private.person" not in log
