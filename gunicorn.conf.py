@@ -6,9 +6,12 @@ import re
 from gunicorn.glogging import Logger
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"  # threads: a worker waiting on JustClick still serves other operators
+# gevent: each connection is a greenlet, not a thread. A worker waiting on JustClick, or on a client
+# that sends its request slowly (or not at all), still serves everyone else; gunicorn patches the
+# standard library (sockets, threads, sleep) before it loads the desk.
+worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
 # Longer than the JustClick read timeout, so a slow upstream never gets a worker killed mid-order;
 # on shutdown, in-flight orders get as long to finish.
 timeout = int(float(os.environ.get("JUSTCLICK_TIMEOUT", "30"))) + 30

@@ -39,8 +39,7 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
     environment = {
         **os.environ, "PORT": str(port), "JUSTCLICK_USERNAME": LOGIN, "JUSTCLICK_API_KEY": API_KEY,
         "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "2", "SECRET_KEY": "gunicorn-test",
-        "TEAM_USERS": json.dumps(TEAM_USERS), "INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "1", **env,
+        "TEAM_USERS": json.dumps(TEAM_USERS), "INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2", **env,
     }
     log = open(instance.parent / f"gunicorn-{port}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, shell=True, cwd=ROOT, env=environment, stdout=log, stderr=log,
@@ -91,8 +90,8 @@ def store_env(request):
 
 
 def test_ten_posts_of_one_form_across_two_workers_make_one_order(make_sandbox, tmp_path, store_env):
-    # Each worker has one thread and the stand-in takes 0.3 s: the posts land in both workers (checked
-    # in the access log, which names the worker of each request).
+    # The stand-in takes 0.3 s: the posts land in both workers (checked in the access log, which names
+    # the worker of each request).
     stand_in = make_sandbox(latency=0.3)
     with gunicorn(stand_in.url, tmp_path / "instance", **store_env) as desk:
         url = desk.url
@@ -130,7 +129,7 @@ def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
 
 def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
     env = {"JUSTCLICK_USERNAME": "", "JUSTCLICK_API_KEY": "", "JUSTCLICK_API_URL": "", "SECRET_KEY": "",
-           "TEAM_USERS": "", "GUNICORN_THREADS": "2"}
+           "TEAM_USERS": ""}
     with gunicorn("", tmp_path / "instance", **env) as desk:
         url = desk.url
         browser = signed_in(url, "demo", "demo")
@@ -170,11 +169,11 @@ def test_shutdown_lets_an_order_in_flight_finish(make_sandbox, tmp_path):
 
 @pytest.fixture(scope="module")
 def public_desk(tmp_path_factory):
-    """The desk as the Procfile runs it (two workers, default concurrency), with its own stand-in."""
+    """The desk as the Procfile runs it, with its own stand-in."""
     folder = tmp_path_factory.mktemp("public")
     book = OrderBook(str(folder / "orders.sqlite3"))
     with serve(create_sandbox_app(API_KEY, login=LOGIN, book=book)) as root:
-        with gunicorn(root + "api/", folder / "instance", GUNICORN_THREADS="8") as desk:
+        with gunicorn(root + "api/", folder / "instance") as desk:
             desk.book = book
             yield desk
 
@@ -191,3 +190,26 @@ def test_no_request_can_forge_a_log_line_or_log_a_query(public_desk):
     assert "sign-in ok user='admin'" in log  # the request was logged, escaped on its own line
     assert not any(line.startswith("FORGED") for line in log.splitlines())
     assert "private.person" not in log
+
+
+def raw_connection(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def test_twenty_slow_clients_do_not_take_the_desk_down(public_desk):
+    url = public_desk.url
+    browser = signed_in(url)
+    slow = []
+    try:
+        for _ in range(20):  # each announces a large sign-in form, sends 10 bytes of it and waits
+            client = raw_connection(url)
+            client.sendall(b"POST /login HTTP/1.1\r\nHost: desk\r\nContent-Length: 100000\r\n"
+                           b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=x")
+            slow.append(client)
+        for _ in range(4):  # every worker, more than once
+            assert requests.get(url + "healthz", timeout=10).json()["status"] == "ok"
+            assert "order-form" in browser.get(url, timeout=10).text
+    finally:
+        for client in slow:
+            client.close()
