@@ -1,5 +1,6 @@
 """The desk as deployed: gunicorn with the Procfile settings, several workers, restarts."""
 
+import http.client
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -213,3 +215,56 @@ def test_twenty_slow_clients_do_not_take_the_desk_down(public_desk):
     finally:
         for client in slow:
             client.close()
+
+
+def raw_post(url: str, path: str, body: bytes, *, announce: int | None = None, cookies=None,
+             end_after_body: bool = True):
+    """POST over a bare socket, announcing `announce` bytes (default: the body's length); the client
+    then ends its side of the connection, as a client that gives up does. Returns the response."""
+    client = raw_connection(url)
+    head = {"Host": "desk", "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(len(body) if announce is None else announce)}
+    if cookies:
+        head["Cookie"] = "; ".join(f"{cookie.name}={cookie.value}" for cookie in cookies)
+    client.sendall(f"POST {path} HTTP/1.1\r\n".encode() + "".join(f"{k}: {v}\r\n" for k, v in head.items())
+                   .encode() + b"\r\n" + body)
+    if end_after_body:
+        client.shutdown(socket.SHUT_WR)
+    response = http.client.HTTPResponse(client)
+    response.begin()
+    response.text = response.read().decode()
+    client.close()
+    return response
+
+
+def session_files(desk) -> int:
+    return sum(1 for _ in (desk.log.parent / "instance" / "sessions").iterdir())
+
+
+def test_a_body_larger_than_any_order_is_refused_before_it_is_read(public_desk):
+    url = public_desk.url
+    before = session_files(public_desk)
+    browser = signed_in(url)
+    start = b"customer_email=big%40example.com&products-0-good_name=digital&note=" + b"n" * 65536
+    for path, cookies in (("/login", None), ("/", None), ("/", browser.cookies)):
+        # 60 MB announced, 64 KB sent: the answer comes without the rest
+        response = raw_post(url, path, start, announce=60_000_000, cookies=cookies, end_after_body=False)
+        assert response.status == 413, (path, response.text[:300])
+        assert "larger than any order can be" in response.text
+    assert session_files(public_desk) == before + 1  # the one sign-in; nothing for the visitors
+    assert not [order for order in public_desk.book.all() if "big@example.com" in str(order)]
+
+
+def test_a_body_cut_short_is_a_400_and_nothing_is_sent(public_desk):
+    url = public_desk.url
+    browser = signed_in(url)
+    for email, cut, announce, status in (("cut@example.com", 2, None, 400),  # "1500" arrives as "15"
+                                         ("gave-up@example.com", 0, 99_999_999_999, 413)):
+        order = {"customer_email": email, "products-0-good_name": "digital",
+                 **form_tokens(browser.get(url).text), "products-0-price": "1500"}
+        body = urlencode(order).encode()
+        response = raw_post(url, "/", body[:len(body) - cut], announce=announce or len(body),
+                            cookies=browser.cookies)
+        assert response.status == status, (email, response.text[:300])
+        assert not [o for o in public_desk.book.all() if email in str(o)], email
+    assert browser.get(url + "history").text.count("example.com") == 0  # nothing was even tried

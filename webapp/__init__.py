@@ -57,10 +57,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, security, views
+    from . import auth, errors, logs, request_body, security, views
 
     security.init_app(app)
     logs.configure(app)
+    request_body.init_app(app)
     auth.init_app(app)
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
     csrf.init_app(app)

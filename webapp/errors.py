@@ -17,7 +17,8 @@ MESSAGES = {
     400: "The request could not be understood.",
     404: "There is nothing at this address.",
     405: "This address does not accept that kind of request.",
-    413: "That request is too large.",
+    413: ("That request is larger than any order can be (the desk reads at most 512 KB), so it was "
+          "not read and nothing was sent."),
     429: "Too many requests. Wait a moment and try again.",
     500: "Something went wrong on the desk. Try again, and tell the team if it repeats.",
     "csrf": "This form has expired or did not come from the desk. Reload the page and try again.",
