@@ -165,24 +165,85 @@ def test_an_expired_form_keeps_the_input(csrf_app, sandbox_server):
     assert sandbox_server.book.all() == []
 
 
-def test_an_order_typed_as_the_session_ended_survives_sign_in(anonymous, sandbox_server):
-    response = anonymous.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
-                                         "products-0-good_name": "digital"},
-                              headers={"Origin": "http://localhost"})
+def end_the_sign_in(client):
+    """As if SESSION_LIFETIME_HOURS had passed since signing in: the session is still kept."""
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 + 1
+
+
+def test_an_order_typed_as_the_sign_in_ended_survives_signing_in_again(client, sandbox_server):
+    end_the_sign_in(client)
+    response = client.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
+                                      "products-0-good_name": "digital"},
+                           headers={"Origin": "http://localhost"})
     assert response.headers["Location"].startswith("/login")
-    sign_in(anonymous)
-    page = anonymous.get("/").get_data(as_text=True)
+    sign_in(client)
+    page = client.get("/").get_data(as_text=True)
     assert 'value="late@example.com"' in page and 'value="Пётр"' in page
     assert "Your session had ended" in page
     assert sandbox_server.book.all() == []
 
 
-def test_another_site_cannot_plant_an_order_in_the_next_form(anonymous):
+def test_a_kept_order_holds_only_the_order_forms_fields_each_within_its_limit(client):
+    end_the_sign_in(client)
+    client.post("/", headers={"Origin": "http://localhost"}, data={
+        "customer_email": "late@example.com", "note": "n" * 60_000, "customer_first_name": "П" * 500,
+        "products-0-good_name": "digital", "products-0-price": "9" * 1000, "products-150-good_name": "x",
+        "anything": "else", "csrf_token": "t", "submission_token": "s", "action": "add"})
+    with client.session_transaction() as session:
+        kept = session["pending_order"]
+    assert kept == {"customer_email": "late@example.com", "note": "n" * 2000,
+                    "customer_first_name": "П" * 100, "products-0-good_name": "digital",
+                    "products-0-price": "9" * 100}
+
+
+def test_another_site_cannot_plant_an_order_in_the_next_form(client):
+    end_the_sign_in(client)
     planted = {"customer_email": "planted@evil.example", "products-0-good_name": "digital"}
-    response = anonymous.post("/", data=planted, headers={"Origin": "https://evil.example"})
+    response = client.post("/", data=planted, headers={"Origin": "https://evil.example"})
     assert response.headers["Location"].startswith("/login")
-    sign_in(anonymous)
-    assert "planted@evil.example" not in anonymous.get("/").get_data(as_text=True)
+    sign_in(client)
+    assert "planted@evil.example" not in client.get("/").get_data(as_text=True)
+
+
+def stored_sessions(app) -> int:
+    if app.config["SESSION_TYPE"] == "redis":
+        return len(app.config["SESSION_REDIS"].keys("orderdesk:session:*"))
+    return len(list(app.config["SESSION_CACHELIB"]._list_dir()))  # the session files, not its count
+
+
+@pytest.fixture(params=["files", "redis"])
+def any_store(request, sandbox_server, tmp_path):
+    redis = {"REDIS_URL": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
+    return create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True, **redis))
+
+
+def test_a_visitor_who_is_not_signed_in_is_given_no_session(any_store):
+    visitor = any_store.test_client()
+    order = {"customer_email": "a@example.com", "products-0-good_name": "digital", "note": "n" * 400_000}
+    assert visitor.get("/").status_code == 303
+    assert visitor.get("/history?outcome=created").status_code == 303
+    page = visitor.get("/login").get_data(as_text=True)
+    form = {"username": OPERATOR["username"], "password": "wrong", "csrf_token": csrf_token(page)}
+    assert visitor.post("/login", data=form).status_code == 401
+    assert visitor.post("/", data=order, headers={"Origin": "http://localhost"}).status_code == 303
+    assert visitor.post("/logout").status_code == 400
+    assert stored_sessions(any_store) == 0
+    signed_in_with_csrf(any_store)  # the count does count
+    assert stored_sessions(any_store) == 1
+
+
+def test_a_sign_in_form_must_come_from_the_desk(csrf_app):
+    visitor = csrf_app.test_client()
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"]}
+    forged = csrf_app.test_client()
+    token = csrf_token(forged.get("/login").get_data(as_text=True))  # another browser's page
+    for token_sent in (None, "made-up", token):
+        response = visitor.post("/login", data={**form, "csrf_token": token_sent} if token_sent else form)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and "did not come from the desk" in page
+        assert f'value="{OPERATOR["username"]}"' in page
+    assert forged.post("/login", data={**form, "csrf_token": token}).status_code == 303
 
 
 def test_anonymous_posts_without_a_form_token_see_no_form(csrf_app, sandbox_server):

@@ -16,7 +16,7 @@ from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
 from .catalog import CatalogService
-from .config import SANDBOX_API_URL, ConfigError, load_config
+from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
 from .justclick import JustClickClient
 
 __version__ = "0.1.0"
@@ -47,7 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:  # only in sandbox mode: load_config insists elsewhere
         app.config["SECRET_KEY"] = _instance_secret(app)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
     cache = _configure_storage(app)
     htmx.init_app(app)

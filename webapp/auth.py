@@ -23,9 +23,10 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms.validators import Length
 
-from . import htmx, limiter
-from .forms import LoginForm
+from . import csrf, htmx, limiter, signin_token
+from .forms import PRODUCT_KEY, LoginForm, OrderForm
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -78,6 +79,7 @@ def _failed_only(response) -> bool:
 def init_app(app) -> None:
     app.register_blueprint(bp)
     app.before_request(_require_operator)
+    signin_token.init_app(app)
     app.cli.add_command(hash_password)
     app.config.setdefault("SIGN_IN_DELAY", SIGN_IN_DELAY)
     if app.config["SANDBOX"] and not app.config["TEAM_USERS"]:
@@ -90,19 +92,17 @@ def init_app(app) -> None:
 def _require_operator():
     username = session.get("operator")
     user = team_users(current_app).get(username) if username else None
-    if user is not None:
+    if user is not None and _signed_in_lately():
         g.operator = {"username": username, "name": user.get("name") or username,
                       "manager_id": user.get("manager_id")}
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if "operator" in session:  # popping a missing key would still mark the session for saving
-        session.pop("operator")
-    if request.method == "POST" and request.endpoint == "orders.submit" and _same_origin():
-        # Keep what the operator typed across the sign-in, so an expired session loses nothing.
-        # Same-origin posts only: another site must not plant an order in someone's next form.
-        session["pending_order"] = {k: v for k, v in request.form.items(multi=True)
-                                    if k not in ("csrf_token", "submission_token", "action")}
+    if username and request.method == "POST" and request.endpoint == "orders.submit" and _same_origin():
+        # An operator whose sign-in just ended keeps what they typed across signing in again, in the
+        # session that still names them. Nobody else gets a session, let alone a stored form; and
+        # only same-origin posts, so another site cannot plant an order in someone's next form.
+        session["pending_order"] = _order_fields_only(request.form)
         target = url_for("orders.new_order")
     else:
         wanted = request.full_path.rstrip("?")
@@ -111,6 +111,32 @@ def _require_operator():
     if htmx:  # a sign-in page swapped into a panel helps nobody: send the whole browser there
         return "", 204, {"HX-Redirect": login_url}
     return redirect(login_url, 303)
+
+
+def _signed_in_lately() -> bool:
+    """A sign-in lasts SESSION_LIFETIME_HOURS; its session is kept a while longer (see create_app)."""
+    signed_in_at = session.get("signed_in_at")
+    lifetime = current_app.config["SESSION_LIFETIME_HOURS"] * 3600
+    return isinstance(signed_in_at, int | float) and 0 <= time.time() - signed_in_at < lifetime
+
+
+def _order_fields_only(posted) -> dict:
+    """The posted fields the order form defines, each cut to that field's limit: the body limit
+    alone would let one post keep half a megabyte in the session."""
+    limits = {}
+    for field in OrderForm(formdata=None, meta={"csrf": False}):
+        for part in (field[0] if field.name == "products" else [field]):
+            limits[part.short_name if field.name == "products" else part.name] = next(
+                (v.max for v in part.validators if isinstance(v, Length) and v.max > 0), 100)
+    kept = {}
+    for name, value in posted.items():
+        line = PRODUCT_KEY.match(name)
+        if line and int(line[1]) >= OrderForm.products.kwargs["max_entries"]:
+            continue
+        limit = limits.get(line[2] if line else name)
+        if limit and name not in ("csrf_token", "submission_token"):
+            kept[name] = value[:limit]
+    return kept
 
 
 def _same_origin() -> bool:
@@ -132,9 +158,13 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(FAILED_FROM_ADDRESS_FOR_USER, key_func=_address_and_username, methods=["POST"],
                deduct_when=_failed_only)
 def login():
-    form = LoginForm(next=request.args.get("next"))
+    form = LoginForm(next=request.args.get("next"), meta={"csrf": False})  # see signin_token
     status = 200
-    if form.validate_on_submit():
+    if request.method == "POST" and _token_refused():
+        form.process(request.form)
+        form.password.errors = ["This sign-in form had expired or did not come from the desk. Sign in again."]
+        status = 400
+    elif form.validate_on_submit():
         _wait_if_targeted(form.username.data)
         user = team_users(current_app).get(form.username.data)
         # The same work whether or not the user exists, so timing does not reveal team usernames.
@@ -144,6 +174,7 @@ def login():
             session.clear()
             session.permanent = True
             session["operator"] = form.username.data
+            session["signed_in_at"] = time.time()
             if pending:
                 session["pending_order"] = pending
             # A new session id at sign-in: a session id planted before it is worth nothing after.
@@ -158,6 +189,14 @@ def login():
         status = 400
     demo = DEMO_USER if current_app.config["SANDBOX"] and not current_app.config["TEAM_USERS"] else None
     return render_template("login.html", form=form, demo=demo), status
+
+
+def _token_refused() -> bool:
+    return current_app.config.get("WTF_CSRF_ENABLED", True) and not signin_token.valid(
+        request.form.get("csrf_token"))
+
+
+csrf.exempt(login)  # its token lives in a cookie, not in a session (signin_token)
 
 
 @bp.post("/logout")
@@ -180,7 +219,8 @@ def _dummy_hash() -> str:
 
 @bp.errorhandler(429)
 def too_many_sign_ins(exc):
-    return render_template("login.html", form=LoginForm(), demo=None, throttled=True), 429
+    form = LoginForm(meta={"csrf": False})
+    return render_template("login.html", form=form, demo=None, throttled=True), 429
 
 
 @click.command("hash-password")

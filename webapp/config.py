@@ -15,6 +15,10 @@ class ConfigError(Exception):
     """The environment cannot start the desk; the message says what to set."""
 
 
+#: A session outlives its sign-in by this much, so that an order typed as the sign-in ended is still
+#: there, in the session that names its operator, after signing in again.
+SESSION_KEPT_AFTER_SIGN_IN_HOURS = 12
+
 SANDBOX_API_URL = "http://sandbox.invalid/api/"
 SANDBOX_API_KEY = "sandbox-key"
 
