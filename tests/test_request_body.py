@@ -1,15 +1,28 @@
 """Request bodies: no larger than the largest order, whole, and without files."""
 
+import re
 from urllib.parse import urlencode
 
+import pytest
 from wtforms import BooleanField, DateTimeLocalField, SelectField
 from wtforms.validators import Length
 
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, desk_config
+from webapp import create_app
 from webapp.forms import OrderForm
 from webapp.request_body import MAX_REQUEST_BYTES
 
 WIDE = "\U0001d11e"  # 4 bytes of UTF-8, 12 once percent-encoded: the most a character can cost
+
+
+@pytest.fixture
+def csrf_client(sandbox_server, tmp_path):
+    """Signed in, with CSRF checks on as deployed."""
+    client = create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True)).test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"], "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    return client
 
 
 def largest_order(app) -> dict:
@@ -81,3 +94,27 @@ def test_a_file_where_text_belongs_is_refused_not_a_500(client, sandbox_server):
     assert login.status_code == 400
     assert sandbox_server.book.all() == []
 
+
+
+def test_a_form_that_is_not_utf8_is_said_to_be_unreadable_not_expired(csrf_client, sandbox_server):
+    body = b"customer_email=a%40example.com&customer_first_name=" + "Пётр".encode("cp1251")
+    response = csrf_client.post("/", data=body, content_type="application/x-www-form-urlencoded")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "did not arrive as UTF-8" in page and "typed is below" not in page
+    assert sandbox_server.book.all() == []
+
+
+def test_a_form_posted_over_https_without_a_referer_says_so(csrf_client, sandbox_server):
+    https = {"X-Forwarded-Proto": "https"}  # behind the router, which terminates TLS
+    page = csrf_client.get("/", headers=https).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    order = {"csrf_token": token, "customer_email": "a@example.com", "customer_first_name": "Мария",
+             "products-0-good_name": "digital"}
+    response = csrf_client.post("/", data=order, headers=https)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Referer" in page and "had expired" not in page and 'value="Мария"' in page
+    cleared = csrf_client.post("/history/clear", data={"csrf_token": token}, headers=https)
+    assert "Referer" in cleared.get_data(as_text=True)
+    assert sandbox_server.book.all() == []

@@ -22,6 +22,11 @@ MESSAGES = {
     429: "Too many requests. Wait a moment and try again.",
     500: "Something went wrong on the desk. Try again, and tell the team if it repeats.",
     "csrf": "This form has expired or did not come from the desk. Reload the page and try again.",
+    # Over HTTPS a form must also name the desk's page it came from; reloading cannot fix that.
+    "csrf-referrer": ("Your browser did not say that this form came from the desk's own page (its "
+                      "Referer header was missing or named another address), so nothing was sent. "
+                      "Sending it again will not help: let the browser send the Referer header to "
+                      "this site (a privacy setting or extension removes it)."),
     503: ("The desk cannot reach its shared store (Redis) right now, so this page cannot be shown. "
           "Try again in a minute. If you were sending an order, look at the history before sending "
           "it again."),
@@ -30,6 +35,10 @@ MESSAGES = {
 
 def _store_unavailable(exc: BaseException | None) -> bool:
     return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
+
+def csrf_message(exc: CSRFError) -> str:
+    return MESSAGES["csrf-referrer"] if "referrer" in (exc.description or "") else MESSAGES["csrf"]
 
 
 def render_error(status: int, message: str):
@@ -44,7 +53,7 @@ def register(app: Flask) -> None:
     # Blueprints answer these their own way where they can keep the operator's input (views, auth).
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return render_error(400, MESSAGES["csrf"])
+        return render_error(400, csrf_message(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -13,12 +13,14 @@ from .errors import render_error
 MAX_REQUEST_BYTES = 512 * 1024
 
 NO_FILES = "The desk takes no files, and this form came with one where text belongs. Nothing was sent."
+UNREADABLE = ("The desk could not read this form: its text did not arrive as UTF-8, so nothing was "
+              "sent and nothing you typed could be kept. Reload the page and type it again.")
 
 
 def init_app(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.wsgi_app = _whole_bodies_only(app.wsgi_app)
-    app.before_request(_refuse_files)
+    app.before_request(_readable_form_only)
 
 
 def _whole_bodies_only(wsgi_app):
@@ -35,7 +37,12 @@ def _whole_bodies_only(wsgi_app):
     return middleware
 
 
-def _refuse_files():
+def _readable_form_only():
     if request.files:  # a file part where a text field belongs would reach the form as an object
         return render_error(400, NO_FILES)
+    # werkzeug reads a URL-encoded body that is not UTF-8 as an empty form, which would then look
+    # like an expired one "with everything you typed below"
+    url_encoded = request.mimetype == "application/x-www-form-urlencoded"
+    if url_encoded and request.content_length and not request.form:
+        return render_error(400, UNREADABLE)
     return None
