@@ -43,6 +43,28 @@ def serve(wsgi_app):
         server.server_close()
 
 
+@contextmanager
+def read_only(folder):
+    """`folder` refuses new files while inside, even for root (who ignores permission bits):
+    chattr +i as root, chmod otherwise."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        mode = folder.stat().st_mode
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("this file system cannot make a folder read-only for root (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
 @pytest.fixture
 def make_sandbox(tmp_path):
     """Start stand-ins with chosen settings (latency, slow_seconds); each over real HTTP."""

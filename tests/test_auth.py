@@ -9,7 +9,7 @@ import werkzeug.security
 from werkzeug.security import generate_password_hash
 
 import webapp
-from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, sign_in
+from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, read_only, sign_in
 from webapp import auth, create_app
 from webapp.auth import PUBLIC_ENDPOINTS
 
@@ -365,3 +365,16 @@ def test_sandbox_mode_hashes_the_demo_password_once(tmp_path, monkeypatch):
     for url in ("/", "/history", "/static/css/app.css", "/history/panel", "/sandbox"):
         assert client.get(url).status_code == 200, url
     assert hashed.count("demo") == 1
+
+
+def test_a_sign_in_the_store_cannot_keep_is_a_clear_503(sandbox_server, tmp_path):
+    app = create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True,
+                                 PROPAGATE_EXCEPTIONS=False))  # as deployed: failures get error pages
+    visitor = app.test_client()
+    with read_only(tmp_path / "instance" / "sessions"):  # the disk turned read-only after the start
+        token = csrf_token(visitor.get("/login").get_data(as_text=True))
+        response = visitor.post("/login", data={"username": OPERATOR["username"],
+                                                "password": OPERATOR["password"], "csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "You are not signed in" in page and "expired" not in page

@@ -5,6 +5,7 @@ import json
 import pytest
 from werkzeug.security import generate_password_hash
 
+from tests.conftest import read_only
 from webapp import create_app
 from webapp.config import SANDBOX_API_URL, ConfigError, load_config
 
@@ -91,11 +92,23 @@ def test_team_users_with_every_kind_of_werkzeug_hash_start():
     assert load_config({**LIVE, "TEAM_USERS": json.dumps(team)})["TEAM_USERS"] == team
 
 
-def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path):
+def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("JUSTCLICK_USERNAME", "myshop")
     with pytest.raises(SystemExit) as caught:
         create_app({"INSTANCE_PATH": str(tmp_path)})
-    assert "JUSTCLICK_API_KEY" in str(caught.value) and "SECRET_KEY" in str(caught.value)
+    assert caught.value.code == 3  # gunicorn's "worker failed to boot": its master stops too
+    message = capsys.readouterr().err
+    assert message.startswith("Order Desk: ") and "JUSTCLICK_API_KEY" in message and "SECRET_KEY" in message
+
+
+def test_an_instance_folder_the_desk_cannot_write_to_stops_the_start(tmp_path, capsys):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    with read_only(instance), pytest.raises(SystemExit) as caught:
+        create_app({"INSTANCE_PATH": str(instance), "WTF_CSRF_ENABLED": False})
+    assert caught.value.code == 3
+    message = capsys.readouterr().err
+    assert f"cannot write to the instance folder {instance}" in message and "Traceback" not in message
 
 
 def test_sandbox_mode_keeps_one_generated_secret_for_every_worker_and_restart(tmp_path):

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS, serve
+from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS, read_only, serve
 from webapp.sandbox import OrderBook, create_sandbox_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def gunicorn(stand_in_url: str, instance: Path, **env):
-    """The Procfile's command, bound to a free port on 127.0.0.1."""
+def start_procfile(stand_in_url: str, instance: Path, **env):
+    """The Procfile's command, bound to a free port on 127.0.0.1; (process, port, its log file)."""
     port = free_port()
     procfile = (ROOT / "Procfile").read_text().split(":", 1)[1].strip()
     # exec: the shell becomes gunicorn, so waiting for the process waits for gunicorn's shutdown
@@ -43,9 +42,17 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
         "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "2", "SECRET_KEY": "gunicorn-test",
         "TEAM_USERS": json.dumps(TEAM_USERS), "INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2", **env,
     }
-    log = open(instance.parent / f"gunicorn-{port}.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, shell=True, cwd=ROOT, env=environment, stdout=log, stderr=log,
-                               start_new_session=True)
+    log_path = instance.parent / f"gunicorn-{port}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, shell=True, cwd=ROOT, env=environment, stdout=log, stderr=log,
+                                   start_new_session=True)
+    return process, port, log_path
+
+
+@contextmanager
+def gunicorn(stand_in_url: str, instance: Path, **env):
+    """The Procfile's command, bound to a free port on 127.0.0.1."""
+    process, port, log_path = start_procfile(stand_in_url, instance, **env)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
@@ -55,15 +62,14 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
                     break
             except requests.RequestException:
                 pass
-            assert process.poll() is None, (instance.parent / f"gunicorn-{port}.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
-        yield SimpleNamespace(url=url, process=process, log=instance.parent / f"gunicorn-{port}.log")
+        yield SimpleNamespace(url=url, process=process, log=log_path)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-        log.close()
 
 
 def signed_in(url: str, username=OPERATOR["username"], password=OPERATOR["password"]) -> requests.Session:
@@ -268,3 +274,23 @@ def test_a_body_cut_short_is_a_400_and_nothing_is_sent(public_desk):
         assert response.status == status, (email, response.text[:300])
         assert not [o for o in public_desk.book.all() if email in str(o)], email
     assert browser.get(url + "history").text.count("example.com") == 0  # nothing was even tried
+
+
+@pytest.mark.parametrize("problem", ["read-only instance folder", "no SECRET_KEY"])
+def test_a_desk_that_cannot_start_stops_with_a_plain_message(tmp_path, problem):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    env = {"SECRET_KEY": ""} if problem == "no SECRET_KEY" else {}
+    expected = "set SECRET_KEY" if env else f"cannot write to the instance folder {instance}"
+    with read_only(instance):
+        process, _port, log_path = start_procfile("http://127.0.0.1:9/api/", instance, **env)
+        try:
+            status = process.wait(timeout=60)  # by itself: no worker started again and again
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    log = log_path.read_text()
+    assert status != 0, log[-2000:]
+    assert re.search(rf"^Order Desk: .*{re.escape(expected)}", log, re.MULTILINE), log[-2000:]
+    assert "Traceback" not in log

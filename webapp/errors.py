@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import htmx
+from .session_files import SessionNotSaved
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,17 @@ MESSAGES = {
                       "Referer header was missing or named another address), so nothing was sent. "
                       "Sending it again will not help: let the browser send the Referer header to "
                       "this site (a privacy setting or extension removes it)."),
-    503: ("The desk cannot reach its shared store (Redis) right now, so this page cannot be shown. "
-          "Try again in a minute. If you were sending an order, look at the history before sending "
-          "it again."),
+    503: ("The desk cannot reach its shared store (Redis, or its instance folder) right now, so this "
+          "page cannot be shown. Try again in a minute. If you were sending an order, look at the "
+          "history before sending it again."),
+    "sign-in-503": ("You are not signed in: the desk cannot keep sign-ins right now, because its "
+                    "store (Redis, or its instance folder) is failing. Try again in a minute, and tell "
+                    "the team if it repeats."),
 }
 
 
 def _store_unavailable(exc: BaseException | None) -> bool:
-    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | SessionNotSaved)
 
 
 def csrf_message(exc: CSRFError) -> str:
@@ -73,4 +77,4 @@ def register(app: Flask) -> None:
 
     def store_unavailable(exc):
         log.error("shared store unavailable: %s", type(exc).__name__)
-        return render_error(503, MESSAGES[503])
+        return render_error(503, MESSAGES["sign-in-503" if request.endpoint == "auth.login" else 503])
