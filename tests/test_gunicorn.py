@@ -205,7 +205,7 @@ def raw_connection(url: str) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=10)
 
 
-def test_twenty_slow_clients_do_not_take_the_desk_down(public_desk):
+def test_slow_and_idle_clients_do_not_take_the_desk_down(public_desk):
     url = public_desk.url
     browser = signed_in(url)
     slow = []
@@ -214,6 +214,10 @@ def test_twenty_slow_clients_do_not_take_the_desk_down(public_desk):
             client = raw_connection(url)
             client.sendall(b"POST /login HTTP/1.1\r\nHost: desk\r\nContent-Length: 100000\r\n"
                            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=x")
+            slow.append(client)
+        for start in (b"", b"GET / HT") * 5:  # idle, and stopped inside the request line
+            client = raw_connection(url)
+            client.sendall(start)
             slow.append(client)
         for _ in range(4):  # every worker, more than once
             assert requests.get(url + "healthz", timeout=10).json()["status"] == "ok"
