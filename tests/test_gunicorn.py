@@ -151,6 +151,15 @@ def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
         for _ in range(4):
             listed = browser.get(url + "sandbox").text
             assert all(email in listed for email in emails)
+        # slow@ is answered after the desk's timeout by the in-process stand-in, in a thread of its
+        # own (a greenlet under gevent): the worker serves others meanwhile, and then says to check
+        order = {**ORDER, "customer_email": "slow@sandbox.test", **form_tokens(browser.get(url).text)}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            slow = pool.submit(browser.post, url, data=order)
+            for _ in range(4):
+                assert requests.get(url + "healthz", timeout=5).ok
+            response = slow.result(timeout=30)
+        assert response.status_code == 502 and "may or may not exist" in response.text
 
 
 def test_shutdown_lets_an_order_in_flight_finish(make_sandbox, tmp_path):
