@@ -41,7 +41,7 @@ DESK_SETTINGS = (
     "JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "JUSTCLICK_TIMEOUT",
     "JUSTCLICK_CONNECT_TIMEOUT", "SECRET_KEY", "TEAM_USERS", "CATALOG_TTL", "DEFAULT_PHONE_REGION",
     "ACCOUNT_TIMEZONE", "HISTORY_LIMIT", "SESSION_LIFETIME_HOURS", "ORDER_RATE_LIMIT", "REDIS_URL",
-    "PORT", "INSTANCE_PATH", "WEB_CONCURRENCY", "GUNICORN_THREADS",
+    "PORT", "INSTANCE_PATH", "WEB_CONCURRENCY", "GUNICORN_CONNECTIONS",
 )
 
 
@@ -221,7 +221,7 @@ def team_users_json(operators: list[dict]) -> str:
 
 
 @contextmanager
-def desk(api_url: str, folder: Path, operators: list[dict], *, workers: int, threads: int, **env):
+def desk(api_url: str, folder: Path, operators: list[dict], *, workers: int, **env):
     """The desk as deployed: the Procfile's command, configured only by the environment.
 
     Yields .url, .env (the settings used, secrets left out), .process.
@@ -237,7 +237,6 @@ def desk(api_url: str, folder: Path, operators: list[dict], *, workers: int, thr
         "TEAM_USERS": team_users_json(operators),
         "INSTANCE_PATH": str(folder / "instance"),
         "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
         **{k: str(v) for k, v in env.items()},
     }
     environment = {k: v for k, v in os.environ.items() if k not in DESK_SETTINGS} | settings
@@ -256,9 +255,9 @@ def describe_desk(desk_, operators: int) -> str:
     env = desk_.env
     extra = {k: v for k, v in env.items() if k not in (
         "PORT", "JUSTCLICK_USERNAME", "JUSTCLICK_API_URL", "INSTANCE_PATH", "WEB_CONCURRENCY",
-        "GUNICORN_THREADS")}
+        )}
     return (f"desk: `{procfile_command().replace(sys.executable, 'python')}` with WEB_CONCURRENCY="
-            f"{env['WEB_CONCURRENCY']}, GUNICORN_THREADS={env['GUNICORN_THREADS']}, "
+            f"{env['WEB_CONCURRENCY']} (gevent workers), "
             f"TEAM_USERS of {operators}, " + ", ".join(f"{k}={v}" for k, v in extra.items())
             + ", files in a temporary INSTANCE_PATH (no REDIS_URL)")
 

@@ -6,12 +6,13 @@ back to back for --duration seconds against a stand-in JustClick (its own proces
 CSRF and one-time submission tokens), then POST / and get a 303. Each order has its own customer
 email, so the desk never stops to ask about a likely duplicate.
 
-gunicorn is sized so that every operator's order can be in flight at once (WEB_CONCURRENCY x
-GUNICORN_THREADS >= operators). ORDER_RATE_LIMIT and HISTORY_LIMIT are raised for the run, so that
-neither the per-operator limit (default 20 per minute) nor the history cap (default 500) shapes the
-figures. The load comes from threads in this process; its CPU use is printed, and before the desk
-starts the same number of threads call createorder straight at the stand-in for --calibrate seconds,
-to show what the stand-in and the load generator manage without the desk.
+gunicorn's gevent workers hold every operator's order in flight at once (GUNICORN_CONNECTIONS,
+1000 per worker, is far above the operators). ORDER_RATE_LIMIT and HISTORY_LIMIT are raised for
+the run, so that neither the per-operator limit (default 20 per minute) nor the history cap
+(default 500) shapes the figures. The load comes from threads in this process; its CPU use is
+printed, and before the desk starts the same number of threads call createorder straight at the
+stand-in for --calibrate seconds, to show what the stand-in and the load generator manage without
+the desk.
 
 Prints orders/s against the ideal operators/latency (target: at least 80%), the error count
 (target: 0), and afterwards how many orders the stand-in accepted that are missing from their
@@ -50,8 +51,6 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.3,
                         help="seconds the stand-in takes per call (default 0.3)")
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
-    parser.add_argument("--threads", type=int, default=16,
-                        help="GUNICORN_THREADS (default 16: 2 x 16 = 32 >= 20 orders in flight)")
     parser.add_argument("--rate-limit", default="10000 per minute",
                         help="ORDER_RATE_LIMIT for the run (default '10000 per minute')")
     parser.add_argument("--history-limit", type=int, default=10000,
@@ -149,7 +148,7 @@ def main() -> None:
         with _desk.stand_in(folder, args.latency) as stand_in:
             alone = calibrate(stand_in.api_url, args.operators, args.calibrate, max_orders) \
                 if args.calibrate > 0 else None
-            with _desk.desk(stand_in.api_url, folder, members, workers=args.workers, threads=args.threads,
+            with _desk.desk(stand_in.api_url, folder, members, workers=args.workers,
                             ORDER_RATE_LIMIT=args.rate_limit, HISTORY_LIMIT=args.history_limit) as desk:
                 result = load(args, stand_in, desk, members, run_id, max_orders)
     finally:
@@ -208,8 +207,6 @@ def report(args, machine: str, alone, max_orders: int, r: SimpleNamespace) -> No
     print(f"concurrency: {args.operators} operators sending orders back to back for {args.duration:g} s")
     print(machine)
     print(r.desk_line)
-    print(f"gunicorn capacity: {args.workers} workers x {args.threads} threads = "
-          f"{args.workers * args.threads} requests in flight for {args.operators} operators")
     print(f"set for the run: ORDER_RATE_LIMIT={args.rate_limit!r} (default '20 per minute'), "
           f"HISTORY_LIMIT={args.history_limit} (default 500)")
     print(f"stand-in latency {args.latency * 1000:.0f} ms per call; one order = GET / (form tokens) + "

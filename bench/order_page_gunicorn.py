@@ -44,7 +44,6 @@ def main() -> None:
                         help="seconds the stand-in takes per list call; only the cold load waits for it "
                              "(default 0.3)")
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="GUNICORN_THREADS (default 8)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, instance)")
     args = parser.parse_args()
 
@@ -54,8 +53,7 @@ def main() -> None:
     errors: list = []
     try:
         with (_desk.stand_in(folder, args.latency) as stand_in,
-              _desk.desk(stand_in.api_url, folder, [operator], workers=args.workers,
-                         threads=args.threads) as desk):
+              _desk.desk(stand_in.api_url, folder, [operator], workers=args.workers) as desk):
             browser = _desk.sign_in(desk.url, operator["username"], operator["password"])
             started = time.perf_counter()
             first = browser.get(desk.url, timeout=30)

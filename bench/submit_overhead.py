@@ -40,7 +40,6 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.05,
                         help="seconds the stand-in takes per call (default 0.05)")
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="GUNICORN_THREADS (default 8)")
     parser.add_argument("--rate-limit", default="10000 per minute",
                         help="ORDER_RATE_LIMIT for the run (default '10000 per minute')")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, instance)")
@@ -56,7 +55,7 @@ def main() -> None:
     desk_times, direct_times, desk_cpu, floor, errors = [], [], [], [], []
     try:
         with (_desk.stand_in(folder, args.latency) as stand_in,
-              _desk.desk(stand_in.api_url, folder, [operator], workers=args.workers, threads=args.threads,
+              _desk.desk(stand_in.api_url, folder, [operator], workers=args.workers,
                          ORDER_RATE_LIMIT=args.rate_limit) as desk):
             browser = _desk.sign_in(desk.url, operator["username"], operator["password"])
             direct = JustClickClient(stand_in.api_url, _desk.API_KEY, login=_desk.LOGIN)

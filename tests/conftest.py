@@ -1,10 +1,13 @@
 """Shared fixtures: a JustClick stand-in over real HTTP on 127.0.0.1, and the desk pointed at it."""
 
+import html
 import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
+from urllib.parse import unquote, unquote_plus
 
 import pytest
 from flask import Flask, request_finished
@@ -19,7 +22,7 @@ for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "T
               "SECRET_KEY", "DEFAULT_PHONE_REGION", "ACCOUNT_TIMEZONE"):
     os.environ.pop(_name, None)
 
-API_KEY = "test-key-0a1b2c"
+API_KEY = "test-key~0a/1b+2c"  # - ~ / +: characters that URL and JSON encoding each write their own way
 LOGIN = "testshop"
 OPERATOR = {"username": "alice", "password": "correct horse 7", "manager_id": 71258, "name": "Alice Smith"}
 TEAM_USERS = {OPERATOR["username"]: {"password_hash": generate_password_hash(OPERATOR["password"]),
@@ -38,6 +41,28 @@ def serve(wsgi_app):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def read_only(folder):
+    """`folder` refuses new files while inside, even for root (who ignores permission bits):
+    chattr +i as root, chmod otherwise."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        mode = folder.stat().st_mode
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("this file system cannot make a folder read-only for root (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 @pytest.fixture
@@ -190,6 +215,21 @@ def redis_url(redis_server):
     client.close()
 
 
+def decoded_spellings(text: str) -> set[str]:
+    """`text` as JSON, URL and HTML decoding would read it: a secret in any escaped spelling (%7E,
+    %7e, \\/, \\u002d, +, mixed) shows up plain in one of these."""
+    json_read = re.sub(r"\\u([0-9a-fA-F]{4})", lambda code: chr(int(code[1], 16)), text)
+    json_read = re.sub(r'\\([/"\\])', r"\1", json_read)
+    found = {text, json_read}
+    for variant in list(found):
+        found |= {unquote(variant), unquote_plus(variant), html.unescape(variant)}
+    return found
+
+
+def carries_secret(text: str, secrets) -> bool:
+    return any(secret in variant for variant in decoded_spellings(text) for secret in secrets)
+
+
 class _SecretWatch(logging.Handler):
     """Collects every log record and response of the run that carries a secret."""
 
@@ -200,13 +240,15 @@ class _SecretWatch(logging.Handler):
 
     def emit(self, record):
         text = f"{record.getMessage()} {record.exc_text or ''}"
-        self.leaks += [f"log {record.name}: {text[:200]}" for s in self.secrets if s in text]
+        if carries_secret(text, self.secrets):
+            self.leaks.append(f"log {record.name}: {text[:200]}")
 
     def check_response(self, sender, response, **extra):
         if response.is_streamed:
             return
         body = response.get_data(as_text=True) + str(response.headers)
-        self.leaks += [f"response of {sender.name}: {response.status}" for s in self.secrets if s in body]
+        if carries_secret(body, self.secrets):
+            self.leaks.append(f"response of {sender.name}: {response.status}")
 
 
 @pytest.fixture(scope="session", autouse=True)

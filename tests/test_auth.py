@@ -1,13 +1,16 @@
 """Sign-in, the gate on every route, throttling, CSRF, headers and the health check."""
 
+import html
 import re
 import time
 
 import pytest
+import werkzeug.security
+from werkzeug.security import generate_password_hash
 
 import webapp
-from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, sign_in
-from webapp import create_app
+from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, read_only, sign_in
+from webapp import auth, create_app
 from webapp.auth import PUBLIC_ENDPOINTS
 
 HX = {"HX-Request": "true"}
@@ -70,23 +73,43 @@ def test_wrong_password_is_refused_with_a_message(anonymous):
     assert f'value="{OPERATOR["username"]}"' in page  # the username is kept
 
 
-def test_failed_sign_ins_are_throttled_per_username(anonymous):
-    for attempt in range(5):
-        address = {"REMOTE_ADDR": f"10.0.0.{attempt + 1}"}
-        assert anonymous.post("/login", data={"username": "alice", "password": "x"},
-                              environ_base=address).status_code == 401
-    # from a sixth address, even the right password waits
-    response = anonymous.post("/login", data={"username": "alice", "password": OPERATOR["password"]},
-                              environ_base={"REMOTE_ADDR": "10.0.0.99"})
+def wrong_password(client, username, address):
+    return client.post("/login", data={"username": username, "password": "x"},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def right_password(client, address, username=OPERATOR["username"]):
+    return client.post("/login", data={"username": username, "password": OPERATOR["password"]},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.fixture
+def throttled(sandbox_server, tmp_path):
+    return create_app(desk_config(sandbox_server.url, tmp_path, SIGN_IN_DELAY=0.01)).test_client()
+
+
+def test_no_one_can_lock_an_operator_out_from_other_addresses(throttled, caplog):
+    for attempt, spelling in enumerate(["alice", "ALICE", "Alice", " alice", "aLiCe", "alice"]):
+        assert wrong_password(throttled, spelling, f"10.0.0.{attempt + 1}").status_code == 401
+    # her own address has not been failing: the right password gets in (after a short wait)
+    assert right_password(throttled, "10.0.9.9").status_code == 303
+    assert "sign-in slowed user='alice'" in caplog.text
+
+
+def test_failed_sign_ins_for_one_username_from_one_address_are_refused(throttled):
+    for spelling in ["alice", "ALICE", "Alice", "alice ", "alice"]:
+        assert wrong_password(throttled, spelling, "10.0.0.1").status_code == 401
+    response = right_password(throttled, "10.0.0.1")
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.get_data(as_text=True)
+    assert right_password(throttled, "10.0.0.2").status_code == 303  # another address is not refused
 
 
-def test_failed_sign_ins_are_throttled_per_address(anonymous):
-    for attempt in range(5):
-        anonymous.post("/login", data={"username": f"user{attempt}", "password": "x"})
-    response = anonymous.post("/login", data={"username": "alice", "password": OPERATOR["password"]})
-    assert response.status_code == 429
+def test_failed_sign_ins_from_one_address_are_refused_past_a_looser_limit(throttled):
+    for attempt in range(20):
+        assert wrong_password(throttled, f"user{attempt}", "10.0.0.1").status_code == 401
+    assert right_password(throttled, "10.0.0.1").status_code == 429
+    assert right_password(throttled, "10.0.0.2").status_code == 303
 
 
 def test_successful_sign_ins_do_not_count(anonymous):
@@ -142,24 +165,85 @@ def test_an_expired_form_keeps_the_input(csrf_app, sandbox_server):
     assert sandbox_server.book.all() == []
 
 
-def test_an_order_typed_as_the_session_ended_survives_sign_in(anonymous, sandbox_server):
-    response = anonymous.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
-                                         "products-0-good_name": "digital"},
-                              headers={"Origin": "http://localhost"})
+def end_the_sign_in(client):
+    """As if SESSION_LIFETIME_HOURS had passed since signing in: the session is still kept."""
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 + 1
+
+
+def test_an_order_typed_as_the_sign_in_ended_survives_signing_in_again(client, sandbox_server):
+    end_the_sign_in(client)
+    response = client.post("/", data={"customer_email": "late@example.com", "customer_first_name": "Пётр",
+                                      "products-0-good_name": "digital"},
+                           headers={"Origin": "http://localhost"})
     assert response.headers["Location"].startswith("/login")
-    sign_in(anonymous)
-    page = anonymous.get("/").get_data(as_text=True)
+    sign_in(client)
+    page = client.get("/").get_data(as_text=True)
     assert 'value="late@example.com"' in page and 'value="Пётр"' in page
     assert "Your session had ended" in page
     assert sandbox_server.book.all() == []
 
 
-def test_another_site_cannot_plant_an_order_in_the_next_form(anonymous):
+def test_a_kept_order_holds_only_the_order_forms_fields_each_within_its_limit(client):
+    end_the_sign_in(client)
+    client.post("/", headers={"Origin": "http://localhost"}, data={
+        "customer_email": "late@example.com", "note": "n" * 60_000, "customer_first_name": "П" * 500,
+        "products-0-good_name": "digital", "products-0-price": "9" * 1000, "products-150-good_name": "x",
+        "anything": "else", "csrf_token": "t", "submission_token": "s", "action": "add"})
+    with client.session_transaction() as session:
+        kept = session["pending_order"]
+    assert kept == {"customer_email": "late@example.com", "note": "n" * 2000,
+                    "customer_first_name": "П" * 100, "products-0-good_name": "digital",
+                    "products-0-price": "9" * 100}
+
+
+def test_another_site_cannot_plant_an_order_in_the_next_form(client):
+    end_the_sign_in(client)
     planted = {"customer_email": "planted@evil.example", "products-0-good_name": "digital"}
-    response = anonymous.post("/", data=planted, headers={"Origin": "https://evil.example"})
+    response = client.post("/", data=planted, headers={"Origin": "https://evil.example"})
     assert response.headers["Location"].startswith("/login")
-    sign_in(anonymous)
-    assert "planted@evil.example" not in anonymous.get("/").get_data(as_text=True)
+    sign_in(client)
+    assert "planted@evil.example" not in client.get("/").get_data(as_text=True)
+
+
+def stored_sessions(app) -> int:
+    if app.config["SESSION_TYPE"] == "redis":
+        return len(app.config["SESSION_REDIS"].keys("orderdesk:session:*"))
+    return len(list(app.config["SESSION_CACHELIB"]._list_dir()))  # the session files, not its count
+
+
+@pytest.fixture(params=["files", "redis"])
+def any_store(request, sandbox_server, tmp_path):
+    redis = {"REDIS_URL": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
+    return create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True, **redis))
+
+
+def test_a_visitor_who_is_not_signed_in_is_given_no_session(any_store):
+    visitor = any_store.test_client()
+    order = {"customer_email": "a@example.com", "products-0-good_name": "digital", "note": "n" * 400_000}
+    assert visitor.get("/").status_code == 303
+    assert visitor.get("/history?outcome=created").status_code == 303
+    page = visitor.get("/login").get_data(as_text=True)
+    form = {"username": OPERATOR["username"], "password": "wrong", "csrf_token": csrf_token(page)}
+    assert visitor.post("/login", data=form).status_code == 401
+    assert visitor.post("/", data=order, headers={"Origin": "http://localhost"}).status_code == 303
+    assert visitor.post("/logout").status_code == 400
+    assert stored_sessions(any_store) == 0
+    signed_in_with_csrf(any_store)  # the count does count
+    assert stored_sessions(any_store) == 1
+
+
+def test_a_sign_in_form_must_come_from_the_desk(csrf_app):
+    visitor = csrf_app.test_client()
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"]}
+    forged = csrf_app.test_client()
+    token = csrf_token(forged.get("/login").get_data(as_text=True))  # another browser's page
+    for token_sent in (None, "made-up", token):
+        response = visitor.post("/login", data={**form, "csrf_token": token_sent} if token_sent else form)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and "did not come from the desk" in page
+        assert f'value="{OPERATOR["username"]}"' in page
+    assert forged.post("/login", data={**form, "csrf_token": token}).status_code == 303
 
 
 def test_anonymous_posts_without_a_form_token_see_no_form(csrf_app, sandbox_server):
@@ -239,3 +323,58 @@ def test_the_key_and_hashes_never_reach_a_page(client):
     for url in ("/", "/history", "/history.csv", "/history/panel", "/healthz"):
         body = client.get(url).get_data(as_text=True)
         assert API_KEY not in body and not any(h in body for h in hashes), url
+
+
+@pytest.mark.parametrize("evil", ["/foo\r\nSet-Cookie: x=1", "/foo\nx", "/tab\there", "/заказ"])
+def test_a_next_that_cannot_be_a_location_header_signs_in_to_the_order_page(anonymous, evil):
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"], "next": evil}
+    response = anonymous.post("/login", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert anonymous.get("/").status_code == 200
+
+
+def test_a_next_with_an_encoded_line_break_in_the_query_is_not_followed(anonymous):
+    # as a browser sends it: the page asked for carries %0d%0a, the sign-in form hands it back
+    page = anonymous.get("/login?next=/foo%0d%0aSet-Cookie:%20x=1").get_data(as_text=True)
+    kept = re.search(r'name="next" type="hidden" value="([^"]*)"', page)[1]
+    form = {"username": OPERATOR["username"], "password": OPERATOR["password"], "next": html.unescape(kept)}
+    response = anonymous.post("/login?next=/foo%0d%0aSet-Cookie:%20x=1", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_an_unknown_username_costs_the_same_hash_as_a_team_member(sandbox_server, tmp_path, monkeypatch):
+    team = {"olga": {"password_hash": generate_password_hash("olga's password", method="pbkdf2:sha256:1000")}}
+    app = create_app(desk_config(sandbox_server.url, tmp_path, TEAM_USERS=team))
+    methods = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal",
+                        lambda method, salt, password: methods.append(method) or real(method, salt, password))
+    client = app.test_client()
+    for username in ("olga", "nobody-here"):
+        assert client.post("/login", data={"username": username, "password": "wrong"}).status_code == 401
+    assert set(methods) == {"pbkdf2:sha256:1000"}  # the known user's check, the dummy's making and check
+
+
+def test_sandbox_mode_hashes_the_demo_password_once(tmp_path, monkeypatch):
+    hashed = []
+    real = auth.generate_password_hash
+    monkeypatch.setattr(auth, "generate_password_hash",
+                        lambda password, **kw: hashed.append(password) or real(password, **kw))
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "WTF_CSRF_ENABLED": False})
+    client = sign_in(app.test_client(), "demo", "demo")
+    for url in ("/", "/history", "/static/css/app.css", "/history/panel", "/sandbox"):
+        assert client.get(url).status_code == 200, url
+    assert hashed.count("demo") == 1
+
+
+def test_a_sign_in_the_store_cannot_keep_is_a_clear_503(sandbox_server, tmp_path):
+    app = create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True,
+                                 PROPAGATE_EXCEPTIONS=False))  # as deployed: failures get error pages
+    visitor = app.test_client()
+    with read_only(tmp_path / "instance" / "sessions"):  # the disk turned read-only after the start
+        token = csrf_token(visitor.get("/login").get_data(as_text=True))
+        response = visitor.post("/login", data={"username": OPERATOR["username"],
+                                                "password": OPERATOR["password"], "csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "You are not signed in" in page and "expired" not in page

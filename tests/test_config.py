@@ -3,11 +3,15 @@
 import json
 
 import pytest
+from werkzeug.security import generate_password_hash
 
+from tests.conftest import read_only
 from webapp import create_app
 from webapp.config import SANDBOX_API_URL, ConfigError, load_config
 
-TEAM = json.dumps({"alice": {"password_hash": "scrypt:x", "manager_id": 71257}})
+HASH = generate_password_hash("a password", method="pbkdf2:sha256:1000")
+TEAM = json.dumps({"alice": {"password_hash": HASH, "manager_id": 71257}})
+LIVE = {"JUSTCLICK_USERNAME": "myshop", "JUSTCLICK_API_KEY": "k", "SECRET_KEY": "s"}
 
 
 def test_no_credentials_means_sandbox_mode():
@@ -59,11 +63,52 @@ def test_bad_values_are_named(env, words):
         load_config(env)
 
 
-def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path):
+@pytest.mark.parametrize("team, named", [
+    ('{"olga": {"password_hash": "md5$abc$0123abcd"}}', "olga"),
+    ('{"olga": {"password_hash": 12345}}', "olga"),
+    ('{"olga": {"password_hash": ["scrypt$a$b"]}}', "olga"),
+    ('{"olga": {"password_hash": "scrypt:3:8:1$salt$0123abcd"}}', "olga"),
+    ('{"olga": {"password_hash": "pbkdf2:nohash:1000$salt$0123abcd"}}', "olga"),
+    ('{"olga": {"password_hash": "HASH", "manager_id": "boss"}}', "olga"),
+    ('{"": {"password_hash": "HASH"}}', "''"),
+    ('{" olga": {"password_hash": "HASH"}}', "' olga'"),
+    ('{"%s": {"password_hash": "HASH"}}' % ("o" * 65), "o" * 65),
+    ('{"olga": {"password_hash": "HASH"}, "olga": {"password_hash": "HASH"}}', "'olga' twice"),
+    ('{"olga": {"password_hash": "HASH"}, "OLGA": {"password_hash": "HASH"}}', "'olga' twice"),
+    ('{"olga": "HASH"}', "olga"),
+])
+def test_team_users_that_could_never_sign_in_stop_the_start_naming_the_entry_not_the_hash(team, named):
+    with pytest.raises(ConfigError) as caught:
+        load_config({**LIVE, "TEAM_USERS": team.replace("HASH", HASH)})
+    assert named in str(caught.value)
+    assert HASH not in str(caught.value) and "0123abcd" not in str(caught.value)
+
+
+def test_team_users_with_every_kind_of_werkzeug_hash_start():
+    team = {"a": {"password_hash": generate_password_hash("x")},
+            "b": {"password_hash": generate_password_hash("x", method="scrypt:1024:8:1")},
+            "c": {"password_hash": generate_password_hash("x", method="pbkdf2")},
+            "d": {"password_hash": HASH, "manager_id": "71257", "name": "Dora"}}
+    assert load_config({**LIVE, "TEAM_USERS": json.dumps(team)})["TEAM_USERS"] == team
+
+
+def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("JUSTCLICK_USERNAME", "myshop")
     with pytest.raises(SystemExit) as caught:
         create_app({"INSTANCE_PATH": str(tmp_path)})
-    assert "JUSTCLICK_API_KEY" in str(caught.value) and "SECRET_KEY" in str(caught.value)
+    assert caught.value.code == 3  # gunicorn's "worker failed to boot": its master stops too
+    message = capsys.readouterr().err
+    assert message.startswith("Order Desk: ") and "JUSTCLICK_API_KEY" in message and "SECRET_KEY" in message
+
+
+def test_an_instance_folder_the_desk_cannot_write_to_stops_the_start(tmp_path, capsys):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    with read_only(instance), pytest.raises(SystemExit) as caught:
+        create_app({"INSTANCE_PATH": str(instance), "WTF_CSRF_ENABLED": False})
+    assert caught.value.code == 3
+    message = capsys.readouterr().err
+    assert f"cannot write to the instance folder {instance}" in message and "Traceback" not in message
 
 
 def test_sandbox_mode_keeps_one_generated_secret_for_every_worker_and_restart(tmp_path):

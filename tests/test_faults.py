@@ -5,17 +5,20 @@ In every case: no 500 page, the operator's input kept, and no duplicate createor
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 import redis
 from werkzeug.wrappers import Response
 
-from tests.conftest import _free_port, desk_config, sign_in
+from tests.conftest import API_KEY, _free_port, carries_secret, desk_config, sign_in
 from webapp import create_app
 from webapp.justclick import MAX_REPLY_BYTES
 from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
@@ -83,6 +86,37 @@ def test_a_slow_list_during_a_submit_does_not_hold_the_order(upstream, tmp_path)
     assert response.status_code == 303
     assert createorder_calls(upstream) == 1
     assert "Products could not be loaded" in client.get("/").get_data(as_text=True)
+
+
+def key_spellings(key: str) -> dict:
+    """Every way the desk or a PHP JustClick could write the key back."""
+    php = quote_plus(key, safe="").replace("~", "%7E")  # what the desk sends
+    return {
+        "as is": key,
+        "quote": quote(key),
+        "quote_plus": quote_plus(key, safe=""),
+        "as the desk encodes it": php,
+        "lowercase hex": re.sub(r"%[0-9A-F]{2}", lambda code: code[0].lower(), php),
+        "PHP json_encode": key.replace("/", "\\/"),
+        "every character \\u-escaped": "".join(f"\\u{ord(c):04x}" for c in key),
+        "upper-case \\u escapes": "".join(f"\\u{ord(c):04X}" if not c.isalnum() else c for c in key),
+        "mixed": php.replace("-", "\\u002d").replace("%2F", "\\/"),
+    }
+
+
+@pytest.mark.parametrize("how, spelled", key_spellings(API_KEY).items())
+def test_a_reply_echoing_the_key_in_any_spelling_reaches_no_page_history_csv_or_log(
+        upstream, tmp_path, caplog, how, spelled):
+    reply = '{"error_code": 3, "error_text": "Invalid data: rpsKey=' + spelled + '", "result": []}'
+    upstream.expect_request("/api/createorder").respond_with_data(reply, content_type="application/json")
+    client = desk_client(upstream.url_for("/api/"), tmp_path)
+    page = client.post("/", data=ORDER).get_data(as_text=True)
+    assert "Invalid data: rpsKey=[rpsKey]" in page
+    stored = "".join(path.read_text() for path in Path(tmp_path, "instance", "history").rglob("*.json"))
+    assert "[rpsKey]" in stored
+    csv = client.get("/history.csv").get_data(as_text=True)
+    for where, text in {"page": page, "history": stored, "csv": csv, "log": caplog.text}.items():
+        assert not carries_secret(text, [API_KEY]), where
 
 
 @contextmanager

@@ -7,14 +7,14 @@ import re
 import pytest
 
 from tests.conftest import OPERATOR
-from webapp.logs import FORMAT, RequestContextFilter
+from webapp.logs import FORMAT, OneLineFormatter, RequestContextFilter
 
 
 @pytest.fixture
 def log_lines():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(OneLineFormatter(FORMAT))
     handler.addFilter(RequestContextFilter())
     logging.getLogger().addHandler(handler)
     yield lambda: stream.getvalue().splitlines()

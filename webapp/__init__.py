@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import tempfile
 from contextlib import suppress
 from datetime import timedelta
+from typing import NoReturn
 
 import redis
 from cachelib import FileSystemCache, RedisCache
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,8 +20,9 @@ from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
 from .catalog import CatalogService
-from .config import SANDBOX_API_URL, ConfigError, load_config
+from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
 from .justclick import JustClickClient
+from .session_files import SessionFiles
 
 __version__ = "0.1.0"
 
@@ -36,8 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_path=os.path.abspath(instance) if instance else None)
     try:
         app.config.from_mapping(load_config(os.environ))
-    except ConfigError as exc:  # a plain message, not a traceback, in the PaaS log
-        raise SystemExit(f"Order Desk: {exc}") from None
+    except ConfigError as exc:
+        _refuse_to_start(str(exc))
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -45,10 +49,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         VERSION=__version__,
     )
     app.config.update(test_config or {})
-    os.makedirs(app.instance_path, exist_ok=True)
+    _check_instance_folder(app)
     if not app.config["SECRET_KEY"]:  # only in sandbox mode: load_config insists elsewhere
         app.config["SECRET_KEY"] = _instance_secret(app)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
     cache = _configure_storage(app)
     htmx.init_app(app)
@@ -58,10 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, security, sending, views
+    from . import auth, errors, logs, request_body, security, sending, views
 
     security.init_app(app)
     logs.configure(app)
+    request_body.init_app(app)
     app.before_request(sending.replay_journal)
     auth.init_app(app)
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
@@ -73,6 +79,36 @@ def create_app(test_config: dict | None = None) -> Flask:
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
     app.jinja_env.globals["sandbox_mode"] = app.config["SANDBOX"]
     return app
+
+
+def _refuse_to_start(message: str) -> NoReturn:
+    """A plain message, not a traceback, in the PaaS log. Exit status 3 is gunicorn's "worker failed
+    to boot": its master then stops as well, instead of starting workers that fail the same way."""
+    print(f"Order Desk: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(3)
+
+
+#: Where the desk writes without Redis: sessions, the list cache, history, submission tokens.
+INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens")
+
+
+def _check_instance_folder(app: Flask) -> None:
+    """Refuse to start on an instance folder the desk cannot write to, rather than fail request
+    after request (a sign-in that never holds, an order whose history cannot be kept)."""
+    if app.config["REDIS_URL"] and not app.config["SANDBOX"]:
+        return  # everything lives in Redis; sandbox mode keeps its secret and order book here
+    folders = [app.instance_path]
+    if not app.config["REDIS_URL"]:
+        folders += [os.path.join(app.instance_path, name) for name in INSTANCE_FOLDERS]
+    for folder in folders:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-check-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            _refuse_to_start(f"cannot write to the instance folder {folder} ({exc.strerror}). Give the "
+                             "desk a folder it can write to (INSTANCE_PATH), or set REDIS_URL.")
 
 
 def _instance_secret(app: Flask) -> str:
@@ -108,7 +144,7 @@ def _configure_storage(app: Flask):
         app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
         cache = RedisCache(host=redis_client, key_prefix="orderdesk:cache:")
     else:
-        sessions = FileSystemCache(os.path.join(app.instance_path, "sessions"), threshold=50000)
+        sessions = SessionFiles(os.path.join(app.instance_path, "sessions"), threshold=50000)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=sessions)
         cache = FileSystemCache(os.path.join(app.instance_path, "cache"), threshold=10000)
     app.config.setdefault("SESSION_PERMANENT", True)
@@ -135,9 +171,10 @@ def _configure_storage(app: Flask):
 
 
 class _SaveOrLetGo:
-    """The session interface, except that a failing store while saving does not replace the
-    response: the page (an order's outcome, say) has been rendered and must reach the operator.
-    What the request changed in the session is lost; it is logged."""
+    """The session interface, except that when an order has been sent, a store failing while the
+    session is saved does not replace the response: it carries the order's outcome, which must
+    reach the operator. What the request changed in the session is lost; it is logged. Any other
+    request fails as before (a sign-in the store cannot keep is a clear 503)."""
 
     def __init__(self, interface):
         self._interface = interface
@@ -149,7 +186,9 @@ class _SaveOrLetGo:
         try:
             self._interface.save_session(app, session, response)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
-            app.logger.exception("the session could not be saved; the response goes out without it")
+            if not g.get("order_sent"):
+                raise
+            app.logger.exception("the session could not be saved; the order's outcome goes out without it")
 
 
 def _justclick_client(app: Flask) -> JustClickClient:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +14,10 @@ import phonenumbers
 class ConfigError(Exception):
     """The environment cannot start the desk; the message says what to set."""
 
+
+#: A session outlives its sign-in by this much, so that an order typed as the sign-in ended is still
+#: there, in the session that names its operator, after signing in again.
+SESSION_KEPT_AFTER_SIGN_IN_HOURS = 12
 
 SANDBOX_API_URL = "http://sandbox.invalid/api/"
 SANDBOX_API_KEY = "sandbox-key"
@@ -30,21 +36,63 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 
     return value
 
 
+#: How werkzeug's generate_password_hash writes a hash: method (with its parameters), salt, hash.
+PASSWORD_HASH = re.compile(r"(scrypt(?::(\d+):\d+:\d+)?|pbkdf2(?::(\w+)(?::\d+)?)?)\$[^$]+\$[0-9a-f]+")
+MAX_USERNAME = 64  # the sign-in form's limit
+
+
 def _team_users(raw: str) -> dict:
     if not raw.strip():
         return {}
     try:
-        users = json.loads(raw)
+        users = json.loads(raw, object_pairs_hook=_no_duplicate_names)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"TEAM_USERS is not valid JSON: {exc.msg}.") from None
-    if not isinstance(users, dict) or not all(
-        isinstance(u, dict) and u.get("password_hash") for u in users.values()
-    ):
-        raise ConfigError(
-            'TEAM_USERS must map each username to {"password_hash": ..., '
-            '"manager_id": optional, "name": optional}.'
-        )
+    if not isinstance(users, dict):
+        raise ConfigError('TEAM_USERS must map each username to {"password_hash": ..., '
+                          '"manager_id": optional, "name": optional}.')
+    for username, user in users.items():
+        _check_team_user(username, user)
     return users
+
+
+def _no_duplicate_names(pairs: list) -> dict:
+    """json.loads keeps the last of two equal keys; for usernames that would hide an account."""
+    seen = {}
+    for key, _value in pairs:
+        if key.casefold() in seen:
+            raise ConfigError(f"TEAM_USERS names {seen[key.casefold()]!r} twice (as {key!r} too); "
+                              "usernames are compared without case.")
+        seen[key.casefold()] = key
+    return dict(pairs)
+
+
+def _check_team_user(username: str, user) -> None:
+    """Every entry must be able to sign in; the message names the entry, never its hash."""
+    if not username or username != username.strip() or len(username) > MAX_USERNAME:
+        raise ConfigError(f"TEAM_USERS username {username!r} cannot sign in: use 1 to {MAX_USERNAME} "
+                          "characters without spaces around them.")
+    if not isinstance(user, dict):
+        raise ConfigError(f'TEAM_USERS entry {username!r} must be {{"password_hash": ...}}.')
+    password_hash = user.get("password_hash")
+    if not isinstance(password_hash, str) or not _known_hash(password_hash):
+        raise ConfigError(f"TEAM_USERS entry {username!r} has no password_hash the desk can check: make "
+                          "one with `flask --app webapp hash-password`.")
+    manager_id = user.get("manager_id")
+    if manager_id is not None and not str(manager_id).isdigit():
+        raise ConfigError(f"TEAM_USERS entry {username!r}: manager_id must be a number.")
+    if user.get("name") is not None and not isinstance(user["name"], str):
+        raise ConfigError(f"TEAM_USERS entry {username!r}: name must be text.")
+
+
+def _known_hash(password_hash: str) -> bool:
+    match = PASSWORD_HASH.fullmatch(password_hash)
+    if not match:
+        return False
+    scrypt_n, pbkdf2_digest = match[2], match[3]
+    if scrypt_n is not None and (int(scrypt_n) < 2 or int(scrypt_n) & (int(scrypt_n) - 1)):
+        return False  # scrypt's cost must be a power of 2
+    return pbkdf2_digest is None or pbkdf2_digest in hashlib.algorithms_available
 
 
 def load_config(env: Mapping[str, str]) -> dict:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import htmx
+from .session_files import SessionNotSaved
 
 log = logging.getLogger(__name__)
 
@@ -17,18 +18,31 @@ MESSAGES = {
     400: "The request could not be understood.",
     404: "There is nothing at this address.",
     405: "This address does not accept that kind of request.",
-    413: "That request is too large.",
+    413: ("That request is larger than any order can be (the desk reads at most 512 KB), so it was "
+          "not read and nothing was sent."),
     429: "Too many requests. Wait a moment and try again.",
     500: "Something went wrong on the desk. Try again, and tell the team if it repeats.",
     "csrf": "This form has expired or did not come from the desk. Reload the page and try again.",
-    503: ("The desk cannot reach its shared store (Redis) right now, so this page cannot be shown. "
-          "Try again in a minute. If you were sending an order, look at the history before sending "
-          "it again."),
+    # Over HTTPS a form must also name the desk's page it came from; reloading cannot fix that.
+    "csrf-referrer": ("Your browser did not say that this form came from the desk's own page (its "
+                      "Referer header was missing or named another address), so nothing was sent. "
+                      "Sending it again will not help: let the browser send the Referer header to "
+                      "this site (a privacy setting or extension removes it)."),
+    503: ("The desk cannot reach its shared store (Redis, or its instance folder) right now, so this "
+          "page cannot be shown. Try again in a minute. If you were sending an order, look at the "
+          "history before sending it again."),
+    "sign-in-503": ("You are not signed in: the desk cannot keep sign-ins right now, because its "
+                    "store (Redis, or its instance folder) is failing. Try again in a minute, and tell "
+                    "the team if it repeats."),
 }
 
 
 def _store_unavailable(exc: BaseException | None) -> bool:
-    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | SessionNotSaved)
+
+
+def csrf_message(exc: CSRFError) -> str:
+    return MESSAGES["csrf-referrer"] if "referrer" in (exc.description or "") else MESSAGES["csrf"]
 
 
 def render_error(status: int, message: str):
@@ -43,7 +57,7 @@ def register(app: Flask) -> None:
     # Blueprints answer these their own way where they can keep the operator's input (views, auth).
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return render_error(400, MESSAGES["csrf"])
+        return render_error(400, csrf_message(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -63,4 +77,4 @@ def register(app: Flask) -> None:
 
     def store_unavailable(exc):
         log.error("shared store unavailable: %s", type(exc).__name__)
-        return render_error(503, MESSAGES[503])
+        return render_error(503, MESSAGES["sign-in-503" if request.endpoint == "auth.login" else 503])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlencode
@@ -114,6 +115,31 @@ def php_urlencode(params: dict) -> str:
     return urlencode(params, quote_via=quote_plus, safe="").replace("~", "%7E")
 
 
+def spelled_any_way(secret: str) -> re.Pattern:
+    """A pattern for `secret` however URL or JSON encoding wrote each of its characters: itself,
+    %XX (either case; `+` for a space; the `%` itself maybe JSON-escaped), \\uXXXX (either case),
+    or JSON's \\/ \\" \\\\. Mixed spellings within one key match too."""
+    return re.compile("".join(_char_spellings(char) for char in secret))
+
+
+def _char_spellings(char: str) -> str:
+    percent = r"(?:%|\\u0025)"
+    forms = [re.escape(char),
+             "".join(percent + _any_case_hex(byte, 2) for byte in char.encode()),
+             "".join(r"\\u" + _any_case_hex(unit, 4) for unit in _utf16_units(char))]
+    forms += {" ": [r"\+"], "/": [r"\\/"], '"': [r'\\"'], "\\": [r"\\\\"]}.get(char, [])
+    return f"(?:{'|'.join(forms)})"
+
+
+def _any_case_hex(number: int, width: int) -> str:
+    return "".join(f"[{d.lower()}{d}]" if d.isalpha() else d for d in f"{number:0{width}X}")
+
+
+def _utf16_units(char: str) -> list[int]:
+    encoded = char.encode("utf-16-be")  # a character beyond the BMP is a surrogate pair in JSON
+    return [int.from_bytes(encoded[i:i + 2], "big") for i in range(0, len(encoded), 2)]
+
+
 class JustClickClient:
     def __init__(
         self,
@@ -127,6 +153,7 @@ class JustClickClient:
     ):
         self.base_url = base_url.rstrip("/") + "/"
         self._api_key = api_key
+        self._key_spellings = spelled_any_way(api_key)
         self.login = login
         self.timeout = (connect_timeout, timeout)
         self.session = session or requests.Session()
@@ -262,11 +289,9 @@ class JustClickClient:
             )
 
     def _redact(self, text: str) -> str:
-        """Blank the key out of anything kept from a reply: a proxy or an error text may echo it."""
-        for secret in (self._api_key, quote_plus(self._api_key, safe="")):
-            if secret:
-                text = text.replace(secret, "[rpsKey]")
-        return text
+        """Blank the key out of anything kept from a reply: a proxy or an error text may echo it,
+        as sent (URL-encoded) or JSON-escaped the way PHP does."""
+        return self._key_spellings.sub("[rpsKey]", text) if self._api_key else text
 
     def _parse(self, response: requests.Response) -> Reply:
         status = response.status_code

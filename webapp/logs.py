@@ -1,6 +1,7 @@
 """Logging: one key=value line per request and per upstream call, tied together by a request id.
 
 No customer data and no secrets: request lines carry the path, never the query or the form.
+Every record is one line: control characters in logged values are written escaped.
 """
 
 from __future__ import annotations
@@ -27,6 +28,23 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+#: C0 and C1 controls and the Unicode line separators: each could start a line of its own.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character escaped (a CR LF becomes the four characters \\r\\n)."""
+    return CONTROL_CHARACTERS.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), text)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Writes each record on one line, so that a path or a name carrying %0d%0a cannot forge a log
+    line. A traceback, appended after the message, keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
+
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s operator=%(operator)s %(message)s"
 
 
@@ -34,7 +52,7 @@ def configure(app: Flask) -> None:
     root = logging.getLogger()
     if not any(isinstance(f, RequestContextFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()  # stdout/stderr is what a PaaS collects
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(OneLineFormatter(FORMAT))
         handler.addFilter(RequestContextFilter())
         root.addHandler(handler)
         if root.level > logging.INFO:

@@ -28,7 +28,7 @@ from wtforms import SelectChoice
 
 from . import csrf, history, htmx, limiter
 from .auth import current_operator
-from .errors import MESSAGES, render_error
+from .errors import MESSAGES, csrf_message, render_error
 from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
 from .orders import build_params, summarize
 from .paste import read_customer
@@ -80,7 +80,9 @@ def posted_order_again(status: int, notice: str) -> Response:
 @bp.errorhandler(CSRFError)
 def form_expired(exc):
     if request.endpoint != "orders.submit":
-        return render_error(400, MESSAGES["csrf"])
+        return render_error(400, csrf_message(exc))
+    if csrf_message(exc) != MESSAGES["csrf"]:  # not an expired form: say what happened instead
+        return posted_order_again(400, f"{csrf_message(exc)} Everything you typed is below.")
     return posted_order_again(400, "This form had expired, so nothing was sent. Everything you typed "
                                    "is below: check it and send again.")
 
