@@ -6,6 +6,7 @@ no session can reach any more is swept away now and then.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -26,6 +27,22 @@ def write_atomically(path: str, data: str) -> None:
         with suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def lock_file(handle, wait: float) -> bool:
+    """flock `handle` exclusively, trying until `wait` seconds have passed; True once held.
+
+    Never a blocking flock: under gevent workers, one greenlet blocked in the kernel on a lock that
+    another greenlet of the same process holds (across a network call) would stop them both."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
 
 
 class ExpiringFolder:

@@ -8,7 +8,6 @@ and twin posts read the memory too, so this process still knows what it sent.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -16,10 +15,13 @@ import threading
 import time
 from collections import OrderedDict
 
+from .filestore import lock_file
+
 log = logging.getLogger(__name__)
 
 MEMORY = 1000  # outcomes kept in memory at most; the oldest go first (the file still has them)
 RETRY_EVERY = 5.0  # seconds between two replays that are not forced, while the store is failing
+LOCK_WAIT = 10.0  # seconds to wait for the journal file: a replay may be writing a few outcomes
 
 
 class Journal:
@@ -37,7 +39,8 @@ class Journal:
             while len(self._pending) > MEMORY:
                 self._pending.popitem(last=False)
         with open(self.path, "a", encoding="utf-8") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+            if not lock_file(f, LOCK_WAIT):
+                raise TimeoutError("the journal is locked")
             f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
@@ -65,7 +68,8 @@ class Journal:
         try:
             if self._file_has_records():
                 with open(self.path, "r+", encoding="utf-8") as f:
-                    fcntl.flock(f, fcntl.LOCK_EX)  # one replayer at a time; the next finds it empty
+                    if not lock_file(f, LOCK_WAIT):  # one replayer at a time; the next finds it empty
+                        raise TimeoutError("the journal is locked")
                     for line in f.read().splitlines():
                         store(json.loads(line))
                     f.truncate(0)  # kept, empty: removing it could lose a line appended meanwhile

@@ -19,7 +19,7 @@ import secrets
 import time
 from contextlib import contextmanager
 
-from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
+from .filestore import SWEEP_EVERY, ExpiringFolder, lock_file, write_atomically
 
 #: The fields of an attempt the index keeps (no customer data beyond the identity's own email).
 SUMMARY_FIELDS = ("id", "at", "outcome", "operator", "operator_name", "token", "code", "text", "bill_id")
@@ -60,15 +60,8 @@ class FileIndex(ExpiringFolder):
     def lock(self, key: str):
         # flock is per open file: threads of one process exclude each other as processes do.
         with open(os.path.join(self.root, f"{key}.lock"), "a") as handle:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusy(key) from None
-                    time.sleep(0.01)
+            if not lock_file(handle, LOCK_WAIT):
+                raise StoreBusy(key)
             os.utime(handle.fileno())  # in use: the sweep must not remove it under its holder
             try:
                 yield Locked(lambda: self._read(key), lambda entry: self._put(key, entry))
