@@ -110,6 +110,19 @@ def test_upstream_failures_are_explained_beside_the_intact_form(client, email, s
     assert 'id="submit-order"' in page  # the form is still there
 
 
+def test_a_success_reply_with_an_error_status_is_an_unknown_outcome(httpserver, tmp_path):
+    httpserver.expect_request("/api/createorder").respond_with_json(
+        {"error_code": 0, "error_text": "OK", "result": []}, status=500)
+    app = create_app(desk_config(httpserver.url_for("/api/"), tmp_path))
+    client = sign_in(app.test_client())
+    response = client.post("/", data=order())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 502
+    assert "may or may not exist" in page and "HTTP 500" in page
+    assert "Order created" not in page
+    assert re.search(r"Unknown: check in JustClick", client.get("/history").get_data(as_text=True))
+
+
 def test_a_timed_out_order_is_sent_once_only(client, sandbox_server):
     # The stand-in records the order before its slow answer; a resend would arrive before post() returns.
     response = client.post("/", data=order(customer_email="slow@sandbox.test"))
