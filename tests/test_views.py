@@ -183,15 +183,27 @@ def test_product_search_matches_russian_titles_case_insensitively(client):
     assert DIGITAL["good_name"] not in page or word in DIGITAL["good_title"].lower()
 
 
-def test_summary_shows_the_exact_product_fields(client):
+def test_summary_shows_the_order_that_will_be_sent(client):
     data = order(products__0__good_name=DIGITAL["good_name"],
                  products__1__good_name=PHYSICAL["good_name"], products__1__price="10")
     page = client.post("/summary", data=data, headers=HX).get_data(as_text=True)
     names = re.search(r'id="wire-names">([^<]*)<', page)[1]
     prices = re.search(r'id="wire-prices">([^<]*)<', page)[1]
-    # GetAllGoods knows the digital product's price, so it is filled in to keep positions
-    assert names == f"{DIGITAL['good_name']},{PHYSICAL['good_name']}"
-    assert prices == f"{DIGITAL['good_sum']},10"
+    # The overridden line goes first; the digital product's catalogue price is not sent for it.
+    assert names == f"{PHYSICAL['good_name']},{DIGITAL['good_name']}"
+    assert prices == "10"
+    # and the lines are listed in that order
+    listed = [page.index(f"<code>{good['good_name']}</code>") for good in (PHYSICAL, DIGITAL)]
+    assert listed == sorted(listed)
+
+
+def test_no_price_the_operator_did_not_type_is_sent(client, sandbox_server):
+    second = "sales-in-messengers"
+    response = client.post("/", data=order(products__1__good_name=second, products__1__price="5"))
+    assert response.status_code == 303
+    [accepted] = sandbox_server.book.all()
+    assert accepted["params"]["product_names"] == f"{second},{DIGITAL['good_name']}"
+    assert accepted["params"]["product_prices"] == "5"  # and nothing else priced
 
 
 def test_prefill_from_the_url(client):

@@ -176,7 +176,7 @@ def submit():
     if not form.validate():
         return _order_page(form, catalog, 422)
 
-    params, plan = build_params(form.api_values(), form.lines(), catalog.prices,
+    params, plan = build_params(form.api_values(), form.lines(),
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
     tokens = current_app.extensions["submission_tokens"]
     token = form.submission_token.data
@@ -260,7 +260,7 @@ def _send(params: dict, plan, form: OrderForm, token: str) -> dict:
     """Call createorder once, never again, and record what happened."""
     lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
              for line in form.lines()]
-    extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
+    extra = {"lines": lines, "reordered": plan.reordered,
              "billing_same_as_shipping": bool(form.billing_same_as_shipping.data), "token": token}
     operator = (current_operator() or {}).get("username")
     try:
