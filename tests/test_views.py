@@ -28,9 +28,8 @@ def test_the_order_page_lists_goods_coupons_and_managers(client):
         assert f'value="{good["good_name"]}"' in page
     for coupon in SEED_COUPONS:
         assert f'<option value="{coupon["id"]}">{coupon["coupon"]}</option>' in page
-    for manager in SEED_MANAGERS:
-        selected = " selected" if manager["id"] == OPERATOR["manager_id"] else ""
-        assert f'<option value="{manager["id"]}"{selected}>{manager["manager_name"]}</option>' in page
+    for manager in SEED_MANAGERS:  # none chosen: the field reassigns the customer's personal manager
+        assert f'<option value="{manager["id"]}">{manager["manager_name"]}</option>' in page
     assert 'name="customer_shipping_country_code"' in page and '<option value="RU">Russian Federation' in page
 
 
@@ -306,3 +305,18 @@ def test_htmx_errors_go_to_the_alert_region_and_leave_the_panel_alone(client):
     assert response.headers["HX-Retarget"] == "#alerts" and response.headers["HX-Reswap"] == "innerHTML"
     page = response.get_data(as_text=True)
     assert "<html" not in page and "There is nothing at this address." in page
+
+
+def test_the_sales_manager_is_empty_until_the_operator_chooses_me(client, sandbox_server):
+    page = client.get("/").get_data(as_text=True)
+    assert "<option value=\"\">— none —</option>" in page and " selected>" not in page.split(
+        'id="order_sales_manager"')[1].split("</select>")[0]
+    # "Me", without JavaScript: the form comes back with the operator's own manager id chosen
+    me = re.search(r'<button[^>]*name="action" value="(manager:[^"]*)"[^>]*>Me</button>', page)
+    assert me
+    page = client.post("/", data=order(customer_first_name="Анна", action=me[1])).get_data(as_text=True)
+    assert f'<option value="{OPERATOR["manager_id"]}" selected>' in page and 'value="Анна"' in page
+    assert sandbox_server.book.all() == []
+    # an order without a manager sends none
+    assert client.post("/", data=order()).status_code == 303
+    assert "order_sales_manager" not in sandbox_server.book.all()[0]["params"]

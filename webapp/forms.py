@@ -308,7 +308,8 @@ class LoginForm(FlaskForm):
 
 
 def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
-    """The posted form with a product line added or removed, every typed value kept as typed."""
+    """The posted form with a product line added or removed, or a manager chosen with one click
+    ("manager:<id>"), every other typed value kept as typed."""
     lines: dict[int, dict] = {}
     rest = MultiDict()
     for key, value in formdata.items(multi=True):
@@ -326,6 +327,8 @@ def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
             rows.append({"good_name": arg, "price": ""})
     elif verb == "remove" and arg.isdigit() and int(arg) < len(rows):
         del rows[int(arg)]
+    elif verb == "manager":
+        rest.setlist("order_sales_manager", [arg])
     for i, row in enumerate(rows or [{}]):
         rest.add(f"products-{i}-good_name", row.get("good_name", ""))
         rest.add(f"products-{i}-price", row.get("price", ""))

@@ -145,9 +145,7 @@ def new_order():
     source = history.find(request.args.get("from", ""))
     if source:
         data = data_from_attempt(source)
-    manager_id = (current_operator() or {}).get("manager_id")
-    if manager_id and not source:
-        data["order_sales_manager"] = str(manager_id)
+    # No sales manager by default: the field reassigns the customer's personal manager ("Me" is one click).
     return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
 
 
@@ -204,6 +202,8 @@ def _focus_after(action: str, form: OrderForm, catalog) -> str | None:
         return form.products[-1].good_name.id
     if action.startswith(("add:", "remove:")):
         return "product-search" if catalog.goods else "add-line"
+    if action.startswith("manager:"):
+        return "order_sales_manager"
     return None
 
 

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from tests.conftest import OPERATOR
 from webapp.sandbox import SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
@@ -137,6 +138,19 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(live_desk, page, consol
         "product_names": "sales-in-messengers,webinar-funnels",
         "product_prices": "12000.50",
     }
+    console.assert_clean()
+
+
+def test_me_makes_the_operator_the_sales_manager_in_one_click(live_desk, page, console):
+    live_desk.open(page)
+    manager = group(page, "Attribution").get_by_label("Sales manager")
+    expect(manager).to_have_value("")  # nobody by default: the field reassigns the customer
+    email_input(page).fill("me@example.com")
+    page.get_by_role("button", name="Me: choose myself as manager").click()
+    expect(manager).to_have_value(str(OPERATOR["manager_id"]))
+    expect(manager).to_be_focused()
+    expect(email_input(page)).to_have_value("me@example.com")
+    assert live_desk.book.all() == []
     console.assert_clean()
 
 
@@ -327,6 +341,9 @@ def test_the_form_works_without_javascript(live_desk, browser, watch_console, sc
         expect(email_input(page)).to_have_value("nojs@example.com")
         expect(group(page, "Customer").get_by_label("First name")).to_have_value("Ольга")
         product_select(page, 1).select_option("digital")
+        page.get_by_role("button", name="Me: choose myself as manager").click()
+        manager = group(page, "Attribution").get_by_label("Sales manager")
+        expect(manager).to_have_value(str(OPERATOR["manager_id"]))
 
         # Enter in a text field re-renders the form (its default button), it sends nothing.
         with page.expect_navigation():
@@ -346,6 +363,7 @@ def test_the_form_works_without_javascript(live_desk, browser, watch_console, sc
         assert params["product_names"] == "sales-in-messengers,digital"
         assert params["product_prices"] == "9900"
         assert params["customer_first_name"] == "Ольга"
+        assert params["order_sales_manager"] == str(OPERATOR["manager_id"])
         console.assert_clean()
     finally:
         context.close()
