@@ -66,27 +66,43 @@ def test_email_needs_no_dns(app):
     assert check(app, customer_email="buyer@no-such-domain-4f7a9c.com").errors == {}
 
 
-def test_phone_uses_the_shipping_country_and_becomes_e164(app):
-    form = check(app, customer_phone="8 (912) 345-67-89", customer_shipping_country_code="RU")
+def test_a_phone_without_plus_is_read_in_the_default_region_and_becomes_e164(app):
+    form = check(app, customer_phone="8 (912) 345-67-89", region="RU")
     assert form.errors == {}
     assert form.customer_phone.data == "+79123456789"
-
-
-def test_phone_falls_back_to_billing_country_then_the_setting(app):
-    assert check(app, customer_phone="020 7946 0958",
-                 customer_billing_country_code="GB").customer_phone.data == "+442079460958"
     assert check(app, customer_phone="(415) 555-2671", region="US").customer_phone.data == "+14155552671"
 
 
-def test_phone_without_country_or_region_asks_for_the_code(app):
+def test_a_phone_without_plus_is_never_read_in_the_address_country(app):
+    # Read in Germany, "8 912 345-67-89" is a Munich number: the address says nothing of the phone.
+    form = check(app, customer_phone="8 912 345-67-89", customer_shipping_country_code="DE",
+                 customer_billing_country_code="DE", region="RU")
+    assert form.customer_phone.data == "+79123456789"
+    form = check(app, customer_shipping_phone="8 912 345-67-89", customer_shipping_country_code="DE")
+    assert errors_of(form, "customer_shipping_phone") == PLUS_NEEDED
+
+
+PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
+
+
+def test_phone_without_plus_or_region_asks_for_the_code(app):
     form = check(app, customer_phone="912 345 67 89")
-    assert errors_of(form, "customer_phone") == "Start with the country code (+…) or choose a country."
+    assert errors_of(form, "customer_phone") == PLUS_NEEDED
     assert check(app, customer_phone="+7 912 345-67-89").customer_phone.data == "+79123456789"
+
+
+@pytest.mark.parametrize("phone", ["+7 912 345-67-89 ext. 123", "+1 415 555 2671 x12",
+                                   "+44 20 7946 0958 доб. 5"])
+def test_phone_extensions_are_refused_towards_the_note(app, phone):
+    form = check(app, customer_phone=phone)
+    assert errors_of(form, "customer_phone") == (
+        "JustClick has no place for an extension: send the number without it and put the "
+        "extension in the note.")
 
 
 @pytest.mark.parametrize("phone", ["hello", "+7 123", "+1 555 000"])
 def test_bad_phones_are_refused(app, phone):
-    form = check(app, customer_shipping_phone=phone, customer_shipping_country_code="RU")
+    form = check(app, customer_shipping_phone=phone, region="RU")
     assert errors_of(form, "customer_shipping_phone") in (
         "This is not a phone number.", "This phone number is not valid for its country.")
 

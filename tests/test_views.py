@@ -35,7 +35,7 @@ def test_the_order_page_lists_goods_coupons_and_managers(client):
 
 def test_a_full_order_reaches_justclick_exactly_as_typed(client, sandbox_server):
     response = client.post("/", data=order(
-        customer_first_name="Иван", customer_last_name="Петров", customer_phone="8 912 345 67 89",
+        customer_first_name="Иван", customer_last_name="Петров", customer_phone="+7 912 345 67 89",
         customer_shipping="ул. Тверская, 1", customer_shipping_city="Москва",
         customer_shipping_country_code="RU", billing_same_as_shipping="y",
         products__0__good_name=PHYSICAL["good_name"], products__0__price="1 200,50",
@@ -320,3 +320,49 @@ def test_the_sales_manager_is_empty_until_the_operator_chooses_me(client, sandbo
     # an order without a manager sends none
     assert client.post("/", data=order()).status_code == 303
     assert "order_sales_manager" not in sandbox_server.book.all()[0]["params"]
+
+
+# --- what is sent is what the operator meant -----------------------------------------------------
+
+@pytest.fixture
+def desk_in(sandbox_server, tmp_path):
+    """A signed-in client of a desk with extra settings, against the shared stand-in."""
+    def make(**settings):
+        return sign_in(create_app(desk_config(sandbox_server.url, tmp_path, **settings)).test_client())
+    return make
+
+
+def test_a_phone_without_plus_is_read_in_the_default_region_only(desk_in, sandbox_server):
+    client = desk_in(DEFAULT_PHONE_REGION="RU")
+    response = client.post("/", data=order(customer_phone="8 912 345-67-89", customer_shipping="Hauptstr. 1",
+                                           customer_shipping_city="München",
+                                           customer_shipping_country_code="DE"))
+    assert response.status_code == 303
+    assert sandbox_server.book.all()[0]["params"]["customer_phone"] == "+79123456789"  # not +4989123456789
+
+
+def test_a_phone_without_plus_and_no_default_region_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(customer_phone="8 912 345-67-89",
+                                           customer_shipping_country_code="DE"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Start with + and the country code" in page and 'value="8 912 345-67-89"' in page
+
+
+def test_the_number_to_be_sent_is_shown_beside_the_phone_field(desk_in):
+    client = desk_in(DEFAULT_PHONE_REGION="RU")
+    # as the operator types (htmx)
+    reading = client.post("/phone-reading/customer_phone", data={"customer_phone": "8 912 345-67-89"},
+                          headers=HX)
+    assert reading.status_code == 200
+    text = reading.get_data(as_text=True)
+    assert 'id="customer_phone-reading"' in text and "+79123456789" in text and "Russia" in text
+    refused = client.post("/phone-reading/customer_shipping_phone",
+                          data={"customer_shipping_phone": "+49 89 123456 ext. 7"}, headers=HX)
+    assert "extension" in refused.get_data(as_text=True)
+    assert client.post("/phone-reading/customer_email", data={}, headers=HX).status_code == 404
+    # and without JavaScript, in the form re-rendered by any button
+    page = client.post("/", data=order(customer_phone="8 912 345-67-89", action="add")).get_data(as_text=True)
+    field = re.search(r'id="customer_phone-reading"[^>]*>([^<]*)<', page)
+    assert field and "+79123456789" in field[1]
+    assert re.search(r'aria-describedby="[^"]*customer_phone-reading', page)

@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -38,6 +37,7 @@ from wtforms.validators import (
 )
 
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
+from .phones import PhoneError, read_phone, reading
 
 COUNTRY_CHOICES = [SelectChoice("", "— none —")] + [
     SelectChoice(c.alpha_2, c.name) for c in sorted(pycountry.countries, key=lambda c: c.name)
@@ -59,6 +59,7 @@ SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_PRICE = Decimal("100000000")
+PHONE_FIELDS = ("customer_phone", "customer_shipping_phone")
 
 
 def short(n: int):
@@ -228,31 +229,23 @@ class OrderForm(FlaskForm):
 
     # --- phones, dates, partners -----------------------------------------------------------
 
-    def _phone_region(self, prefer_shipping: bool) -> str | None:
-        countries = [self.customer_shipping_country_code.data, self.customer_billing_country_code.data]
-        if not prefer_shipping:
-            countries.reverse()
-        return next((c for c in countries if c), None) or self.default_region
-
-    def _check_phone(self, field, prefer_shipping=True):
+    def _check_phone(self, field):
         if not field.data:
             return
-        region = self._phone_region(prefer_shipping)
         try:
-            number = phonenumbers.parse(field.data, region)
-        except phonenumbers.NumberParseException:
-            if region is None and not field.data.lstrip().startswith("+"):
-                raise ValidationError("Start with the country code (+…) or choose a country.") from None
-            raise ValidationError("This is not a phone number.") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError("This phone number is not valid for its country.")
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            field.data = read_phone(field.data, self.default_region)
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
     def validate_customer_phone(self, field):
         self._check_phone(field)
 
     def validate_customer_shipping_phone(self, field):
         self._check_phone(field)
+
+    def phone_reading(self, field) -> str:
+        """Beside a phone field: the number that will be sent, or why it cannot be."""
+        return "" if field.errors else reading(field.data, self.default_region)
 
     def _check_not_future(self, field):
         if field.data and field.data > datetime.now(self.zone).replace(tzinfo=None):

@@ -25,10 +25,10 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import history, htmx, limiter
+from . import history, htmx, limiter, phones
 from .auth import current_operator
 from .errors import MESSAGES, render_error
-from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
+from .forms import API_LABELS, PHONE_FIELDS, OrderForm, data_from_attempt, error_list, with_line_action
 from .justclick import JustClickError, Rejected
 from .orders import build_params, summarize
 from .paste import read_customer
@@ -295,6 +295,15 @@ def summary():
     catalog = _catalog()
     form = _order_form(catalog)
     return render_template("partials/summary.html", **summarize(form, catalog))
+
+
+@bp.post("/phone-reading/<name>")
+def phone_reading(name):
+    """The number a phone field will send, as the operator types it (htmx)."""
+    if name not in PHONE_FIELDS:
+        abort(404)
+    text = phones.reading(request.form.get(name), current_app.config["DEFAULT_PHONE_REGION"])
+    return render_template("partials/phone_reading.html", field_id=name, reading=text)
 
 
 @bp.get("/products/search")

@@ -71,15 +71,19 @@ def no_horizontal_scroll(page: Page) -> bool:
 # --- the whole form ---------------------------------------------------------------------------
 
 
-def test_a_full_order_reaches_justclick_exactly_as_typed(live_desk, page, console, screenshot):
+def test_a_full_order_reaches_justclick_exactly_as_typed(make_desk, page, console, screenshot):
     page.set_viewport_size({"width": 1440, "height": 900})
+    live_desk = make_desk(DEFAULT_PHONE_REGION="RU")
     live_desk.open(page)
 
     customer = group(page, "Customer")
     email_input(page).fill("ivan.petrov@example.com")
     customer.get_by_label("First name").fill("Иван")
     customer.get_by_label("Last name").fill("Петров")
-    customer.get_by_label("Phone", exact=True).fill("8 (912) 345-67-89")  # local: the country makes it +7
+    customer.get_by_label("Phone", exact=True).fill("8 (912) 345-67-89")  # read in DEFAULT_PHONE_REGION
+    # The number to be sent shows beside the field as it is typed, with the country it was read in.
+    reading = customer.locator("#customer_phone-reading")
+    expect(reading).to_have_text("Sent as +79123456789 (Russian Federation).")
 
     product_select(page).select_option("sales-in-messengers")
     price_input(page).fill("12 000,50")
@@ -333,8 +337,10 @@ def test_the_form_works_without_javascript(live_desk, browser, watch_console, sc
         fill_minimal_order(page, "nojs@example.com", "sales-in-messengers")
         price_input(page).fill("9900")
         group(page, "Customer").get_by_label("First name").fill("Ольга")
+        group(page, "Customer").get_by_label("Phone", exact=True).fill("+7 912 345 67 89")
 
         page.get_by_role("button", name="Add product line").click()
+        expect(page.locator("#customer_phone-reading")).to_contain_text("+79123456789")  # read on re-render
         expect(product_select(page, 1)).to_be_visible()
         expect(product_select(page, 0)).to_have_value("sales-in-messengers")
         expect(price_input(page, 0)).to_have_value("9900")
