@@ -211,3 +211,9 @@ def test_status_and_confirmed_only_take_documented_values(app):
     assert errors_of(check(app, order_status="Shipped"), "order_status")
     assert errors_of(check(app, order_confirmed="Maybe"), "order_confirmed")
     assert check(app, order_status="MoneyBack", order_confirmed="No").errors == {}
+
+
+def test_one_order_tag_only(app):
+    assert errors_of(check(app, order_tag="vip, webinar"), "order_tag") == (
+        "One tag only: JustClick takes a single order tag, so no commas.")
+    assert check(app, order_tag="vip-webinar").errors == {}

@@ -41,6 +41,7 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(client, sandbox_server)
         products__0__good_name=PHYSICAL["good_name"], products__0__price="1 200,50",
         products__1__good_name=DIGITAL["good_name"], products__1__price="",
         order_status="Paid", order_confirmed="Yes", order_created_at="2026-01-05T10:30",
+        order_paid_at="2026-01-05T10:45",
         coupon=str(SEED_COUPONS[1]["id"]), order_sales_manager=str(SEED_MANAGERS[0]["id"]),
         affiliates="alpha, beta", utm_source="newsletter", note="Позвонить & уточнить",
     ))
@@ -60,6 +61,7 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(client, sandbox_server)
         "order_status": "Paid",
         "order_confirmed": "Yes",
         "order_created_at": "2026-01-05 10:30:00",
+        "order_paid_at": "2026-01-05 10:45:00",
         "order_sales_manager": str(SEED_MANAGERS[0]["id"]),
         "product_names": f"{PHYSICAL['good_name']},{DIGITAL['good_name']}",
         "product_prices": "1200.50",
@@ -366,3 +368,39 @@ def test_the_number_to_be_sent_is_shown_beside_the_phone_field(desk_in):
     field = re.search(r'id="customer_phone-reading"[^>]*>([^<]*)<', page)
     assert field and "+79123456789" in field[1]
     assert re.search(r'aria-describedby="[^"]*customer_phone-reading', page)
+
+
+def test_a_tag_with_a_comma_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(order_tag="vip, webinar"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"order_status": "Paid"}, "no paid date"),
+    ({"order_status": "Expected", "order_paid_at": "2026-01-05T10:45"}, "awaiting payment"),
+])
+def test_a_status_at_odds_with_the_paid_date_asks_before_sending(client, sandbox_server, fields, words):
+    data = order(**fields)
+    response = client.post("/", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and sandbox_server.book.all() == []
+    assert words in page
+    accept = re.search(r'<button[^>]*name="accept" value="([^"]+)"', page)
+    assert accept
+    token = re.search(r'name="submission_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="submission_token"', page)
+    response = client.post("/", data={**data, "accept": accept[1], "submission_token": token[1]})
+    assert response.status_code == 303
+    assert len(sandbox_server.book.all()) == 1
+
+
+def test_an_accepted_status_doubt_survives_the_duplicate_question(client, sandbox_server):
+    assert client.post("/", data=order(order_status="Paid", accept="paid-without-date")).status_code == 303
+    again = client.post("/", data=order(order_status="Paid", accept="paid-without-date"))
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "This looks like an order you just created" in page
+    # the accepted doubt is kept for the next press
+    assert re.search(r'<input[^>]*name="accept"[^>]*value="paid-without-date"', page)
+    earlier = re.search(r'name="confirm" value="([^"]+)"', page)[1]
+    response = client.post("/", data=order(order_status="Paid", accept="paid-without-date", confirm=earlier))
+    assert response.status_code == 303 and len(sandbox_server.book.all()) == 2

@@ -60,6 +60,12 @@ PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_PRICE = Decimal("100000000")
 PHONE_FIELDS = ("customer_phone", "customer_shipping_phone")
+#: A status at odds with the paid date is asked about, not refused: it may be meant that way.
+STATUS_DOUBTS = {
+    "paid-without-date": "The status is Paid but there is no paid date, so JustClick gets no payment time.",
+    "paid-date-but-expected": ("There is a paid date but the status is Expected: the order will be "
+                               "awaiting payment all the same."),
+}
 
 
 def short(n: int):
@@ -260,12 +266,25 @@ class OrderForm(FlaskForm):
         if field.data and created and field.data < created:
             raise ValidationError("Paid at cannot be before Created at.")
 
+    def validate_order_tag(self, field):
+        if "," in (field.data or ""):
+            raise ValidationError("One tag only: JustClick takes a single order tag, so no commas.")
+
     def validate_affiliates(self, field):
         logins = [part.strip() for part in (field.data or "").split(",") if part.strip()]
         bad = [login for login in logins if not LOGIN.match(login) or len(login) > 64]
         if bad:
             raise ValidationError(f"Not a partner login: {', '.join(bad)}. Separate logins with commas.")
         field.data = ",".join(logins)
+
+    def status_doubt(self) -> str | None:
+        """A status at odds with the paid date: sent only once the operator confirms (STATUS_DOUBTS)."""
+        status, paid = self.order_status.data, self.order_paid_at.data
+        if status == "Paid" and not paid:
+            return "paid-without-date"
+        if status == "Expected" and paid:
+            return "paid-date-but-expected"
+        return None
 
     def validate_billing_same_as_shipping(self, field):
         typed = [self[name].data for name in SHIPPING_TO_BILLING.values() if self[name].data]

@@ -28,7 +28,15 @@ from wtforms import SelectChoice
 from . import history, htmx, limiter, phones
 from .auth import current_operator
 from .errors import MESSAGES, render_error
-from .forms import API_LABELS, PHONE_FIELDS, OrderForm, data_from_attempt, error_list, with_line_action
+from .forms import (
+    API_LABELS,
+    PHONE_FIELDS,
+    STATUS_DOUBTS,
+    OrderForm,
+    data_from_attempt,
+    error_list,
+    with_line_action,
+)
 from .justclick import JustClickError, Rejected
 from .orders import build_params, summarize
 from .paste import read_customer
@@ -63,7 +71,7 @@ def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Respo
     caller names."""
     if not form.submission_token.data:
         form.submission_token.data = current_app.extensions["submission_tokens"].new()
-    if any(context.get(banner) for banner in ("attempt", "notice", "earlier")):
+    if any(context.get(banner) for banner in ("attempt", "notice", "earlier", "doubt")):
         context["focus"] = "outcome"
     elif form.errors:
         context["focus"] = "error-summary"
@@ -130,7 +138,7 @@ def option_tags(choices, selected) -> Markup:
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
             "order_summary": summarize, "recent_attempts": lambda: history.entries(limit=10),
-            "outcomes": history.OUTCOMES}
+            "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS}
 
 
 @bp.get("/")
@@ -173,6 +181,9 @@ def submit():
     form = _order_form(catalog)
     if not form.validate():
         return _order_page(form, catalog, 422)
+    doubt = form.status_doubt()  # sent as typed, once the operator confirms it is meant
+    if doubt and doubt not in request.form.getlist("accept"):
+        return _order_page(form, catalog, 409, doubt=doubt)
 
     params, plan = build_params(form.api_values(), form.lines(),
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
