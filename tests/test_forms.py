@@ -217,3 +217,15 @@ def test_one_order_tag_only(app):
     assert errors_of(check(app, order_tag="vip, webinar"), "order_tag") == (
         "One tag only: JustClick takes a single order tag, so no commas.")
     assert check(app, order_tag="vip-webinar").errors == {}
+
+
+@pytest.mark.parametrize("field", ["order_created_at", "order_paid_at"])
+@pytest.mark.parametrize("typed", ["0999-01-01T00:00", "1999-12-31T23:59", "2101-01-01T00:00"])
+def test_years_outside_2000_to_2100_are_refused(app, field, typed):
+    form = check(app, timezone="UTC", **{field: typed})
+    assert errors_of(form, field) == "Enter a year from 2000 to 2100."
+
+
+def test_years_2000_to_2100_are_taken(app):
+    form = check(app, order_created_at="2000-01-01T00:00", order_paid_at="2000-01-01T00:05")
+    assert form.errors == {}

@@ -404,3 +404,38 @@ def test_an_accepted_status_doubt_survives_the_duplicate_question(client, sandbo
     earlier = re.search(r'name="confirm" value="([^"]+)"', page)[1]
     response = client.post("/", data=order(order_status="Paid", accept="paid-without-date", confirm=earlier))
     assert response.status_code == 303 and len(sandbox_server.book.all()) == 2
+
+
+def test_a_year_before_2000_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(order_created_at="0999-01-01T00:00"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Enter a year from 2000 to 2100." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stored", [
+    {"sent": {"customer_email": "a@b.co", "order_created_at": "999-01-01 00:00:00",
+              "order_paid_at": "yesterday"}, "lines": [{"good_name": "digital", "price": "abc"}]},
+    {"sent": {"customer_email": "a@b.co", "order_created_at": 12}, "lines": ["digital", None, 5]},
+    {"sent": {"customer_email": None, "note": {"x": 1}}, "lines": {"good_name": "digital"}},
+    {"sent": "not a dict"},
+    {},
+])
+def test_duplicate_into_form_survives_any_stored_attempt(client, stored):
+    from webapp import history
+
+    cookie = f"session={client.get_cookie('session').value}"
+    with client.application.test_request_context(headers={"Cookie": cookie}):  # this client's history
+        entry = history.new_entry(outcome="created", sent={}, reply={})
+        entry.update(stored)
+        history._store().append(history._history_id(), entry, 100)
+    response = client.get("/", query_string={"from": entry["id"]})
+    assert response.status_code == 200
+    assert 'id="order-form"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("zone, words", [(None, "No account time zone is set"),
+                                         ("Europe/Moscow", "Europe/Moscow")])
+def test_the_time_help_says_which_zone_the_future_is_judged_in(desk_in, zone, words):
+    page = desk_in(ACCOUNT_TIMEZONE=zone).get("/").get_data(as_text=True)
+    help_text = re.search(r'id="order_created_at-help"[^>]*>([^<]*)<', page)[1]
+    assert words in help_text

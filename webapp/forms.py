@@ -54,11 +54,14 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 # Where no account time zone is set, "the future" starts in the earliest zone on Earth, so an
 # operator anywhere is never told that a time they just lived through has not happened yet.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+#: Years JustClick's date format can carry as the desk writes it (four digits) and that make sense.
+YEARS = range(2000, 2101)
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_PRICE = Decimal("100000000")
+MAX_LINES = 100
 PHONE_FIELDS = ("customer_phone", "customer_shipping_phone")
 #: A status at odds with the paid date is asked about, not refused: it may be meant that way.
 STATUS_DOUBTS = {
@@ -177,6 +180,7 @@ class OrderForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.catalog = catalog
         self.default_region = default_region
+        self.timezone = timezone
         self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
 
     # --- products -------------------------------------------------------------------------
@@ -253,15 +257,19 @@ class OrderForm(FlaskForm):
         """Beside a phone field: the number that will be sent, or why it cannot be."""
         return "" if field.errors else reading(field.data, self.default_region)
 
-    def _check_not_future(self, field):
-        if field.data and field.data > datetime.now(self.zone).replace(tzinfo=None):
+    def _check_date(self, field):
+        if not field.data:
+            return
+        if field.data.year not in YEARS:
+            raise ValidationError(f"Enter a year from {YEARS.start} to {YEARS.stop - 1}.")
+        if field.data > datetime.now(self.zone).replace(tzinfo=None):
             raise ValidationError("This time is in the future.")
 
     def validate_order_created_at(self, field):
-        self._check_not_future(field)
+        self._check_date(field)
 
     def validate_order_paid_at(self, field):
-        self._check_not_future(field)
+        self._check_date(field)
         created = self.order_created_at.data
         if field.data and created and field.data < created:
             raise ValidationError("Paid at cannot be before Created at.")
@@ -348,17 +356,40 @@ def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
 
 
 def data_from_attempt(entry: dict) -> dict:
-    """Form data that reproduces a recorded attempt (for "Duplicate into form")."""
-    data = {k: v for k, v in entry["sent"].items() if k not in ("product_names", "product_prices")}
+    """Form data that reproduces a recorded attempt (for "Duplicate into form").
+
+    The store may hold anything (an older format, a hand-edited file): what cannot be read back is
+    left out, so the form always opens."""
+    sent = entry.get("sent") if isinstance(entry.get("sent"), dict) else {}
+    data = {name: str(value) for name, value in sent.items()
+            if name in CREATEORDER_FIELDS and not name.startswith("product_")
+            and isinstance(value, str | int) and not isinstance(value, bool)}
     for key in ("order_created_at", "order_paid_at"):
         if key in data:
-            data[key] = datetime.strptime(data[key], API_DATETIME)
-    if entry.get("billing_same_as_shipping"):
+            data[key] = _stored_time(data[key])
+    if entry.get("billing_same_as_shipping") is True:
         data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
         data["billing_same_as_shipping"] = True
-    data["products"] = [{"good_name": line["good_name"], "price": line["price"] and Decimal(line["price"])}
-                        for line in entry["lines"]]
+    lines = entry.get("lines") if isinstance(entry.get("lines"), list) else []
+    data["products"] = [{"good_name": line["good_name"], "price": _stored_price(line.get("price"))}
+                        for line in lines if isinstance(line, dict) and isinstance(line.get("good_name"), str)
+                        ][:MAX_LINES]
     return data
+
+
+def _stored_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, API_DATETIME)
+    except ValueError:
+        return None
+
+
+def _stored_price(value) -> Decimal | None:
+    try:
+        price = Decimal(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        return None
+    return price if price is not None and price.is_finite() else None
 
 
 def error_list(form) -> list[tuple]:
