@@ -135,7 +135,8 @@ def test_a_date_that_is_not_a_date(app):
 
 
 @pytest.mark.parametrize("typed, price", [("1500", Decimal("1500")), ("1 500,50", Decimal("1500.50")),
-                                          ("0.99", Decimal("0.99"))])
+                                          ("0.99", Decimal("0.99")), ("0", Decimal("0")),
+                                          ("0,00", Decimal("0"))])
 def test_prices_as_operators_type_them(app, typed, price):
     form = check(app, products__0__price=typed)
     assert form.errors == {}
@@ -144,8 +145,8 @@ def test_prices_as_operators_type_them(app, typed, price):
 
 @pytest.mark.parametrize("typed, message", [
     ("abc", "Enter a price as a number, e.g. 1500 or 1500.50."),
-    ("-5", "A price must be greater than 0."),
-    ("0", "A price must be greater than 0."),
+    ("-5", "A price cannot be negative."),
+    ("-0.01", "A price cannot be negative."),
     ("10.555", "A price has at most 2 decimal places."),
     ("1e12", "That price is too large."),
 ])
@@ -176,8 +177,17 @@ def test_typed_ids_are_accepted_when_lists_are_unavailable(app):
                  order_sales_manager="71257")
     assert form.errors == {}
     bad = check(app, catalog=Catalog(), products__0__good_name="два слова", coupon="SUMMER")
-    assert errors_of(bad, "products-0-good_name") == "A product id is letters, digits, - and _ only."
+    assert errors_of(bad, "products-0-good_name") == "A product id has no spaces or commas."
     assert errors_of(bad, "coupon") == "Enter the coupon's numeric id."
+    assert errors_of(check(app, catalog=Catalog(), products__0__good_name="a,b"),
+                     "products-0-good_name") == "A product id has no spaces or commas."
+
+
+@pytest.mark.parametrize("slug", ["курс-продаж", "Kurs.2025", "_draft", "книга"])
+def test_typed_ids_may_be_any_text_justclick_allows(app, slug):
+    form = check(app, catalog=Catalog(), products__0__good_name=slug)
+    assert form.errors == {}
+    assert [line.good_name for line in form.lines()] == [slug]
 
 
 def test_coupon_and_manager_must_come_from_their_lists(app):
@@ -188,12 +198,20 @@ def test_coupon_and_manager_must_come_from_their_lists(app):
     assert ok.errors == {}
 
 
-def test_affiliates_are_trimmed_in_order_without_empties(app):
-    form = check(app, affiliates=" alpha , ,beta,, gamma_3 ")
+def test_affiliates_are_trimmed_in_order(app):
+    form = check(app, affiliates=" alpha , beta, gamma_3 ,")
     assert form.errors == {}
     assert form.affiliates.data == "alpha,beta,gamma_3"
     assert errors_of(check(app, affiliates="alpha, two words"), "affiliates").startswith(
         "Not a partner login: two words.")
+
+
+@pytest.mark.parametrize("typed, position", [(", partner2", 1), ("alpha,,beta", 2), ("alpha, ,beta", 2)])
+def test_an_empty_partner_position_before_a_filled_one_is_refused(app, typed, position):
+    # Dropping the empty one would move each later partner up a level.
+    assert errors_of(check(app, affiliates=typed), "affiliates") == (
+        f"Position {position} is empty: the first login is the level-1 partner, the second level 2, "
+        "and so on. Remove the extra comma or fill the position in.")
 
 
 def test_length_limits(app):
@@ -229,3 +247,60 @@ def test_years_outside_2000_to_2100_are_refused(app, field, typed):
 def test_years_2000_to_2100_are_taken(app):
     form = check(app, order_created_at="2000-01-01T00:00", order_paid_at="2000-01-01T00:05")
     assert form.errors == {}
+
+
+# --- the same product twice, emails, dates, tags ------------------------------------------------
+
+def test_the_same_product_twice_is_refused(app):
+    form = check(app, products__1__good_name=GOOD, products__1__price="10")
+    assert errors_of(form, "products-1-good_name") == (
+        f"“{GOOD}” is already on line 1. An order takes each product once: send a second order for more.")
+    assert errors_of(form, "products-0-good_name") is None
+
+
+@pytest.mark.parametrize("typed", ["x@xn--e1afmkfd.xn--p1ai", "x@пример.рф", "x@ПРИМЕР.рф"])
+def test_an_international_domain_is_sent_in_its_ascii_form(app, typed):
+    form = check(app, customer_email=typed)
+    assert form.errors == {}
+    assert form.customer_email.data == "x@xn--e1afmkfd.xn--p1ai"
+
+
+# --- what JustClick must never receive -----------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["customer_first_name", "customer_shipping_city", "order_tag", "utm_source",
+                                   "customer_email", "payment_method", "products__0__good_name"])
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x07", "\x0b", "\x0c", "\r", "\n", "\u202e", "\u2066"])
+def test_control_and_direction_characters_are_refused(app, field, char):
+    value = {"customer_email": f"iv{char}an@example.com",
+             "products__0__good_name": f"dig{char}ital"}.get(field, f"Iv{char}an")
+    form = check(app, **{field: value})
+    message = errors_of(form, field.replace("__", "-"))
+    assert message and message.startswith("Remove the invisible character")
+    assert f"U+{ord(char):04X}" in message
+
+
+def test_the_note_keeps_its_lines_and_tabs_but_not_other_controls(app):
+    form = check(app, note="Call after 18:00\r\n\tAsk for Anna")
+    assert form.errors == {} and form.note.data == "Call after 18:00\r\n\tAsk for Anna"
+    assert errors_of(check(app, note="a\x1bb"), "note").startswith("Remove the invisible character")
+    assert errors_of(check(app, note="a\u202eb"), "note").startswith("Remove the invisible character")
+
+
+def test_a_product_line_field_posted_twice_is_refused(app):
+    data = MultiDict([("customer_email", "buyer@example.com"), ("products-0-good_name", GOOD),
+                      ("products-0-price", "10"), ("products-0-price", "20")])
+    with app.test_request_context(method="POST", data=data):
+        form = OrderForm(catalog=FULL_CATALOG)
+        assert not form.validate()
+    assert errors_of(form, "products-0-price") == (
+        "This field was sent twice; send the form again from the page.")
+
+
+def test_more_than_100_product_lines_are_refused_not_cut(app):
+    lines = {f"products-{i}-good_name": f"item-{i}" for i in range(120)}
+    lines.update({f"products-{i}-price": "5" for i in range(110, 120)})  # the last lines carry prices
+    with app.test_request_context(method="POST", data={"customer_email": "buyer@example.com", **lines}):
+        form = OrderForm(catalog=Catalog())
+        assert not form.validate()
+    assert [m for _, m in error_list(form)] == [
+        "At most 100 product lines in one order; this one has 120. Split it into two orders."]

@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
@@ -200,11 +201,11 @@ def test_summary_shows_the_order_that_will_be_sent(client):
 
 def test_no_price_the_operator_did_not_type_is_sent(client, sandbox_server):
     second = "sales-in-messengers"
-    response = client.post("/", data=order(products__1__good_name=second, products__1__price="5"))
+    response = client.post("/", data=order(products__1__good_name=second, products__1__price="0"))
     assert response.status_code == 303
     [accepted] = sandbox_server.book.all()
     assert accepted["params"]["product_names"] == f"{second},{DIGITAL['good_name']}"
-    assert accepted["params"]["product_prices"] == "5"  # and nothing else priced
+    assert accepted["params"]["product_prices"] == "0"  # a free line, and nothing else priced
 
 
 def test_prefill_from_the_url(client):
@@ -293,8 +294,8 @@ def test_the_summary_and_line_actions_take_any_typed_price(client, price):
     summary = client.post("/summary", data=data, headers=HX)
     assert summary.status_code == 200
     page = summary.get_data(as_text=True)
-    if price == "1e3":  # a valid price: shown and sent as the plain number JustClick reads
-        assert re.search(r'id="wire-prices">1000[<,]', page)
+    if price in ("1e3", "0"):  # a valid price: shown and sent as the plain number JustClick reads
+        assert re.search(rf'id="wire-prices">{int(float(price))}[<,]', page)
     else:
         assert "invalid price" in page and "(not sent)" in page
     added = client.post("/", data={**data, "action": "add"})
@@ -439,3 +440,51 @@ def test_the_time_help_says_which_zone_the_future_is_judged_in(desk_in, zone, wo
     page = desk_in(ACCOUNT_TIMEZONE=zone).get("/").get_data(as_text=True)
     help_text = re.search(r'id="order_created_at-help"[^>]*>([^<]*)<', page)[1]
     assert words in help_text
+
+
+def test_the_same_product_twice_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(products__1__good_name=DIGITAL["good_name"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "is already on line 1" in page
+
+
+def test_an_empty_partner_position_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(affiliates=", partner2"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Position 1 is empty" in response.get_data(as_text=True)
+
+
+def test_an_ascii_email_is_sent_as_typed(client, sandbox_server):
+    assert client.post("/", data=order(customer_email="x@xn--e1afmkfd.xn--p1ai")).status_code == 303
+    assert sandbox_server.book.all()[0]["params"]["customer_email"] == "x@xn--e1afmkfd.xn--p1ai"
+
+
+def test_more_than_100_product_lines_are_refused_whole(client, sandbox_server):
+    lines = {f"products-{i}-good_name": "digital" if i == 0 else f"item-{i}" for i in range(120)}
+    response = client.post("/", data={"customer_email": "ivan@example.com", **lines})
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "At most 100 product lines" in response.get_data(as_text=True)
+
+
+def test_adding_lines_stops_at_100_and_says_so(client):
+    lines = {f"products-{i}-good_name": f"item-{i}" for i in range(100)}
+    page = client.post("/", data={**lines, "action": "add"}).get_data(as_text=True)
+    assert 'name="products-99-good_name"' in page and 'name="products-100-good_name"' not in page
+    assert "Add product line" not in page and "at most 100 product lines" in page
+
+
+def test_a_product_line_field_posted_twice_is_refused(client, sandbox_server):
+    data = MultiDict(order(products__0__price="10"))
+    data.add("products-0-price", "20")
+    data["submission_token"] = client.application.extensions["submission_tokens"].new()
+    response = client.post("/", data=data)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "sent twice" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field", ["customer_first_name", "order_tag", "utm_campaign"])
+def test_control_characters_never_reach_justclick(client, sandbox_server, field):
+    response = client.post("/", data=order(**{field: "Ива\u202eн\x1b[31m"}))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Remove the invisible character" in response.get_data(as_text=True)
