@@ -149,6 +149,41 @@ def test_refresh_refetches_within_the_ttl(httpserver, cache):
     assert catalog.goods == GOODS and catalog.notes == []
 
 
+def test_refresh_presses_are_coalesced_per_window(recorded, cache):
+    url, recorder = recorded()
+    service = CatalogService(make_client(url), cache, ttl=60)
+    for _ in range(5):  # five presses of "Refresh lists" in a row
+        catalog = service.get(refresh=True)
+    assert sorted(path for path, _, _ in recorder.calls) == ALL_PATHS  # one refresh, not five
+    assert catalog.goods == GOODS and catalog.notes == []
+    # Another worker of the instance (same cache) inside the window serves the lists just fetched.
+    assert CatalogService(make_client(url), cache, ttl=60).get(refresh=True).goods == GOODS
+    assert len(recorder.calls) == 4
+
+
+def test_a_refresh_after_the_window_fetches_again(recorded, cache):
+    url, recorder = recorded()
+    service = CatalogService(make_client(url), cache, ttl=60)
+    service.REFRESH_WINDOW = 0.05
+    service.get(refresh=True)
+    time.sleep(0.1)
+    service.get(refresh=True)
+    assert sorted(path for path, _, _ in recorder.calls) == sorted(ALL_PATHS * 2)
+
+
+def test_concurrent_refresh_presses_make_one_refresh(recorded, cache):
+    url, recorder = recorded(latency=0.2)
+    service = CatalogService(make_client(url), cache, ttl=60)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(service.get(refresh=True))) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(recorder.calls) == 4
+    assert all(catalog.goods == GOODS for catalog in results)  # each press shows the fresh lists
+
+
 def test_lists_past_their_ttl_are_fetched_again(httpserver, cache):
     serve_lists(httpserver)
     service = CatalogService(make_client(httpserver.url_for("/api/")), cache, ttl=0.05)

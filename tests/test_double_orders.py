@@ -64,7 +64,7 @@ def test_the_same_order_minutes_later_asks_before_creating_a_second_invoice(clie
 def test_other_products_or_customers_are_not_duplicates(client, sandbox_server):
     client.post("/", data=ORDER)
     other_email = client.post("/", data={**ORDER, "customer_email": "other@example.com"})
-    more_products = client.post("/", data={**ORDER, "products-1-good_name": "digital"})
+    more_products = client.post("/", data={**ORDER, "products-1-good_name": "sales-in-messengers"})
     assert other_email.status_code == more_products.status_code == 303
     assert len(sandbox_server.book.all()) == 3
 

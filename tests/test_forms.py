@@ -66,27 +66,43 @@ def test_email_needs_no_dns(app):
     assert check(app, customer_email="buyer@no-such-domain-4f7a9c.com").errors == {}
 
 
-def test_phone_uses_the_shipping_country_and_becomes_e164(app):
-    form = check(app, customer_phone="8 (912) 345-67-89", customer_shipping_country_code="RU")
+def test_a_phone_without_plus_is_read_in_the_default_region_and_becomes_e164(app):
+    form = check(app, customer_phone="8 (912) 345-67-89", region="RU")
     assert form.errors == {}
     assert form.customer_phone.data == "+79123456789"
-
-
-def test_phone_falls_back_to_billing_country_then_the_setting(app):
-    assert check(app, customer_phone="020 7946 0958",
-                 customer_billing_country_code="GB").customer_phone.data == "+442079460958"
     assert check(app, customer_phone="(415) 555-2671", region="US").customer_phone.data == "+14155552671"
 
 
-def test_phone_without_country_or_region_asks_for_the_code(app):
+def test_a_phone_without_plus_is_never_read_in_the_address_country(app):
+    # Read in Germany, "8 912 345-67-89" is a Munich number: the address says nothing of the phone.
+    form = check(app, customer_phone="8 912 345-67-89", customer_shipping_country_code="DE",
+                 customer_billing_country_code="DE", region="RU")
+    assert form.customer_phone.data == "+79123456789"
+    form = check(app, customer_shipping_phone="8 912 345-67-89", customer_shipping_country_code="DE")
+    assert errors_of(form, "customer_shipping_phone") == PLUS_NEEDED
+
+
+PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
+
+
+def test_phone_without_plus_or_region_asks_for_the_code(app):
     form = check(app, customer_phone="912 345 67 89")
-    assert errors_of(form, "customer_phone") == "Start with the country code (+…) or choose a country."
+    assert errors_of(form, "customer_phone") == PLUS_NEEDED
     assert check(app, customer_phone="+7 912 345-67-89").customer_phone.data == "+79123456789"
+
+
+@pytest.mark.parametrize("phone", ["+7 912 345-67-89 ext. 123", "+1 415 555 2671 x12",
+                                   "+44 20 7946 0958 доб. 5"])
+def test_phone_extensions_are_refused_towards_the_note(app, phone):
+    form = check(app, customer_phone=phone)
+    assert errors_of(form, "customer_phone") == (
+        "JustClick has no place for an extension: send the number without it and put the "
+        "extension in the note.")
 
 
 @pytest.mark.parametrize("phone", ["hello", "+7 123", "+1 555 000"])
 def test_bad_phones_are_refused(app, phone):
-    form = check(app, customer_shipping_phone=phone, customer_shipping_country_code="RU")
+    form = check(app, customer_shipping_phone=phone, region="RU")
     assert errors_of(form, "customer_shipping_phone") in (
         "This is not a phone number.", "This phone number is not valid for its country.")
 
@@ -119,7 +135,8 @@ def test_a_date_that_is_not_a_date(app):
 
 
 @pytest.mark.parametrize("typed, price", [("1500", Decimal("1500")), ("1 500,50", Decimal("1500.50")),
-                                          ("0.99", Decimal("0.99"))])
+                                          ("0.99", Decimal("0.99")), ("0", Decimal("0")),
+                                          ("0,00", Decimal("0"))])
 def test_prices_as_operators_type_them(app, typed, price):
     form = check(app, products__0__price=typed)
     assert form.errors == {}
@@ -128,8 +145,8 @@ def test_prices_as_operators_type_them(app, typed, price):
 
 @pytest.mark.parametrize("typed, message", [
     ("abc", "Enter a price as a number, e.g. 1500 or 1500.50."),
-    ("-5", "A price must be greater than 0."),
-    ("0", "A price must be greater than 0."),
+    ("-5", "A price cannot be negative."),
+    ("-0.01", "A price cannot be negative."),
     ("10.555", "A price has at most 2 decimal places."),
     ("1e12", "That price is too large."),
 ])
@@ -160,8 +177,17 @@ def test_typed_ids_are_accepted_when_lists_are_unavailable(app):
                  order_sales_manager="71257")
     assert form.errors == {}
     bad = check(app, catalog=Catalog(), products__0__good_name="два слова", coupon="SUMMER")
-    assert errors_of(bad, "products-0-good_name") == "A product id is letters, digits, - and _ only."
+    assert errors_of(bad, "products-0-good_name") == "A product id has no spaces or commas."
     assert errors_of(bad, "coupon") == "Enter the coupon's numeric id."
+    assert errors_of(check(app, catalog=Catalog(), products__0__good_name="a,b"),
+                     "products-0-good_name") == "A product id has no spaces or commas."
+
+
+@pytest.mark.parametrize("slug", ["курс-продаж", "Kurs.2025", "_draft", "книга"])
+def test_typed_ids_may_be_any_text_justclick_allows(app, slug):
+    form = check(app, catalog=Catalog(), products__0__good_name=slug)
+    assert form.errors == {}
+    assert [line.good_name for line in form.lines()] == [slug]
 
 
 def test_coupon_and_manager_must_come_from_their_lists(app):
@@ -172,12 +198,20 @@ def test_coupon_and_manager_must_come_from_their_lists(app):
     assert ok.errors == {}
 
 
-def test_affiliates_are_trimmed_in_order_without_empties(app):
-    form = check(app, affiliates=" alpha , ,beta,, gamma_3 ")
+def test_affiliates_are_trimmed_in_order(app):
+    form = check(app, affiliates=" alpha , beta, gamma_3 ,")
     assert form.errors == {}
     assert form.affiliates.data == "alpha,beta,gamma_3"
     assert errors_of(check(app, affiliates="alpha, two words"), "affiliates").startswith(
         "Not a partner login: two words.")
+
+
+@pytest.mark.parametrize("typed, position", [(", partner2", 1), ("alpha,,beta", 2), ("alpha, ,beta", 2)])
+def test_an_empty_partner_position_before_a_filled_one_is_refused(app, typed, position):
+    # Dropping the empty one would move each later partner up a level.
+    assert errors_of(check(app, affiliates=typed), "affiliates") == (
+        f"Position {position} is empty: the first login is the level-1 partner, the second level 2, "
+        "and so on. Remove the extra comma or fill the position in.")
 
 
 def test_length_limits(app):
@@ -195,3 +229,78 @@ def test_status_and_confirmed_only_take_documented_values(app):
     assert errors_of(check(app, order_status="Shipped"), "order_status")
     assert errors_of(check(app, order_confirmed="Maybe"), "order_confirmed")
     assert check(app, order_status="MoneyBack", order_confirmed="No").errors == {}
+
+
+def test_one_order_tag_only(app):
+    assert errors_of(check(app, order_tag="vip, webinar"), "order_tag") == (
+        "One tag only: JustClick takes a single order tag, so no commas.")
+    assert check(app, order_tag="vip-webinar").errors == {}
+
+
+@pytest.mark.parametrize("field", ["order_created_at", "order_paid_at"])
+@pytest.mark.parametrize("typed", ["0999-01-01T00:00", "1999-12-31T23:59", "2101-01-01T00:00"])
+def test_years_outside_2000_to_2100_are_refused(app, field, typed):
+    form = check(app, timezone="UTC", **{field: typed})
+    assert errors_of(form, field) == "Enter a year from 2000 to 2100."
+
+
+def test_years_2000_to_2100_are_taken(app):
+    form = check(app, order_created_at="2000-01-01T00:00", order_paid_at="2000-01-01T00:05")
+    assert form.errors == {}
+
+
+# --- the same product twice, emails, dates, tags ------------------------------------------------
+
+def test_the_same_product_twice_is_refused(app):
+    form = check(app, products__1__good_name=GOOD, products__1__price="10")
+    assert errors_of(form, "products-1-good_name") == (
+        f"“{GOOD}” is already on line 1. An order takes each product once: send a second order for more.")
+    assert errors_of(form, "products-0-good_name") is None
+
+
+@pytest.mark.parametrize("typed", ["x@xn--e1afmkfd.xn--p1ai", "x@пример.рф", "x@ПРИМЕР.рф"])
+def test_an_international_domain_is_sent_in_its_ascii_form(app, typed):
+    form = check(app, customer_email=typed)
+    assert form.errors == {}
+    assert form.customer_email.data == "x@xn--e1afmkfd.xn--p1ai"
+
+
+# --- what JustClick must never receive -----------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["customer_first_name", "customer_shipping_city", "order_tag", "utm_source",
+                                   "customer_email", "payment_method", "products__0__good_name"])
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x07", "\x0b", "\x0c", "\r", "\n", "\u202e", "\u2066"])
+def test_control_and_direction_characters_are_refused(app, field, char):
+    value = {"customer_email": f"iv{char}an@example.com",
+             "products__0__good_name": f"dig{char}ital"}.get(field, f"Iv{char}an")
+    form = check(app, **{field: value})
+    message = errors_of(form, field.replace("__", "-"))
+    assert message and message.startswith("Remove the invisible character")
+    assert f"U+{ord(char):04X}" in message
+
+
+def test_the_note_keeps_its_lines_and_tabs_but_not_other_controls(app):
+    form = check(app, note="Call after 18:00\r\n\tAsk for Anna")
+    assert form.errors == {} and form.note.data == "Call after 18:00\r\n\tAsk for Anna"
+    assert errors_of(check(app, note="a\x1bb"), "note").startswith("Remove the invisible character")
+    assert errors_of(check(app, note="a\u202eb"), "note").startswith("Remove the invisible character")
+
+
+def test_a_product_line_field_posted_twice_is_refused(app):
+    data = MultiDict([("customer_email", "buyer@example.com"), ("products-0-good_name", GOOD),
+                      ("products-0-price", "10"), ("products-0-price", "20")])
+    with app.test_request_context(method="POST", data=data):
+        form = OrderForm(catalog=FULL_CATALOG)
+        assert not form.validate()
+    assert errors_of(form, "products-0-price") == (
+        "This field was sent twice; send the form again from the page.")
+
+
+def test_more_than_100_product_lines_are_refused_not_cut(app):
+    lines = {f"products-{i}-good_name": f"item-{i}" for i in range(120)}
+    lines.update({f"products-{i}-price": "5" for i in range(110, 120)})  # the last lines carry prices
+    with app.test_request_context(method="POST", data={"customer_email": "buyer@example.com", **lines}):
+        form = OrderForm(catalog=Catalog())
+        assert not form.validate()
+    assert [m for _, m in error_list(form)] == [
+        "At most 100 product lines in one order; this one has 120. Split it into two orders."]

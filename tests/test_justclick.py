@@ -470,6 +470,60 @@ def test_a_string_error_code_that_is_not_zero_is_rejected(httpserver):
     assert caught.value.code == 602
 
 
+@pytest.mark.parametrize("code", [False, True])
+def test_a_boolean_error_code_is_a_bad_response(httpserver, code):
+    # Python reads JSON false as 0: without care, "error_code": false would count as success.
+    httpserver.expect_request("/api/createorder").respond_with_json(
+        {"error_code": code, "error_text": "OK", "result": []})
+    with pytest.raises(BadResponse) as caught:
+        make_client(httpserver.url_for("/api/")).create_order(order())
+    assert caught.value.may_have_reached is True
+
+
+@pytest.mark.parametrize("status", [500, 404, 403])
+def test_a_success_envelope_with_an_error_status_is_unknown(httpserver, status):
+    httpserver.expect_request("/api/createorder").respond_with_json(ENVELOPE_OK, status=status)
+    with pytest.raises(BadResponse) as caught:
+        make_client(httpserver.url_for("/api/")).create_order(order())
+    assert caught.value.status == status
+    assert caught.value.may_have_reached is True
+    assert f"HTTP {status}" in str(caught.value) and "unknown" in str(caught.value)
+
+
+def test_an_error_envelope_with_an_error_status_is_still_a_refusal(httpserver):
+    httpserver.expect_request("/api/createorder").respond_with_json(
+        {"error_code": 602, "error_text": "Order could not be created", "result": []}, status=500)
+    with pytest.raises(Rejected) as caught:
+        make_client(httpserver.url_for("/api/")).create_order(order())
+    assert caught.value.code == 602
+
+
+def test_a_302_carrying_an_envelope_is_read_like_a_200_and_not_followed(httpserver):
+    login = httpserver.url_for("/login")
+    httpserver.expect_request("/api/createorder").respond_with_response(Response(
+        json.dumps({**ENVELOPE_OK, "error_text": "order created"}), status=302,
+        headers={"Location": login}, content_type="application/json"))
+    httpserver.expect_request("/api/getgoods").respond_with_response(Response(
+        json.dumps({"error_code": 4, "error_text": "Wrong rpsKey", "result": []}), status=302,
+        headers={"Location": login}, content_type="text/html"))
+    client = make_client(httpserver.url_for("/api/"))
+    reply = client.create_order(order())
+    assert (reply.code, reply.text) == (0, "order created")
+    with pytest.raises(Rejected) as caught:
+        client.get_goods()
+    assert caught.value.code == 4
+    assert [request.path for request, _ in httpserver.log] == ["/api/createorder", "/api/getgoods"]
+
+
+@pytest.mark.parametrize("status", [301, 303, 307])
+def test_other_redirects_carrying_an_envelope_are_bad_responses(httpserver, status):
+    httpserver.expect_request("/api/createorder").respond_with_response(Response(
+        json.dumps(ENVELOPE_OK), status=status, headers={"Location": httpserver.url_for("/login")}))
+    with pytest.raises(BadResponse) as caught:
+        make_client(httpserver.url_for("/api/")).create_order(order())
+    assert caught.value.status == status
+
+
 def test_a_list_method_without_a_list_is_a_bad_response(httpserver):
     httpserver.expect_request("/api/getgoods").respond_with_json(
         {"error_code": 0, "error_text": "OK", "result": {"id": 1}})

@@ -23,28 +23,26 @@ def test_leading_overrides_keep_order():
     plan = plan_products([ProductLine("a", D("10")), ProductLine("b", D("20")), ProductLine("c")])
     assert plan.names == ["a", "b", "c"]
     assert plan.prices == [D("10"), D("20")]
-    assert not plan.reordered and plan.filled == ()
+    assert not plan.reordered and plan.order == (0, 1, 2)
 
 
-def test_override_after_a_catalogue_line_fills_the_gap_when_known():
-    catalogue = {"a": D("100.00"), "b": D("200.00"), "c": D("300.00")}
-    lines = [ProductLine("a"), ProductLine("b", D("5")), ProductLine("c")]
-    plan = plan_products(lines, catalogue)
-    assert plan.names == ["a", "b", "c"]
-    assert plan.prices == [D("100.00"), D("5")]
-    assert plan.filled == ("a",)
-    assert effective_prices(plan, catalogue) == [D("100.00"), D("5"), D("300.00")]
+def test_an_override_after_a_catalogue_line_moves_first_and_no_catalogue_price_is_sent():
+    # JustClick's price may have changed since the desk cached it: only typed prices are sent.
+    plan = plan_products([ProductLine("a"), ProductLine("b", D("5")), ProductLine("c")])
+    assert plan.names == ["b", "a", "c"]
+    assert plan.prices == [D("5")]
+    assert plan.reordered and plan.order == (1, 0, 2)
 
 
-def test_override_after_an_unknown_price_moves_overridden_lines_first():
-    lines = [ProductLine("a"), ProductLine("b", D("5")), ProductLine("c"), ProductLine("d", D("7"))]
-    plan = plan_products(lines, {})
+def test_overridden_lines_go_first_in_the_order_typed():
+    lines = [ProductLine("a"), ProductLine("b", D("5")), ProductLine("c"), ProductLine("d", D("0"))]
+    plan = plan_products(lines)
     assert plan.reordered
     assert plan.names == ["b", "d", "a", "c"]
-    assert plan.prices == [D("5"), D("7")]
+    assert plan.prices == [D("5"), D("0")]
 
 
-def test_every_override_reaches_its_product_and_no_other_product_is_priced():
+def test_every_override_reaches_its_product_and_only_typed_prices_are_sent():
     """Whatever the arrangement, each product ends up with exactly the operator's price or its own."""
     catalogue = {"a": D("1"), "c": D("3")}
     cases = [
@@ -53,8 +51,9 @@ def test_every_override_reaches_its_product_and_no_other_product_is_priced():
         [ProductLine("a", D("2")), ProductLine("x"), ProductLine("c", D("4")), ProductLine("y")],
     ]
     for lines in cases:
-        plan = plan_products(lines, catalogue)
+        plan = plan_products(lines)
         assert sorted(plan.names) == sorted(line.good_name for line in lines)
+        assert sorted(plan.prices) == sorted(line.price for line in lines if line.price is not None)
         wanted = {line.good_name: line.price if line.price is not None else catalogue.get(line.good_name)
                   for line in lines}
         got = dict(zip(plan.names, effective_prices(plan, catalogue), strict=True))

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
@@ -30,20 +31,20 @@ def test_the_order_page_lists_goods_coupons_and_managers(client):
         assert f'value="{good["good_name"]}"' in page
     for coupon in SEED_COUPONS:
         assert f'<option value="{coupon["id"]}">{coupon["coupon"]}</option>' in page
-    for manager in SEED_MANAGERS:
-        selected = " selected" if manager["id"] == OPERATOR["manager_id"] else ""
-        assert f'<option value="{manager["id"]}"{selected}>{manager["manager_name"]}</option>' in page
+    for manager in SEED_MANAGERS:  # none chosen: the field reassigns the customer's personal manager
+        assert f'<option value="{manager["id"]}">{manager["manager_name"]}</option>' in page
     assert 'name="customer_shipping_country_code"' in page and '<option value="RU">Russian Federation' in page
 
 
 def test_a_full_order_reaches_justclick_exactly_as_typed(client, sandbox_server):
     response = client.post("/", data=order(
-        customer_first_name="Иван", customer_last_name="Петров", customer_phone="8 912 345 67 89",
+        customer_first_name="Иван", customer_last_name="Петров", customer_phone="+7 912 345 67 89",
         customer_shipping="ул. Тверская, 1", customer_shipping_city="Москва",
         customer_shipping_country_code="RU", billing_same_as_shipping="y",
         products__0__good_name=PHYSICAL["good_name"], products__0__price="1 200,50",
         products__1__good_name=DIGITAL["good_name"], products__1__price="",
         order_status="Paid", order_confirmed="Yes", order_created_at="2026-01-05T10:30",
+        order_paid_at="2026-01-05T10:45",
         coupon=str(SEED_COUPONS[1]["id"]), order_sales_manager=str(SEED_MANAGERS[0]["id"]),
         affiliates="alpha, beta", utm_source="newsletter", note="Позвонить & уточнить",
     ))
@@ -63,6 +64,7 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(client, sandbox_server)
         "order_status": "Paid",
         "order_confirmed": "Yes",
         "order_created_at": "2026-01-05 10:30:00",
+        "order_paid_at": "2026-01-05 10:45:00",
         "order_sales_manager": str(SEED_MANAGERS[0]["id"]),
         "product_names": f"{PHYSICAL['good_name']},{DIGITAL['good_name']}",
         "product_prices": "1200.50",
@@ -110,6 +112,19 @@ def test_upstream_failures_are_explained_beside_the_intact_form(client, email, s
         assert word in page
     assert f'value="{email}"' in page and 'value="Ольга"' in page
     assert 'id="submit-order"' in page  # the form is still there
+
+
+def test_a_success_reply_with_an_error_status_is_an_unknown_outcome(httpserver, tmp_path):
+    httpserver.expect_request("/api/createorder").respond_with_json(
+        {"error_code": 0, "error_text": "OK", "result": []}, status=500)
+    app = create_app(desk_config(httpserver.url_for("/api/"), tmp_path))
+    client = sign_in(app.test_client())
+    response = client.post("/", data=order())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 502
+    assert "may or may not exist" in page and "HTTP 500" in page
+    assert "Order created" not in page
+    assert re.search(r"Unknown: check in JustClick", client.get("/history").get_data(as_text=True))
 
 
 def test_a_timed_out_order_is_sent_once_only(client, sandbox_server):
@@ -172,15 +187,27 @@ def test_product_search_matches_russian_titles_case_insensitively(client):
     assert DIGITAL["good_name"] not in page or word in DIGITAL["good_title"].lower()
 
 
-def test_summary_shows_the_exact_product_fields(client):
+def test_summary_shows_the_order_that_will_be_sent(client):
     data = order(products__0__good_name=DIGITAL["good_name"],
                  products__1__good_name=PHYSICAL["good_name"], products__1__price="10")
     page = client.post("/summary", data=data, headers=HX).get_data(as_text=True)
     names = re.search(r'id="wire-names">([^<]*)<', page)[1]
     prices = re.search(r'id="wire-prices">([^<]*)<', page)[1]
-    # GetAllGoods knows the digital product's price, so it is filled in to keep positions
-    assert names == f"{DIGITAL['good_name']},{PHYSICAL['good_name']}"
-    assert prices == f"{DIGITAL['good_sum']},10"
+    # The overridden line goes first; the digital product's catalogue price is not sent for it.
+    assert names == f"{PHYSICAL['good_name']},{DIGITAL['good_name']}"
+    assert prices == "10"
+    # and the lines are listed in that order
+    listed = [page.index(f"<code>{good['good_name']}</code>") for good in (PHYSICAL, DIGITAL)]
+    assert listed == sorted(listed)
+
+
+def test_no_price_the_operator_did_not_type_is_sent(client, sandbox_server):
+    second = "sales-in-messengers"
+    response = client.post("/", data=order(products__1__good_name=second, products__1__price="0"))
+    assert response.status_code == 303
+    [accepted] = sandbox_server.book.all()
+    assert accepted["params"]["product_names"] == f"{second},{DIGITAL['good_name']}"
+    assert accepted["params"]["product_prices"] == "0"  # a free line, and nothing else priced
 
 
 def test_prefill_from_the_url(client):
@@ -299,8 +326,8 @@ def test_the_summary_and_line_actions_take_any_typed_price(client, price):
     summary = client.post("/summary", data=data, headers=HX)
     assert summary.status_code == 200
     page = summary.get_data(as_text=True)
-    if price == "1e3":  # a valid price: shown and sent as the plain number JustClick reads
-        assert re.search(r'id="wire-prices">1000[<,]', page)
+    if price in ("1e3", "0"):  # a valid price: shown and sent as the plain number JustClick reads
+        assert re.search(rf'id="wire-prices">{int(float(price))}[<,]', page)
     else:
         assert "invalid price" in page and "(not sent)" in page
     added = client.post("/", data={**data, "action": "add"})
@@ -313,3 +340,183 @@ def test_htmx_errors_go_to_the_alert_region_and_leave_the_panel_alone(client):
     assert response.headers["HX-Retarget"] == "#alerts" and response.headers["HX-Reswap"] == "innerHTML"
     page = response.get_data(as_text=True)
     assert "<html" not in page and "There is nothing at this address." in page
+
+
+def test_the_sales_manager_is_empty_until_the_operator_chooses_me(client, sandbox_server):
+    page = client.get("/").get_data(as_text=True)
+    assert "<option value=\"\">— none —</option>" in page and " selected>" not in page.split(
+        'id="order_sales_manager"')[1].split("</select>")[0]
+    # "Me", without JavaScript: the form comes back with the operator's own manager id chosen
+    me = re.search(r'<button[^>]*name="action" value="(manager:[^"]*)"[^>]*>Me</button>', page)
+    assert me
+    page = client.post("/", data=order(customer_first_name="Анна", action=me[1])).get_data(as_text=True)
+    assert f'<option value="{OPERATOR["manager_id"]}" selected>' in page and 'value="Анна"' in page
+    assert sandbox_server.book.all() == []
+    # an order without a manager sends none
+    assert client.post("/", data=order()).status_code == 303
+    assert "order_sales_manager" not in sandbox_server.book.all()[0]["params"]
+
+
+# --- what is sent is what the operator meant -----------------------------------------------------
+
+@pytest.fixture
+def desk_in(sandbox_server, tmp_path):
+    """A signed-in client of a desk with extra settings, against the shared stand-in."""
+    def make(**settings):
+        return sign_in(create_app(desk_config(sandbox_server.url, tmp_path, **settings)).test_client())
+    return make
+
+
+def test_a_phone_without_plus_is_read_in_the_default_region_only(desk_in, sandbox_server):
+    client = desk_in(DEFAULT_PHONE_REGION="RU")
+    response = client.post("/", data=order(customer_phone="8 912 345-67-89", customer_shipping="Hauptstr. 1",
+                                           customer_shipping_city="München",
+                                           customer_shipping_country_code="DE"))
+    assert response.status_code == 303
+    assert sandbox_server.book.all()[0]["params"]["customer_phone"] == "+79123456789"  # not +4989123456789
+
+
+def test_a_phone_without_plus_and_no_default_region_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(customer_phone="8 912 345-67-89",
+                                           customer_shipping_country_code="DE"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Start with + and the country code" in page and 'value="8 912 345-67-89"' in page
+
+
+def test_the_number_to_be_sent_is_shown_beside_the_phone_field(desk_in):
+    client = desk_in(DEFAULT_PHONE_REGION="RU")
+    # as the operator types (htmx)
+    reading = client.post("/phone-reading/customer_phone", data={"customer_phone": "8 912 345-67-89"},
+                          headers=HX)
+    assert reading.status_code == 200
+    text = reading.get_data(as_text=True)
+    assert 'id="customer_phone-reading"' in text and "+79123456789" in text and "Russia" in text
+    refused = client.post("/phone-reading/customer_shipping_phone",
+                          data={"customer_shipping_phone": "+49 89 123456 ext. 7"}, headers=HX)
+    assert "extension" in refused.get_data(as_text=True)
+    assert client.post("/phone-reading/customer_email", data={}, headers=HX).status_code == 404
+    # and without JavaScript, in the form re-rendered by any button
+    page = client.post("/", data=order(customer_phone="8 912 345-67-89", action="add")).get_data(as_text=True)
+    field = re.search(r'id="customer_phone-reading"[^>]*>([^<]*)<', page)
+    assert field and "+79123456789" in field[1]
+    assert re.search(r'aria-describedby="[^"]*customer_phone-reading', page)
+
+
+def test_a_tag_with_a_comma_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(order_tag="vip, webinar"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"order_status": "Paid"}, "no paid date"),
+    ({"order_status": "Expected", "order_paid_at": "2026-01-05T10:45"}, "awaiting payment"),
+])
+def test_a_status_at_odds_with_the_paid_date_asks_before_sending(client, sandbox_server, fields, words):
+    data = order(**fields)
+    response = client.post("/", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and sandbox_server.book.all() == []
+    assert words in page
+    accept = re.search(r'<button[^>]*name="accept" value="([^"]+)"', page)
+    assert accept
+    token = re.search(r'name="submission_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="submission_token"', page)
+    response = client.post("/", data={**data, "accept": accept[1], "submission_token": token[1]})
+    assert response.status_code == 303
+    assert len(sandbox_server.book.all()) == 1
+
+
+def test_an_accepted_status_doubt_survives_the_duplicate_question(client, sandbox_server):
+    assert client.post("/", data=order(order_status="Paid", accept="paid-without-date")).status_code == 303
+    again = client.post("/", data=order(order_status="Paid", accept="paid-without-date"))
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "This looks like an order you just created" in page
+    # the accepted doubt is kept for the next press
+    assert re.search(r'<input[^>]*name="accept"[^>]*value="paid-without-date"', page)
+    earlier = re.search(r'name="confirm" value="([^"]+)"', page)[1]
+    response = client.post("/", data=order(order_status="Paid", accept="paid-without-date", confirm=earlier))
+    assert response.status_code == 303 and len(sandbox_server.book.all()) == 2
+
+
+def test_a_year_before_2000_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(order_created_at="0999-01-01T00:00"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Enter a year from 2000 to 2100." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stored", [
+    {"sent": {"customer_email": "a@b.co", "order_created_at": "999-01-01 00:00:00",
+              "order_paid_at": "yesterday"}, "lines": [{"good_name": "digital", "price": "abc"}]},
+    {"sent": {"customer_email": "a@b.co", "order_created_at": 12}, "lines": ["digital", None, 5]},
+    {"sent": {"customer_email": None, "note": {"x": 1}}, "lines": {"good_name": "digital"}},
+    {"sent": "not a dict"},
+    {},
+])
+def test_duplicate_into_form_survives_any_stored_attempt(client, stored):
+    from webapp import history
+
+    cookie = f"session={client.get_cookie('session').value}"
+    with client.application.test_request_context(headers={"Cookie": cookie}):  # this client's history
+        entry = history.new_entry(outcome="created", sent={}, reply={})
+        entry.update(stored)
+        history._store().append(history._history_id(), entry, 100)
+    response = client.get("/", query_string={"from": entry["id"]})
+    assert response.status_code == 200
+    assert 'id="order-form"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("zone, words", [(None, "No account time zone is set"),
+                                         ("Europe/Moscow", "Europe/Moscow")])
+def test_the_time_help_says_which_zone_the_future_is_judged_in(desk_in, zone, words):
+    page = desk_in(ACCOUNT_TIMEZONE=zone).get("/").get_data(as_text=True)
+    help_text = re.search(r'id="order_created_at-help"[^>]*>([^<]*)<', page)[1]
+    assert words in help_text
+
+
+def test_the_same_product_twice_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(products__1__good_name=DIGITAL["good_name"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "is already on line 1" in page
+
+
+def test_an_empty_partner_position_is_refused(client, sandbox_server):
+    response = client.post("/", data=order(affiliates=", partner2"))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Position 1 is empty" in response.get_data(as_text=True)
+
+
+def test_an_ascii_email_is_sent_as_typed(client, sandbox_server):
+    assert client.post("/", data=order(customer_email="x@xn--e1afmkfd.xn--p1ai")).status_code == 303
+    assert sandbox_server.book.all()[0]["params"]["customer_email"] == "x@xn--e1afmkfd.xn--p1ai"
+
+
+def test_more_than_100_product_lines_are_refused_whole(client, sandbox_server):
+    lines = {f"products-{i}-good_name": "digital" if i == 0 else f"item-{i}" for i in range(120)}
+    response = client.post("/", data={"customer_email": "ivan@example.com", **lines})
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "At most 100 product lines" in response.get_data(as_text=True)
+
+
+def test_adding_lines_stops_at_100_and_says_so(client):
+    lines = {f"products-{i}-good_name": f"item-{i}" for i in range(100)}
+    page = client.post("/", data={**lines, "action": "add"}).get_data(as_text=True)
+    assert 'name="products-99-good_name"' in page and 'name="products-100-good_name"' not in page
+    assert "Add product line" not in page and "at most 100 product lines" in page
+
+
+def test_a_product_line_field_posted_twice_is_refused(client, sandbox_server):
+    data = MultiDict(order(products__0__price="10"))
+    data.add("products-0-price", "20")
+    data["submission_token"] = client.application.extensions["submission_tokens"].new()
+    response = client.post("/", data=data)
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "sent twice" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field", ["customer_first_name", "order_tag", "utm_campaign"])
+def test_control_characters_never_reach_justclick(client, sandbox_server, field):
+    response = client.post("/", data=order(**{field: "Ива\u202eн\x1b[31m"}))
+    assert response.status_code == 422 and sandbox_server.book.all() == []
+    assert "Remove the invisible character" in response.get_data(as_text=True)

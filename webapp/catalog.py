@@ -91,6 +91,9 @@ class CatalogService:
     #: After a failed fetch, pages are served from what there is for this long before trying again,
     #: so an outage does not cost every page load a timeout.
     RETRY_AFTER = 30.0
+    #: "Refresh lists" refetches at most once in this many seconds (JustClick blocks accounts that
+    #: hammer its API); a press inside the window is served the lists the last one fetched.
+    REFRESH_WINDOW = 30.0
 
     def __init__(self, client: JustClickClient, cache, ttl: float):
         self.client = client
@@ -102,11 +105,22 @@ class CatalogService:
         entries = self._read()
         if refresh or self._due(entries):
             with self._lock:
-                if not refresh:  # another thread may have refreshed while this one waited
-                    entries = self._read()
+                refresh = refresh and self._refresh_allowed()
+                entries = self._read()  # another thread may have fetched while this one waited
                 due = list(LISTS) if refresh else self._due(entries)
-                entries.update(self._fetch(due, entries))
+                if due:
+                    entries.update(self._fetch(due, entries))
         return self._assemble(entries)
+
+    def _refresh_allowed(self) -> bool:
+        """No refresh in the last REFRESH_WINDOW seconds. The time is kept in the shared cache, so
+        the workers sharing it agree (two presses in two workers at one instant may both refresh)."""
+        last = self.cache.get("catalog:refreshed_at")
+        now = time.time()
+        if last is not None and now - last < self.REFRESH_WINDOW:
+            return False
+        self.cache.set("catalog:refreshed_at", now, timeout=0)
+        return True
 
     def _read(self) -> dict:
         return {name: self.cache.get(f"catalog:{name}") for name in LISTS}

@@ -6,11 +6,11 @@ Field names equal JustClick's createorder parameter names, so a form post reads 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -28,16 +28,19 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     IPAddress,
     Length,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
+from .phones import PhoneError, read_phone, reading
 
 COUNTRY_CHOICES = [SelectChoice("", "— none —")] + [
     SelectChoice(c.alpha_2, c.name) for c in sorted(pycountry.countries, key=lambda c: c.name)
@@ -54,15 +57,46 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 # Where no account time zone is set, "the future" starts in the earliest zone on Earth, so an
 # operator anywhere is never told that a time they just lived through has not happened yet.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+#: Years JustClick's date format can carry as the desk writes it (four digits) and that make sense.
+YEARS = range(2000, 2101)
 
-SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: A product id typed while the list is unavailable: JustClick's slugs may be Cyrillic, but
+#: product_names is comma-separated and an id has no spaces.
+TYPED_PRODUCT = re.compile(r"^[^,\s]+$")
 PRODUCT_KEY = re.compile(r"^products-(\d+)-(good_name|price)$")
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_PRICE = Decimal("100000000")
+MAX_LINES = 100
+PHONE_FIELDS = ("customer_phone", "customer_shipping_phone")
+
+#: Characters that reorder text on screen (bidi embeddings, overrides, isolates): a name holding one
+#: reads differently from what it is. With the control characters, never sent to JustClick.
+DIRECTION_MARKS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: A status at odds with the paid date is asked about, not refused: it may be meant that way.
+STATUS_DOUBTS = {
+    "paid-without-date": "The status is Paid but there is no paid date, so JustClick gets no payment time.",
+    "paid-date-but-expected": ("There is a paid date but the status is Expected: the order will be "
+                               "awaiting payment all the same."),
+}
 
 
 def short(n: int):
     return Length(max=n, message=f"At most {n} characters.")
+
+
+class PlainText:
+    """Refuses invisible characters that would reach JustClick as they are: controls (NUL, ESC, BEL,
+    line breaks…) and direction marks. `keep` lists those a multi-line field may hold."""
+
+    def __init__(self, keep: str = ""):
+        self.keep = keep
+
+    def __call__(self, form, field):
+        for char in field.data or "":
+            invisible = char in DIRECTION_MARKS or unicodedata.category(char) in ("Cc", "Zl", "Zp")
+            if invisible and char not in self.keep:
+                raise StopValidation(f"Remove the invisible character U+{ord(char):04X} from this field: "
+                                     "JustClick would receive it as it is.")
 
 
 class PriceField(StringField):
@@ -78,8 +112,12 @@ class PriceField(StringField):
             price = Decimal(text)
         except InvalidOperation:
             raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.") from None
-        if not price.is_finite() or price <= 0:
-            raise ValueError("A price must be greater than 0.")
+        if not price.is_finite():
+            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.")
+        if price < 0:
+            raise ValueError("A price cannot be negative.")
+        if price.is_zero():  # a free line; "-0" is 0 too
+            price = Decimal(0)
         if price.as_tuple().exponent < -2:
             raise ValueError("A price has at most 2 decimal places.")
         if price >= MAX_PRICE:
@@ -93,7 +131,7 @@ class PriceField(StringField):
 
 
 class ProductLineForm(Form):
-    good_name = StringField("Product", validators=[short(100)])
+    good_name = StringField("Product", validators=[short(100), PlainText()])
     price = PriceField("Price override", validators=[Optional()])
 
     @property
@@ -101,8 +139,17 @@ class ProductLineForm(Form):
         return not (self.good_name.data or "").strip() and not (self.price.raw_data or [""])[0].strip()
 
 
+class ProductLines(FieldList):
+    """The product lines. Past `max_entries` WTForms drops posted lines without a word; this notes
+    how many were posted, so that an order with more is refused rather than cut."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.posted = len(set(self._extract_indices(self.name, formdata))) if formdata else 0
+        super().process(formdata, data, extra_filters)
+
+
 def _text(label, n=255, **kw):
-    return StringField(label, validators=[Optional(), short(n)], filters=[_strip], **kw)
+    return StringField(label, validators=[Optional(), short(n), PlainText()], filters=[_strip], **kw)
 
 
 def _strip(value):
@@ -116,7 +163,7 @@ class OrderForm(FlaskForm):
     # Customer
     customer_email = StringField(
         "Email",
-        validators=[DataRequired("JustClick needs the customer's email."), short(254)],
+        validators=[DataRequired("JustClick needs the customer's email."), short(254), PlainText()],
         filters=[_strip],
     )
     customer_first_name = _text("First name", 100)
@@ -127,7 +174,7 @@ class OrderForm(FlaskForm):
         Optional(), IPAddress(ipv4=True, ipv6=True, message="Enter an IPv4 or IPv6 address.")])
 
     # Products
-    products = FieldList(FormField(ProductLineForm), min_entries=1, max_entries=100)
+    products = ProductLines(FormField(ProductLineForm), min_entries=1, max_entries=MAX_LINES)
 
     # Shipping address
     customer_shipping = _text("Address")
@@ -155,7 +202,8 @@ class OrderForm(FlaskForm):
     payment_method = _text("Payment method", 100)
     coupon = _text("Coupon", 20)
     order_tag = _text("Order tag", 100)
-    note = TextAreaField("Note", validators=[Optional(), short(2000)], filters=[_strip])
+    note = TextAreaField("Note", validators=[Optional(), short(2000), PlainText(keep="\r\n\t")],
+                         filters=[_strip])
 
     # Attribution
     order_sales_manager = _text("Sales manager", 20)
@@ -170,6 +218,7 @@ class OrderForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.catalog = catalog
         self.default_region = default_region
+        self.timezone = timezone
         self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
 
     # --- products -------------------------------------------------------------------------
@@ -184,26 +233,37 @@ class OrderForm(FlaskForm):
         # Syntax only, never DNS. The reserved .test domain is allowed: the sandbox's test emails use it.
         try:
             checked = validate_email(field.data, check_deliverability=False, test_environment=True)
-            field.data = checked.normalized
         except EmailNotValidError:
             raise ValidationError("This is not a valid email address.") from None
+        # The ASCII form (a punycode domain stays punycode; a Unicode one becomes it), unless the
+        # mailbox name itself is not ASCII and so has none.
+        field.data = checked.ascii_email or checked.normalized
 
     def validate_products(self, field):
+        if field.posted > MAX_LINES:  # nothing is cut: the whole order waits for the operator
+            raise ValidationError(f"At most {MAX_LINES} product lines in one order; this one has "
+                                  f"{field.posted}. Split it into two orders.")
         known = self.catalog.goods_by_name if self.catalog and self.catalog.goods is not None else None
-        chosen = 0
-        for entry in field:
-            if entry.is_blank:
+        chosen = {}  # product -> its line number
+        for number, entry in enumerate(field, 1):
+            for sub in entry:
+                if len(sub.raw_data or ()) > 1:  # WTForms would silently take the first
+                    sub.errors.append("This field was sent twice; send the form again from the page.")
+            if entry.is_blank or entry.good_name.errors:
                 continue
             name = (entry.good_name.data or "").strip()
             if not name:
                 entry.good_name.errors.append("Choose a product for this price.")
             elif known is not None and name not in known:
                 entry.good_name.errors.append(f"The shop has no product “{name}”.")
-            elif known is None and not SLUG.match(name):
-                entry.good_name.errors.append("A product id is letters, digits, - and _ only.")
+            elif known is None and not TYPED_PRODUCT.match(name):
+                entry.good_name.errors.append("A product id has no spaces or commas.")
+            elif name in chosen:  # JustClick has no quantities, and a repeat is undocumented
+                entry.good_name.errors.append(f"“{name}” is already on line {chosen[name]}. An order takes "
+                                              "each product once: send a second order for more.")
             else:
-                chosen += 1
-        if any(entry.good_name.errors for entry in field):
+                chosen[name] = number
+        if any(sub.errors for entry in field for sub in entry):
             raise ValidationError("Check the product lines.")
         if not chosen:
             raise ValidationError("Add at least one product.")
@@ -228,25 +288,13 @@ class OrderForm(FlaskForm):
 
     # --- phones, dates, partners -----------------------------------------------------------
 
-    def _phone_region(self, prefer_shipping: bool) -> str | None:
-        countries = [self.customer_shipping_country_code.data, self.customer_billing_country_code.data]
-        if not prefer_shipping:
-            countries.reverse()
-        return next((c for c in countries if c), None) or self.default_region
-
-    def _check_phone(self, field, prefer_shipping=True):
+    def _check_phone(self, field):
         if not field.data:
             return
-        region = self._phone_region(prefer_shipping)
         try:
-            number = phonenumbers.parse(field.data, region)
-        except phonenumbers.NumberParseException:
-            if region is None and not field.data.lstrip().startswith("+"):
-                raise ValidationError("Start with the country code (+…) or choose a country.") from None
-            raise ValidationError("This is not a phone number.") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError("This phone number is not valid for its country.")
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            field.data = read_phone(field.data, self.default_region)
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
     def validate_customer_phone(self, field):
         self._check_phone(field)
@@ -254,25 +302,53 @@ class OrderForm(FlaskForm):
     def validate_customer_shipping_phone(self, field):
         self._check_phone(field)
 
-    def _check_not_future(self, field):
-        if field.data and field.data > datetime.now(self.zone).replace(tzinfo=None):
+    def phone_reading(self, field) -> str:
+        """Beside a phone field: the number that will be sent, or why it cannot be."""
+        return "" if field.errors else reading(field.data, self.default_region)
+
+    def _check_date(self, field):
+        if not field.data:
+            return
+        if field.data.year not in YEARS:
+            raise ValidationError(f"Enter a year from {YEARS.start} to {YEARS.stop - 1}.")
+        if field.data > datetime.now(self.zone).replace(tzinfo=None):
             raise ValidationError("This time is in the future.")
 
     def validate_order_created_at(self, field):
-        self._check_not_future(field)
+        self._check_date(field)
 
     def validate_order_paid_at(self, field):
-        self._check_not_future(field)
+        self._check_date(field)
         created = self.order_created_at.data
         if field.data and created and field.data < created:
             raise ValidationError("Paid at cannot be before Created at.")
 
+    def validate_order_tag(self, field):
+        if "," in (field.data or ""):
+            raise ValidationError("One tag only: JustClick takes a single order tag, so no commas.")
+
     def validate_affiliates(self, field):
-        logins = [part.strip() for part in (field.data or "").split(",") if part.strip()]
+        logins = [part.strip() for part in (field.data or "").split(",")]
+        while logins and not logins[-1]:  # a trailing comma moves no one
+            logins.pop()
+        # The position is the partner's level: dropping an empty one would move the later ones up.
+        if "" in logins:
+            raise ValidationError(f"Position {logins.index('') + 1} is empty: the first login is the level-1 "
+                                  "partner, the second level 2, and so on. Remove the extra comma or fill "
+                                  "the position in.")
         bad = [login for login in logins if not LOGIN.match(login) or len(login) > 64]
         if bad:
             raise ValidationError(f"Not a partner login: {', '.join(bad)}. Separate logins with commas.")
         field.data = ",".join(logins)
+
+    def status_doubt(self) -> str | None:
+        """A status at odds with the paid date: sent only once the operator confirms (STATUS_DOUBTS)."""
+        status, paid = self.order_status.data, self.order_paid_at.data
+        if status == "Paid" and not paid:
+            return "paid-without-date"
+        if status == "Expected" and paid:
+            return "paid-date-but-expected"
+        return None
 
     def validate_billing_same_as_shipping(self, field):
         typed = [self[name].data for name in SHIPPING_TO_BILLING.values() if self[name].data]
@@ -308,7 +384,8 @@ class LoginForm(FlaskForm):
 
 
 def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
-    """The posted form with a product line added or removed, every typed value kept as typed."""
+    """The posted form with a product line added or removed, or a manager chosen with one click
+    ("manager:<id>"), every other typed value kept as typed."""
     lines: dict[int, dict] = {}
     rest = MultiDict()
     for key, value in formdata.items(multi=True):
@@ -326,6 +403,8 @@ def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
             rows.append({"good_name": arg, "price": ""})
     elif verb == "remove" and arg.isdigit() and int(arg) < len(rows):
         del rows[int(arg)]
+    elif verb == "manager":
+        rest.setlist("order_sales_manager", [arg])
     for i, row in enumerate(rows or [{}]):
         rest.add(f"products-{i}-good_name", row.get("good_name", ""))
         rest.add(f"products-{i}-price", row.get("price", ""))
@@ -333,17 +412,40 @@ def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
 
 
 def data_from_attempt(entry: dict) -> dict:
-    """Form data that reproduces a recorded attempt (for "Duplicate into form")."""
-    data = {k: v for k, v in entry["sent"].items() if k not in ("product_names", "product_prices")}
+    """Form data that reproduces a recorded attempt (for "Duplicate into form").
+
+    The store may hold anything (an older format, a hand-edited file): what cannot be read back is
+    left out, so the form always opens."""
+    sent = entry.get("sent") if isinstance(entry.get("sent"), dict) else {}
+    data = {name: str(value) for name, value in sent.items()
+            if name in CREATEORDER_FIELDS and not name.startswith("product_")
+            and isinstance(value, str | int) and not isinstance(value, bool)}
     for key in ("order_created_at", "order_paid_at"):
         if key in data:
-            data[key] = datetime.strptime(data[key], API_DATETIME)
-    if entry.get("billing_same_as_shipping"):
+            data[key] = _stored_time(data[key])
+    if entry.get("billing_same_as_shipping") is True:
         data = {k: v for k, v in data.items() if not k.startswith("customer_billing_")}
         data["billing_same_as_shipping"] = True
-    data["products"] = [{"good_name": line["good_name"], "price": line["price"] and Decimal(line["price"])}
-                        for line in entry["lines"]]
+    lines = entry.get("lines") if isinstance(entry.get("lines"), list) else []
+    data["products"] = [{"good_name": line["good_name"], "price": _stored_price(line.get("price"))}
+                        for line in lines if isinstance(line, dict) and isinstance(line.get("good_name"), str)
+                        ][:MAX_LINES]
     return data
+
+
+def _stored_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, API_DATETIME)
+    except ValueError:
+        return None
+
+
+def _stored_price(value) -> Decimal | None:
+    try:
+        price = Decimal(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        return None
+    return price if price is not None and price.is_finite() else None
 
 
 def error_list(form) -> list[tuple]:

@@ -298,27 +298,43 @@ class JustClickClient:
         # UTF-8 whatever the Content-Type says: PHP often sends text/html without a charset, and
         # requests would then guess Latin-1 and garble every Cyrillic title.
         text = self._redact(response.content.decode("utf-8", errors="replace"))
-        if response.is_redirect or 300 <= status < 400:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        envelope = body if _is_envelope(body) else None
+        # A 302 carrying JustClick's envelope is its answer (a public client reads it so); it is
+        # never followed. Any other redirect, or a 302 without the envelope, is not an answer.
+        if 300 <= status < 400 and not (status == 302 and envelope is not None):
             raise BadResponse(
                 f"JustClick redirected the request (HTTP {status}) instead of answering.",
                 status=status, body=self._redact(response.headers.get("Location", "")),
             )
-        try:
-            envelope = json.loads(text)
-        except ValueError:
-            kind = "an HTML page" if "<html" in text[:500].lower() else "a reply that is not JSON"
-            raise BadResponse(
-                f"JustClick answered HTTP {status} with {kind}.", status=status, body=text[:500]
-            ) from None
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("error_code"), int | str):
-            raise BadResponse(f"JustClick answered HTTP {status} without an error code.",
-                              status=status, body=text[:500])
-        try:
-            code = int(envelope["error_code"])
-        except ValueError:
-            raise BadResponse("JustClick's error code is not a number.", status=status,
-                              body=text[:500]) from None
+        if envelope is None:
+            if body is not None:
+                kind = "a reply without an integer error code"
+            elif "<html" in text[:500].lower():
+                kind = "an HTML page"
+            else:
+                kind = "a reply that is not JSON"
+            raise BadResponse(f"JustClick answered HTTP {status} with {kind}.", status=status,
+                              body=text[:500])
+        code = int(envelope["error_code"])
+        if code == 0 and not (200 <= status < 300 or status == 302):
+            # Success in the body, failure in the status: which of the two is true cannot be known.
+            raise BadResponse(f"JustClick answered HTTP {status} with a success reply: whether the call "
+                              "took effect is unknown.", status=status, body=text[:500])
         return Reply(code, str(envelope.get("error_text", "")), envelope.get("result"), envelope)
+
+
+#: An error code as JustClick writes it: an integer, or a string of one. Never a boolean.
+ERROR_CODE = re.compile(r"-?[0-9]{1,9}")
+
+
+def _is_envelope(body) -> bool:
+    code = body.get("error_code") if isinstance(body, dict) else None
+    return (not isinstance(code, bool) and isinstance(code, int | str)
+            and ERROR_CODE.fullmatch(str(code)) is not None)
 
 
 #: A reply larger than this is not JustClick's (its lists are kilobytes): stop reading it.

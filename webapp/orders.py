@@ -48,34 +48,25 @@ class ProductPlan:
 
     names: list[str]
     prices: list[Decimal]
-    reordered: bool = False  # lines were moved so each override reaches its product
-    filled: tuple[str, ...] = ()  # products whose catalogue price was sent to keep positions
+    order: tuple[int, ...] = ()  # the operator's line numbers (from 0) in the order they are sent
+
+    @property
+    def reordered(self) -> bool:  # lines were moved so each typed price reaches its product
+        return list(self.order) != sorted(self.order)
 
 
-def plan_products(lines: list[ProductLine], catalogue: dict[str, Decimal] | None = None) -> ProductPlan:
+def plan_products(lines: list[ProductLine]) -> ProductPlan:
     """Honour JustClick's positional price rule.
 
-    Prices apply to a leading run of products; the rest take their catalogue price. So every
-    override must sit inside that run without giving any other product a price the operator did
-    not set: fill the gaps with known catalogue prices, or else move the overridden lines first.
+    Prices apply to a leading run of products; the rest take their catalogue price. So the lines
+    with a typed price go first (each group as typed), and only typed prices are sent: a catalogue
+    price sent to hold a position would override what JustClick charges with what the desk cached.
     """
-    catalogue = catalogue or {}
-    names = [line.good_name for line in lines]
-    overridden = [i for i, line in enumerate(lines) if line.price is not None]
-    if not overridden:
-        return ProductPlan(names, [])
-    head = lines[: overridden[-1] + 1]
-    gaps = [line.good_name for line in head if line.price is None]
-    if all(name in catalogue for name in gaps):
-        prices = [line.price if line.price is not None else catalogue[line.good_name] for line in head]
-        return ProductPlan(names, prices, filled=tuple(gaps))
-    ordered = [line for line in lines if line.price is not None] + [
-        line for line in lines if line.price is None
-    ]
+    order = tuple(sorted(range(len(lines)), key=lambda i: lines[i].price is None))
     return ProductPlan(
-        [line.good_name for line in ordered],
-        [line.price for line in ordered if line.price is not None],
-        reordered=True,
+        [lines[i].good_name for i in order],
+        [lines[i].price for i in order if lines[i].price is not None],
+        order,
     )
 
 
@@ -83,14 +74,14 @@ def format_price(price: Decimal) -> str:
     return format(price, "f")
 
 
-def build_params(values: dict, lines: list[ProductLine], catalogue: dict[str, Decimal] | None = None,
-                 *, billing_same_as_shipping: bool = False) -> tuple[dict[str, str], ProductPlan]:
+def build_params(values: dict, lines: list[ProductLine], *,
+                 billing_same_as_shipping: bool = False) -> tuple[dict[str, str], ProductPlan]:
     """createorder parameters from validated form values; empty fields are left out entirely."""
     values = dict(values)
     if billing_same_as_shipping:
         for shipping, billing in SHIPPING_TO_BILLING.items():
             values[billing] = values.get(shipping)
-    plan = plan_products(lines, catalogue)
+    plan = plan_products(lines)
     values["product_names"] = ",".join(plan.names)
     values["product_prices"] = ",".join(format_price(p) for p in plan.prices)
     params = {}
@@ -114,7 +105,8 @@ def _as_text(value) -> str:
 
 
 def summarize(form, catalog) -> dict:
-    """What the summary panel shows: effective prices and the exact product fields to be sent."""
+    """What the summary panel shows: the lines in the order they are sent, their effective prices
+    (the typed one, else the catalogue's as far as the desk knows it) and the exact product fields."""
     prices = catalog.prices
     goods = catalog.goods_by_name
     rows, lines = [], []
@@ -128,7 +120,8 @@ def summarize(form, catalog) -> dict:
                      "price": price, "overridden": override is not None,
                      "invalid_price": bool(entry.price.process_errors)})
         lines.append(ProductLine(name, override))
-    plan = plan_products(lines, prices)
+    plan = plan_products(lines)
+    rows = [rows[i] for i in plan.order]
     known = [row["price"] for row in rows]
     return {
         "rows": rows,

@@ -26,10 +26,18 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import csrf, history, htmx, limiter
+from . import csrf, history, htmx, limiter, phones
 from .auth import current_operator
 from .errors import MESSAGES, csrf_message, render_error
-from .forms import API_LABELS, OrderForm, data_from_attempt, error_list, with_line_action
+from .forms import (
+    API_LABELS,
+    PHONE_FIELDS,
+    STATUS_DOUBTS,
+    OrderForm,
+    data_from_attempt,
+    error_list,
+    with_line_action,
+)
 from .orders import build_params, summarize
 from .paste import read_customer
 from .sending import NotRecorded, send_order
@@ -64,7 +72,7 @@ def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Respo
     caller names."""
     if not form.submission_token.data:
         form.submission_token.data = current_app.extensions["submission_tokens"].new()
-    if any(context.get(banner) for banner in ("attempt", "notice", "earlier")):
+    if any(context.get(banner) for banner in ("attempt", "notice", "earlier", "doubt")):
         context["focus"] = "outcome"
     elif form.errors:
         context["focus"] = "error-summary"
@@ -143,7 +151,7 @@ def _recent_attempts() -> list[dict] | None:
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
             "order_summary": summarize, "recent_attempts": _recent_attempts,
-            "outcomes": history.OUTCOMES}
+            "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS}
 
 
 @bp.get("/")
@@ -158,9 +166,7 @@ def new_order():
     source = history.find(request.args.get("from", ""))
     if source:
         data = data_from_attempt(source)
-    manager_id = (current_operator() or {}).get("manager_id")
-    if manager_id and not source:
-        data["order_sales_manager"] = str(manager_id)
+    # No sales manager by default: the field reassigns the customer's personal manager ("Me" is one click).
     return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
 
 
@@ -195,12 +201,15 @@ def submit():
     form = _order_form(catalog)
     if not form.validate():
         return _order_page(form, catalog, 422)
+    doubt = form.status_doubt()  # sent as typed, once the operator confirms it is meant
+    if doubt and doubt not in request.form.getlist("accept"):
+        return _order_page(form, catalog, 409, doubt=doubt)
 
-    params, plan = build_params(form.api_values(), form.lines(), catalog.prices,
+    params, plan = build_params(form.api_values(), form.lines(),
                                 billing_same_as_shipping=form.billing_same_as_shipping.data)
     lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
              for line in form.lines()]
-    extra = {"lines": lines, "reordered": plan.reordered, "filled": list(plan.filled),
+    extra = {"lines": lines, "reordered": plan.reordered,
              "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
     try:
         result = send_order(params, token=form.submission_token.data, confirmed=request.form.get("confirm"),
@@ -232,6 +241,8 @@ def _focus_after(action: str, form: OrderForm, catalog) -> str | None:
         return form.products[-1].good_name.id
     if action.startswith(("add:", "remove:")):
         return "product-search" if catalog.goods else "add-line"
+    if action.startswith("manager:"):
+        return "order_sales_manager"
     return None
 
 
@@ -289,6 +300,15 @@ def summary():
     catalog = _catalog()
     form = _order_form(catalog)
     return render_template("partials/summary.html", **summarize(form, catalog))
+
+
+@bp.post("/phone-reading/<name>")
+def phone_reading(name):
+    """The number a phone field will send, as the operator types it (htmx)."""
+    if name not in PHONE_FIELDS:
+        abort(404)
+    text = phones.reading(request.form.get(name), current_app.config["DEFAULT_PHONE_REGION"])
+    return render_template("partials/phone_reading.html", field_id=name, reading=text)
 
 
 @bp.get("/products/search")

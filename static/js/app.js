@@ -33,7 +33,10 @@
     const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
     if (event.detail.elt.id === "order-form" && trigger && trigger.submitter) trigger.submitter.setAttribute("aria-busy", "true");
   });
-  document.addEventListener("htmx:afterRequest", () => {
+  // Only the form's own request ends its busy state: the summary or a phone reading finishing
+  // meanwhile must not make a button that is still sending look idle.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt.id !== "order-form") return;
     document.querySelectorAll("#order-form [aria-busy='true']").forEach((button) => button.removeAttribute("aria-busy"));
   });
 

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from tests.conftest import OPERATOR
 from webapp.sandbox import SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
@@ -70,15 +71,19 @@ def no_horizontal_scroll(page: Page) -> bool:
 # --- the whole form ---------------------------------------------------------------------------
 
 
-def test_a_full_order_reaches_justclick_exactly_as_typed(live_desk, page, console, screenshot):
+def test_a_full_order_reaches_justclick_exactly_as_typed(make_desk, page, console, screenshot):
     page.set_viewport_size({"width": 1440, "height": 900})
+    live_desk = make_desk(DEFAULT_PHONE_REGION="RU")
     live_desk.open(page)
 
     customer = group(page, "Customer")
     email_input(page).fill("ivan.petrov@example.com")
     customer.get_by_label("First name").fill("Иван")
     customer.get_by_label("Last name").fill("Петров")
-    customer.get_by_label("Phone", exact=True).fill("8 (912) 345-67-89")  # local: the country makes it +7
+    customer.get_by_label("Phone", exact=True).fill("8 (912) 345-67-89")  # read in DEFAULT_PHONE_REGION
+    # The number to be sent shows beside the field as it is typed, with the country it was read in.
+    reading = customer.locator("#customer_phone-reading")
+    expect(reading).to_have_text("Sent as +79123456789 (Russian Federation).")
 
     product_select(page).select_option("sales-in-messengers")
     price_input(page).fill("12 000,50")
@@ -109,6 +114,12 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(live_desk, page, consol
 
     create_button(page).click()
 
+    # Paid without a paid date is sent only once the operator says it is meant.
+    doubt = page.get_by_role("alert").filter(has_text="Check before sending")
+    expect(doubt).to_be_focused()
+    assert live_desk.book.all() == []
+    doubt.get_by_role("button", name="Send as it is").click()
+
     expect(created_heading(page)).to_be_visible()
     expect(page).to_have_url(re.compile(r"/attempts/\w+$"))
     screenshot(page, "success-1440")
@@ -137,6 +148,19 @@ def test_a_full_order_reaches_justclick_exactly_as_typed(live_desk, page, consol
         "product_names": "sales-in-messengers,webinar-funnels",
         "product_prices": "12000.50",
     }
+    console.assert_clean(expected_statuses=(409,))
+
+
+def test_me_makes_the_operator_the_sales_manager_in_one_click(live_desk, page, console):
+    live_desk.open(page)
+    manager = group(page, "Attribution").get_by_label("Sales manager")
+    expect(manager).to_have_value("")  # nobody by default: the field reassigns the customer
+    email_input(page).fill("me@example.com")
+    page.get_by_role("button", name="Me: choose myself as manager").click()
+    expect(manager).to_have_value(str(OPERATOR["manager_id"]))
+    expect(manager).to_be_focused()
+    expect(email_input(page)).to_have_value("me@example.com")
+    assert live_desk.book.all() == []
     console.assert_clean()
 
 
@@ -319,14 +343,19 @@ def test_the_form_works_without_javascript(live_desk, browser, watch_console, sc
         fill_minimal_order(page, "nojs@example.com", "sales-in-messengers")
         price_input(page).fill("9900")
         group(page, "Customer").get_by_label("First name").fill("Ольга")
+        group(page, "Customer").get_by_label("Phone", exact=True).fill("+7 912 345 67 89")
 
         page.get_by_role("button", name="Add product line").click()
+        expect(page.locator("#customer_phone-reading")).to_contain_text("+79123456789")  # read on re-render
         expect(product_select(page, 1)).to_be_visible()
         expect(product_select(page, 0)).to_have_value("sales-in-messengers")
         expect(price_input(page, 0)).to_have_value("9900")
         expect(email_input(page)).to_have_value("nojs@example.com")
         expect(group(page, "Customer").get_by_label("First name")).to_have_value("Ольга")
         product_select(page, 1).select_option("digital")
+        page.get_by_role("button", name="Me: choose myself as manager").click()
+        manager = group(page, "Attribution").get_by_label("Sales manager")
+        expect(manager).to_have_value(str(OPERATOR["manager_id"]))
 
         # Enter in a text field re-renders the form (its default button), it sends nothing.
         with page.expect_navigation():
@@ -346,6 +375,7 @@ def test_the_form_works_without_javascript(live_desk, browser, watch_console, sc
         assert params["product_names"] == "sales-in-messengers,digital"
         assert params["product_prices"] == "9900"
         assert params["customer_first_name"] == "Ольга"
+        assert params["order_sales_manager"] == str(OPERATOR["manager_id"])
         console.assert_clean()
     finally:
         context.close()
