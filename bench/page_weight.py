@@ -145,7 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not chromium:
-        raise SystemExit("no chromium: apt-get install --no-install-recommends chromium, or set CHROMIUM_PATH")
+        raise SystemExit("no chromium: apt-get install --no-install-recommends chromium, "
+                         "or set CHROMIUM_PATH")
 
     folder = _desk.workdir("weight")
     operator = _desk.team(1)[0]

@@ -1,11 +1,13 @@
 """Shared fixtures: a JustClick stand-in over real HTTP on 127.0.0.1, and the desk pointed at it."""
 
+import gzip
 import logging
 import os
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 
+import brotli
 import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
@@ -190,6 +192,9 @@ def redis_url(redis_server):
     client.close()
 
 
+DECOMPRESS = {"br": brotli.decompress, "gzip": gzip.decompress}
+
+
 class _SecretWatch(logging.Handler):
     """Collects every log record and response of the run that carries a secret."""
 
@@ -205,7 +210,11 @@ class _SecretWatch(logging.Handler):
     def check_response(self, sender, response, **extra):
         if response.is_streamed:
             return
-        body = response.get_data(as_text=True) + str(response.headers)
+        body = response.get_data()
+        encoding = response.headers.get("Content-Encoding")
+        if encoding in DECOMPRESS:  # a compressed page can leak as well as a plain one
+            body = DECOMPRESS[encoding](body)
+        body = body.decode(errors="replace") + str(response.headers)
         self.leaks += [f"response of {sender.name}: {response.status}" for s in self.secrets if s in body]
 
 

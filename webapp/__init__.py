@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from cachelib import FileSystemCache, RedisCache
 from flask import Flask, jsonify
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 htmx = HTMX()
 csrf = CSRFProtect()
 server_session = Session()
+compress = Compress()
 # Limits are counted per instance in memory, or across instances in Redis (see create_app).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
@@ -42,6 +44,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the session's lifetime bounds the token; forms stay open for hours
         VERSION=__version__,
+        # Pages, partials and the CSV travel compressed: brotli, else gzip. Bodies under 500 bytes
+        # gain nothing; a streamed body must reach the browser as it is produced, so it is left as is.
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
+                            "application/json", "image/svg+xml", "text/csv"],
+        COMPRESS_MIN_SIZE=500,
+        COMPRESS_STREAMS=False,
     )
     app.config.update(test_config or {})
     os.makedirs(app.instance_path, exist_ok=True)
@@ -50,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
 
     cache = _configure_storage(app)
+    compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     limiter.init_app(app)
 
