@@ -3,6 +3,7 @@
 import gzip
 import logging
 import os
+import tempfile
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -66,6 +67,11 @@ def sandbox_server(make_sandbox):
     return make_sandbox()
 
 
+#: Hashed static files, built once for the whole run rather than by each test's app. Their names say
+#: what they hold, so runs and checkouts can share the folder.
+STATIC_BUILD_FOLDER = os.path.join(tempfile.gettempdir(), f"orderdesk-test-static-{os.getuid()}")
+
+
 def desk_config(api_url: str, tmp_path, **overrides) -> dict:
     """The desk as deployed (not sandbox mode), talking to `api_url`."""
     return {
@@ -80,6 +86,7 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "TEAM_USERS": TEAM_USERS,
+        "STATIC_BUILD_FOLDER": STATIC_BUILD_FOLDER,
         **overrides,
     }
 

@@ -67,9 +67,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, security, views
+    from . import assets, auth, errors, logs, security, views
 
     security.init_app(app)
+    assets.init_app(app)  # static files are answered here, before sign-in, sessions and logs
     logs.configure(app)
     auth.init_app(app)
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
