@@ -47,8 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Pages, partials and the CSV travel compressed: brotli, else gzip. Bodies under 500 bytes
         # gain nothing; a streamed body must reach the browser as it is produced, so it is left as is.
         COMPRESS_ALGORITHM=["br", "gzip"],
-        COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
-                            "application/json", "image/svg+xml", "text/csv"],
+        COMPRESS_MIMETYPES=["text/html", "application/json", "text/csv"],  # static files: see assets.py
         COMPRESS_MIN_SIZE=500,
         COMPRESS_STREAMS=False,
     )
