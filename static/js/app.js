@@ -48,7 +48,9 @@
     const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
     if (event.detail.elt.id === "order-form" && trigger && trigger.submitter) trigger.submitter.setAttribute("aria-busy", "true");
   });
-  document.addEventListener("htmx:afterRequest", () => {
+  // Only the form's own answer ends it: a summary refresh finishing meanwhile must not.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt.id !== "order-form") return;
     document.querySelectorAll("#order-form [aria-busy='true']").forEach((button) => button.removeAttribute("aria-busy"));
   });
 
