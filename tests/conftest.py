@@ -1,14 +1,17 @@
 """Shared fixtures: a JustClick stand-in over real HTTP on 127.0.0.1, and the desk pointed at it."""
 
+import gzip
 import html
 import logging
 import os
 import re
+import tempfile
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import unquote, unquote_plus
 
+import brotli
 import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
@@ -89,6 +92,11 @@ def sandbox_server(make_sandbox):
     return make_sandbox()
 
 
+#: Hashed static files, built once for the whole run rather than by each test's app. Their names say
+#: what they hold, so runs and checkouts can share the folder.
+STATIC_BUILD_FOLDER = os.path.join(tempfile.gettempdir(), f"orderdesk-test-static-{os.getuid()}")
+
+
 def desk_config(api_url: str, tmp_path, **overrides) -> dict:
     """The desk as deployed (not sandbox mode), talking to `api_url`."""
     return {
@@ -103,6 +111,7 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "TEAM_USERS": TEAM_USERS,
+        "STATIC_BUILD_FOLDER": STATIC_BUILD_FOLDER,
         **overrides,
     }
 
@@ -215,6 +224,9 @@ def redis_url(redis_server):
     client.close()
 
 
+DECOMPRESS = {"br": brotli.decompress, "gzip": gzip.decompress}
+
+
 def decoded_spellings(text: str) -> set[str]:
     """`text` as JSON, URL and HTML decoding would read it: a secret in any escaped spelling (%7E,
     %7e, \\/, \\u002d, +, mixed) shows up plain in one of these."""
@@ -246,7 +258,11 @@ class _SecretWatch(logging.Handler):
     def check_response(self, sender, response, **extra):
         if response.is_streamed:
             return
-        body = response.get_data(as_text=True) + str(response.headers)
+        body = response.get_data()
+        encoding = response.headers.get("Content-Encoding")
+        if encoding in DECOMPRESS:  # a compressed page can leak as well as a plain one
+            body = DECOMPRESS[encoding](body)
+        body = body.decode(errors="replace") + str(response.headers)
         if carries_secret(body, self.secrets):
             self.leaks.append(f"response of {sender.name}: {response.status}")
 

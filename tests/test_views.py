@@ -180,6 +180,55 @@ def test_adding_a_picked_product_fills_the_blank_line(client):
     assert 'name="products-1-good_name"' not in page
 
 
+def products_region_and_summary(response) -> tuple[str, str]:
+    """An htmx line action's answer: the products fieldset (swapped for the old one) and the summary
+    (swapped out of band); nothing else of the form."""
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == "#products" and response.headers["HX-Reswap"] == "outerHTML"
+    assert "HX-Request" in response.headers["Vary"]
+    region, oob, rest = re.fullmatch(
+        r'\s*(<fieldset id="products".*?</fieldset>)\s*'
+        r'(<div hx-swap-oob="innerHTML:#summary">.*</div>)(.*)',
+        page, re.S).groups()
+    assert rest.strip() == ""
+    assert "customer_email" not in page and 'id="order-form"' not in page and "<html" not in page
+    return region, oob
+
+
+def test_a_product_picked_with_htmx_swaps_only_the_products_and_the_summary(client, sandbox_server):
+    data = order(customer_first_name="Анна", products__0__price="99", action=f"add:{RUSSIAN['good_name']}")
+    response = client.post("/", data=data, headers=HX)
+    region, summary = products_region_and_summary(response)
+    assert f'<option value="{RUSSIAN["good_name"]}" selected>' in region and 'value="99"' in region
+    assert 'data-focus="product-search"' in region  # ready for the next product
+    assert RUSSIAN["good_title"] in summary and f"{DIGITAL['good_name']},{RUSSIAN['good_name']}" in summary
+    full = client.post("/", data=data)  # the same button without JavaScript: the whole page
+    page = full.get_data(as_text=True)
+    assert full.status_code == 200 and "<html" in page and 'id="order-form"' in page
+    assert 'value="Анна"' in page
+    assert len(response.get_data()) < len(full.get_data()) / 3
+    assert sandbox_server.book.all() == []
+
+
+def test_removing_or_adding_a_line_with_htmx_swaps_only_the_products_and_the_summary(client):
+    data = order(products__1__good_name=PHYSICAL["good_name"], products__1__price="5,5")
+    region, summary = products_region_and_summary(client.post("/", data={**data, "action": "remove:0"},
+                                                              headers=HX))
+    assert 'name="products-1-good_name"' not in region and 'value="5,5"' in region
+    assert DIGITAL["good_title"] not in summary and PHYSICAL["good_title"] in summary
+    region, _ = products_region_and_summary(client.post("/", data={**data, "action": "add"}, headers=HX))
+    assert 'name="products-2-good_name"' in region
+    assert 'data-focus="products-2-good_name"' in region
+
+
+def test_refreshing_the_lists_with_htmx_renders_the_whole_form(client):
+    response = client.post("/", data=order(action="refresh"), headers=HX)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HX-Retarget" not in response.headers
+    assert 'id="order-form"' in page and "<html" not in page
+
+
 def test_product_search_matches_russian_titles_case_insensitively(client):
     word = RUSSIAN["good_title"].split()[-1].strip("«»").lower()[:4]
     page = client.get("/products/search", query_string={"q": word}, headers=HX).get_data(as_text=True)

@@ -13,6 +13,7 @@ from typing import NoReturn
 import redis
 from cachelib import FileSystemCache, RedisCache
 from flask import Flask, g, jsonify
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 htmx = HTMX()
 csrf = CSRFProtect()
 server_session = Session()
+compress = Compress()
 # Limits are counted per instance in memory, or across instances in Redis (see create_app).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
@@ -47,6 +49,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the session's lifetime bounds the token; forms stay open for hours
         VERSION=__version__,
+        # Pages, partials and the CSV travel compressed: brotli, else gzip. Bodies under 500 bytes
+        # gain nothing; a streamed body must reach the browser as it is produced, so it is left as is.
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIMETYPES=["text/html", "application/json", "text/csv"],  # static files: see assets.py
+        COMPRESS_MIN_SIZE=500,
+        COMPRESS_STREAMS=False,
     )
     app.config.update(test_config or {})
     _check_instance_folder(app)
@@ -56,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
     cache = _configure_storage(app)
+    compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     limiter.init_app(app)
 
@@ -63,9 +72,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, request_body, security, sending, views
+    from . import assets, auth, errors, logs, request_body, security, sending, views
 
     security.init_app(app)
+    assets.init_app(app)  # static files are answered here, before sign-in, sessions and logs
     logs.configure(app)
     request_body.init_app(app)
     app.before_request(sending.replay_journal)

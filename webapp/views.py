@@ -193,9 +193,7 @@ def submit():
     if action == "paste":
         return _fill_from_paste()
     if action:  # a line added or removed, or lists refreshed: re-render, send nothing
-        catalog = _catalog(refresh=action == "refresh")
-        form = _order_form(catalog, formdata=with_line_action(request.form, action))
-        return _order_page(form, catalog, focus=_focus_after(action, form, catalog))
+        return _line_action(action)
 
     catalog = _catalog()
     form = _order_form(catalog)
@@ -233,6 +231,23 @@ def submit():
         response.headers["HX-Trigger"] = "history-changed"  # the attempt is in the history too
         return response
     return _show_attempt(entry, catalog)
+
+
+def _line_action(action: str) -> Response:
+    """The form re-rendered after a line was added or removed, or the lists refreshed.
+
+    With htmx, a line change answers with only the products region and the summary: the rest of
+    the form is as the operator left it in the browser, and the whole form is 40 KB."""
+    catalog = _catalog(refresh=action == "refresh")
+    form = _order_form(catalog, formdata=with_line_action(request.form, action))
+    focus = _focus_after(action, form, catalog)
+    if not (htmx and (action == "add" or action.startswith(("add:", "remove:")))):
+        return _order_page(form, catalog, focus=focus)
+    response = make_response(render_template("partials/line_change.html", form=form, catalog=catalog,
+                                             focus=focus, **summarize(form, catalog)))
+    response.headers.update({"HX-Retarget": "#products", "HX-Reswap": "outerHTML"})
+    response.vary.add("HX-Request")
+    return response
 
 
 def _focus_after(action: str, form: OrderForm, catalog) -> str | None:

@@ -24,8 +24,23 @@
       placeFocus(document.getElementById("order-area") || document);
       if (!orderForm()) unsent = false; // the order went out: nothing left unsent
       document.body.dispatchEvent(new Event("summary-refresh"));
+    } else if (event.detail.target.id === "products") {
+      // A line added or removed: only the products region came back (the summary with it, out of
+      // band). Focus goes where it says: the picker for the next product, or the new line.
+      showPickers(document);
+      const region = document.getElementById("products");
+      const wanted = region && region.dataset.focus && document.getElementById(region.dataset.focus);
+      if (wanted) wanted.focus();
     }
   });
+
+  // The picker's search text is not part of the order: typing it (input) or pressing Enter in it
+  // (change) must not refresh the summary, whose triggers listen on the body.
+  for (const type of ["input", "change"]) {
+    document.getElementById("main")?.addEventListener(type, (event) => {
+      if (event.target.id === "product-search") event.stopPropagation();
+    });
+  }
 
   // Progress: the button that sent the form says it is busy (Pico draws a spinner for aria-busy),
   // so "Refresh lists" or "Add product line" do not make "Create order" claim to be sending.
@@ -95,6 +110,7 @@
     return true;
   }
   document.addEventListener("htmx:afterSwap", (event) => { if (event.detail.target.id === "summary") totalChanged(); });
+  document.addEventListener("htmx:oobAfterSwap", (event) => { if (event.detail.target.id === "summary") totalChanged(); });
 
   // The product picker: arrows move through results, Enter adds, Escape closes.
   function pickerKeys(event) {

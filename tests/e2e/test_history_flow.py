@@ -51,6 +51,33 @@ def test_the_submit_button_is_disabled_while_the_order_is_in_flight(page, live_d
     expect(button).to_be_enabled()
 
 
+def test_the_button_says_sending_until_the_order_itself_is_answered(page, live_desk):
+    """A summary refresh that ends while the order is out must not end the order's progress."""
+    live_desk.open(page)
+    held = {}
+    page.route("**/summary", lambda route: held.setdefault("summary", route))
+    page.route(live_desk.url, lambda route: held.setdefault("order", route)
+               if route.request.method == "POST" else route.continue_())
+    page.evaluate("""() => document.addEventListener("htmx:afterRequest", (event) => {
+        if (event.detail.elt.id === "summary") window.summaryAnswered = true; })""")
+    page.get_by_label("Email").fill("held@example.com")
+    with page.expect_request("**/summary"):
+        page.get_by_label(PRODUCT_LABEL).first.select_option("digital")
+    button = page.locator("#submit-order")
+    with page.expect_request(lambda request: request.method == "POST" and request.url == live_desk.url):
+        button.click()
+    expect(button).to_have_attribute("aria-busy", "true")
+
+    held["summary"].continue_()
+    page.wait_for_function("() => window.summaryAnswered === true")
+    expect(button).to_have_attribute("aria-busy", "true")  # still sending
+    expect(button).to_contain_text("Sending", use_inner_text=True)
+
+    held["order"].continue_()
+    expect(page.get_by_role("status").filter(has_text="Order created")).to_be_visible()
+    assert len(live_desk.book.all()) == 1
+
+
 def test_refreshing_the_lists_shows_its_own_progress_not_sending(page, live_desk):
     live_desk.open(page)
     page.route("**/", lambda route: (page.wait_for_timeout(500), route.continue_())[1]

@@ -286,6 +286,29 @@ def test_the_picker_adds_lines_by_keyboard_and_the_summary_follows(live_desk, pa
     console.assert_clean()
 
 
+def test_a_picked_product_swaps_only_the_products_and_the_summary(live_desk, page, console):
+    """The rest of the form stays as it is in the browser: the same elements, not a re-render."""
+    live_desk.open(page)
+    email_input(page).fill("partial@example.com")
+    page.evaluate("document.getElementById('customer_email').dataset.kept = 'the same element'")
+    search = page.get_by_role("combobox", name="Find a product to add")
+    search.press_sequentially("вебинар")
+    expect(picker_option(page, WEBINAR)).to_be_visible()
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url == live_desk.url) as added:
+        search.press("Enter")
+    assert added.value.headers["hx-retarget"] == "#products"
+    assert 'id="order-form"' not in added.value.text()
+
+    expect(product_select(page)).to_have_value(WEBINAR["good_name"])
+    expect(search).to_be_focused()
+    expect(summary_panel(page).locator("#wire-names")).to_have_text(WEBINAR["good_name"])
+    expect(page.locator("#summary-status")).to_have_text(re.compile(r"^Total: "))  # announced
+    assert page.evaluate("document.getElementById('customer_email').dataset.kept") == "the same element"
+    expect(email_input(page)).to_have_value("partial@example.com")
+    assert live_desk.book.all() == []
+    console.assert_clean()
+
+
 def test_a_superseded_summary_refresh_logs_no_error(live_desk, page, console):
     """An operator typing on while the summary loads: the newer refresh wins, and nothing is an error."""
     live_desk.open(page)
