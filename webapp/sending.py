@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 #: How far back a created order with the same email and products counts as a likely duplicate.
 DUPLICATE_WINDOW = timedelta(minutes=15)
 POLL = 0.05  # seconds between two looks at an attempt in flight, for a twin post of its form
+RECORD_WAIT = 5.0  # seconds a twin waits for the record of an attempt whose claim it saw
 
 
 class NotRecorded(Exception):
@@ -144,9 +145,12 @@ def _twin(token: str) -> dict | None:
     """The attempt a form was sent as, once it has an answer (or its sender is known to have stopped)."""
     journal = current_app.extensions["journal"]
     entry_id = current_app.extensions["submission_tokens"].outcome(token)
+    recorded_by = time.monotonic() + RECORD_WAIT
     while entry_id:
         entry = journal.known(entry_id) or history.find(entry_id)
-        if entry is None or entry["outcome"] != "sending":
+        if entry is None and time.monotonic() < recorded_by:
+            pass  # claimed a moment ago, its record is being written
+        elif entry is None or entry["outcome"] != "sending":
             return entry
         time.sleep(POLL)
     return None
