@@ -509,7 +509,7 @@ def test_duplicate_into_form_survives_any_stored_attempt(client, stored):
     with client.application.test_request_context(headers={"Cookie": cookie}):  # this client's history
         entry = history.new_entry(outcome="created", sent={}, reply={})
         entry.update(stored)
-        history._store().append(history._history_id(), entry, 100)
+        history._store().append(history.history_id(), entry, 100)
     response = client.get("/", query_string={"from": entry["id"]})
     assert response.status_code == 200
     assert 'id="order-form"' in response.get_data(as_text=True)
