@@ -58,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import auth, errors, logs, security, sending, views
+    from . import auth, errors, history_views, logs, sandbox_views, security, sending, views
 
     security.init_app(app)
     logs.configure(app)
@@ -68,6 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
+    app.register_blueprint(history_views.bp)
+    app.register_blueprint(sandbox_views.bp)
     errors.register(app)
     app.add_url_rule("/healthz", "health", lambda: jsonify(
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
