@@ -21,7 +21,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from tests.conftest import desk_config, sign_in
-from tests.test_faults import LISTS
+from tests.test_faults import LISTS, FailingOn
 from webapp import create_app, invoice_lookup
 from webapp.order_index import identity
 
@@ -116,6 +116,15 @@ def test_a_found_invoice_is_kept_in_the_history_and_the_order_index(app, client,
     assert shop.counted.methods == before
 
 
+def test_an_invoice_found_while_the_history_cannot_keep_it_is_shown_all_the_same(app, client, shop):
+    entry_id = created(client)
+    store = app.extensions["history_store"]
+    app.extensions["history_store"] = FailingOn(store, "update", OSError(28, "No space left on device"))
+    assert "Invoice 1001" in region(client, entry_id)
+    app.extensions["history_store"] = store
+    assert "invoice" not in stored(app, entry_id)  # found again next time
+
+
 def test_the_sandbox_payment_link_opens_on_the_desks_own_host(tmp_path):
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path)})
     client = sign_in(app.test_client(), "demo", "demo")
@@ -190,6 +199,19 @@ def test_601_reads_the_invoice_it_names(justclick, tmp_path):
     assert "Invoice 10452" in page and link_in(page) == f"http://localhost:{justclick.port}/bill/10452/f00d"
     assert calls(justclick, "GetBills") == 0
     assert stored(app, entry_id)["outcome"] == "exists"
+
+
+def test_601_without_a_number_finds_the_invoice_made_before(justclick, tmp_path):
+    already = envelope(code=601, text="Order already exists")
+    justclick.expect_request("/api/createorder").respond_with_json(already)
+    justclick.expect_request("/api/GetBills").respond_with_json(envelope(
+        {"10401": {"75696": {"good_name": "digital", "good_title": "Digital product"}}}))
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(envelope({
+        "id": "10401", "created": int(time.time()) - 86400, "pay_status": "paid",
+        "link": "/bill/10401/f00d", "price": "990.00", "bill_sum_topay": "0.00"}))
+    app, client = fake_desk(justclick, tmp_path)
+    page = region(client, created(client))
+    assert "Invoice 10401" in page and "Paid" in page  # made a day before this attempt: still its invoice
 
 
 def test_refresh_status_on_the_attempt_view(client, shop, app):
