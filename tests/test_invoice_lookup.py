@@ -283,8 +283,12 @@ def test_an_unknown_outcome_not_listed_minutes_later_was_most_likely_not_created
     entry_id = attempt_id(client.post("/", data=down).get_data(as_text=True))
 
     soon = region(client, entry_id)
-    assert "does not list" in soon and "most likely not created" not in soon
+    assert "does not list" in soon and "Not found in JustClick" not in soon
     assert stored(app, entry_id)["outcome"] == "unknown"
+    # After its quick looks, the region looks once more when the attempt is old enough to settle.
+    last = region(client, entry_id, tries=invoice_lookup.TRIES)
+    delay = int(re.search(r'hx-trigger="load delay:(\d+)s"', last)[1])
+    assert 0 < delay <= invoice_lookup.NOT_FOUND_AFTER.total_seconds()
 
     monkeypatch.setattr(invoice_lookup, "NOT_FOUND_AFTER", timedelta(0))  # as if minutes had passed
     later = client.get(f"/attempts/{entry_id}/invoice", headers=HX)

@@ -58,7 +58,8 @@ def invoice(entry_id):
     else:
         look = invoice_lookup.look_up(entry)
     tries = 1 if request.method == "POST" else max(1, request.args.get("try", 1, type=int))
-    context = {"entry": look.entry, "look": look, "tries": tries, "catalog": _catalog()}
+    context = {"entry": look.entry, "look": look, "tries": tries, "catalog": _catalog(),
+               "settles_in": invoice_lookup.seconds_until_settled(look.entry)}
     if not htmx:
         response = Response(render_template("attempt.html", **context))
     else:

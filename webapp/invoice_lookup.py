@@ -10,6 +10,7 @@ need no call. A look never changes a made order ("created", "exists") into anyth
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -86,6 +87,14 @@ def look_up(entry: dict) -> Look:
         _keep(kept)
         return Look("not_found", kept, settled=True)
     return Look("not_found" if entry["outcome"] == "not_found" else "not_listed", entry)
+
+
+def seconds_until_settled(entry: dict) -> int:
+    """For an unknown attempt, how long until a look that finds nothing may settle it as not made."""
+    if entry["outcome"] != "unknown":
+        return 0
+    left = sent_at(entry) + NOT_FOUND_AFTER - datetime.now(UTC)
+    return max(0, math.ceil(left.total_seconds()))
 
 
 def sent_at(entry: dict) -> datetime:
