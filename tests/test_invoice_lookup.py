@@ -277,6 +277,17 @@ def test_an_unknown_outcome_found_in_justclick_becomes_created(app, client, shop
     assert shop.counted.methods.count("createorder") == 1
 
 
+def test_without_javascript_a_button_settles_an_unknown_outcome(client, shop):
+    entry_id = attempt_id(client.post("/", data={**ORDER, "customer_email": "slow@sandbox.test"}).get_data(
+        as_text=True))
+    assert "Look for it in JustClick" in client.get(f"/attempts/{entry_id}").get_data(as_text=True)
+    response = client.post(f"/attempts/{entry_id}/invoice")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in page
+    assert page.count('id="outcome-title"') == 1 and "Created — found in JustClick" in page
+    assert f"Invoice {shop.book.all()[0]['bill_id']}" in page
+
+
 def test_an_unknown_outcome_not_listed_minutes_later_was_most_likely_not_created(app, client, shop,
                                                                                monkeypatch):
     down = {**ORDER, "customer_email": "down@sandbox.test"}
