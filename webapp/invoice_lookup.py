@@ -144,4 +144,4 @@ def _keep(entry: dict) -> None:
         history.update(entry)
         current_app.extensions["order_index"].put(_key(entry), entry)
     except Exception:
-        log.exception("the invoice found for attempt %s could not be kept", entry["id"])
+        log.exception("what a look found for attempt %s could not be kept", entry["id"])

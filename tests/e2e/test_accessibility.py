@@ -496,15 +496,17 @@ def test_errors_and_history_fit_a_phone_and_a_wide_screen(live_desk, page, conso
     customer_field(page, "Email").fill("a.rather.long.customer.address@example-company.com")
     create_button(page).click()
     expect(created_heading(page)).to_be_visible()
+    expect(page.locator("#invoice-link")).to_be_visible()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     table = page.get_by_role("table", name="Order attempts, newest first")
     expect(table).to_be_visible()
     look("history", "the history page")
     page.set_viewport_size({"width": 375, "height": 812})  # the rows drawn as cards, the markup still a table
     expect(table.get_by_role("row")).to_have_count(3)
-    expect(table.get_by_role("columnheader")).to_have_count(6)
-    expect(table.get_by_role("row").nth(1).get_by_role("cell").nth(2)).to_have_text(
-        "a.rather.long.customer.address@example-company.com")
+    expect(table.get_by_role("columnheader")).to_have_count(8)
+    created = table.get_by_role("row").nth(1).get_by_role("cell")
+    expect(created.nth(4)).to_have_text("a.rather.long.customer.address@example-company.com")
+    expect(created.nth(2)).to_contain_text("Payment link")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New order").click()
     customer_field(page, "Email").fill("ivan@@example")
