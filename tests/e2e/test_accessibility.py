@@ -416,6 +416,8 @@ def test_using_the_desk_breaks_no_content_security_policy(live_desk, page, conso
     expect(created_heading(page)).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/history$"))
+    page.wait_for_load_state()  # htmx listens to the filter once the page's scripts have run
     page.get_by_label("Show").select_option(label="Created")
     expect(page).to_have_url(re.compile(r"outcome=created"))
     row = page.get_by_role("row").filter(has_text="csp@example.com")
