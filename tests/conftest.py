@@ -281,3 +281,28 @@ def secrets_never_leak():
     root.removeHandler(watch)
     root.setLevel(level)
     assert watch.leaks == []
+
+
+class Counted:
+    """A stand-in's WSGI app that notes every API method it is asked."""
+
+    def __init__(self, app):
+        self.app, self.methods = app, []
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/api/"):
+            self.methods.append(environ["PATH_INFO"].removeprefix("/api/"))
+        return self.app(environ, start_response)
+
+    def lookups(self) -> list[str]:
+        return [m for m in self.methods if m in ("GetBills", "getOrderDetails")]
+
+
+@pytest.fixture
+def shop(make_sandbox):
+    """The stand-in over real HTTP, counting the API methods it is asked."""
+    server = make_sandbox()
+    counted = Counted(server.app)
+    with serve(counted) as root:
+        server.counted, server.root, server.url = counted, root, root + "api/"
+        yield server

@@ -72,7 +72,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import assets, auth, errors, logs, request_body, security, sending, views
+    from . import (
+        assets,
+        auth,
+        errors,
+        history_views,
+        logs,
+        request_body,
+        sandbox_views,
+        security,
+        sending,
+        views,
+    )
 
     security.init_app(app)
     assets.init_app(app)  # static files are answered here, before sign-in, sessions and logs
@@ -84,6 +95,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
+    app.register_blueprint(history_views.bp)
+    app.register_blueprint(sandbox_views.bp)
     errors.register(app)
     app.add_url_rule("/healthz", "health", lambda: jsonify(
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))

@@ -32,7 +32,11 @@ OUTCOMES = {
     "rejected": "Rejected by JustClick",
     "unknown": "Unknown: check in JustClick",
     "not_sent": "Not sent: JustClick unreachable",
+    # An unknown outcome that a lookup settled: JustClick lists no such invoice minutes later.
+    "not_found": "Not found in JustClick: most likely not created",
 }
+#: JustClick's payment statuses as an operator reads them; others are shown as JustClick says them.
+PAY_STATUSES = {"waiting": "Waiting for payment", "paid": "Paid", "cancel": "Cancelled"}
 #: Outcomes after which the order exists in JustClick.
 MADE = ("created", "exists")
 #: After the client's timeouts, this much longer before an attempt still "sending" counts as unknown:
@@ -110,7 +114,14 @@ def clear() -> None:
         _store().clear(hid)
 
 
-CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *CREATEORDER_FIELDS)
+def pay_status_label(status: str) -> str:
+    return PAY_STATUSES.get(status.strip().lower(), status) if status else ""
+
+
+#: The invoice an attempt made, as last checked, and how an unknown outcome was settled.
+INVOICE_COLUMNS = ("invoice_number", "amount_to_pay", "payment_status", "payment_link", "status_checked_at",
+                   "resolved_from", "resolved_at")
+CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *INVOICE_COLUMNS, *CREATEORDER_FIELDS)
 
 
 def to_csv(items: list[dict]) -> str:
@@ -121,6 +132,11 @@ def to_csv(items: list[dict]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in items:
         row = [e["at"], e.get("operator") or "", OUTCOMES[e["outcome"]], e.get("code") or "", e["text"]]
+        invoice, resolved = e.get("invoice") or {}, e.get("resolved") or {}
+        row += [e.get("bill_id") or invoice.get("number") or "", invoice.get("sum_to_pay") or "",
+                pay_status_label(invoice.get("pay_status") or ""), invoice.get("link") or "",
+                invoice.get("checked_at") or "", OUTCOMES.get(resolved.get("was"), ""),
+                resolved.get("at") or ""]
         row += [e["sent"].get(name, "") for name in CREATEORDER_FIELDS]
         writer.writerow([_as_cell(value) for value in row])
     return out.getvalue()

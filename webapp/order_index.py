@@ -72,6 +72,10 @@ class FileIndex(ExpiringFolder):
         with self.lock(key) as locked:
             locked.put(entry)
 
+    def recent(self, key: str) -> list[dict]:
+        """The identity's attempts, read without the lock (each write replaces the file whole)."""
+        return self._read(key)
+
     def _read(self, key: str) -> list[dict]:
         try:
             with open(os.path.join(self.root, f"{key}.json"), encoding="utf-8") as f:
@@ -123,6 +127,9 @@ class RedisIndex:
         pipe.hset(self.prefix + key, entry["id"], json.dumps(summary(entry), ensure_ascii=False))
         pipe.expire(self.prefix + key, self.ttl)
         pipe.execute()
+
+    def recent(self, key: str) -> list[dict]:
+        return self._read(key)
 
     def _read(self, key: str) -> list[dict]:
         return [json.loads(raw) for raw in self.client.hvals(self.prefix + key)]

@@ -1,4 +1,6 @@
-"""The orders blueprint: the order page, submitting, and the small regions htmx swaps."""
+"""The orders blueprint: the order page, submitting, and the small regions htmx swaps.
+
+The history and attempt pages have their own blueprint (history_views), as has the sandbox."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import csrf, history, htmx, limiter, phones
+from . import history, htmx, limiter, phones
 from .auth import current_operator
 from .errors import MESSAGES, csrf_message, render_error
 from .forms import (
@@ -39,6 +41,7 @@ from .forms import (
     with_line_action,
 )
 from .orders import build_params, summarize
+from .pages import page_or_region as _render
 from .paste import read_customer
 from .sending import NotRecorded, send_order
 
@@ -56,13 +59,6 @@ def _catalog(refresh: bool = False):
 def _order_form(catalog, **kwargs) -> OrderForm:
     return OrderForm(catalog=catalog, default_region=current_app.config["DEFAULT_PHONE_REGION"],
                      timezone=current_app.config["ACCOUNT_TIMEZONE"], **kwargs)
-
-
-def _render(template: str, partial: str, status: int = 200, **context) -> Response:
-    """The full page, or only its swappable region for an htmx request."""
-    response = make_response(render_template(partial if htmx else template, **context), status)
-    response.vary.add("HX-Request")
-    return response
 
 
 def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Response:
@@ -137,21 +133,10 @@ def option_tags(choices, selected) -> Markup:
     return Markup(html)
 
 
-def _recent_attempts() -> list[dict] | None:
-    """The newest attempts for the panel; None when the store fails, so that a page that must be
-    shown (an order's outcome) is not lost to its side panel."""
-    try:
-        return history.entries(limit=10)
-    except Exception:
-        log.warning("history panel: the store is not answering")
-        return None
-
-
 @bp.app_context_processor
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
-            "order_summary": summarize, "recent_attempts": _recent_attempts,
-            "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS}
+            "order_summary": summarize, "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS}
 
 
 @bp.get("/")
@@ -291,9 +276,9 @@ def _show_attempt(entry: dict, catalog) -> Response:
         response = make_response(render_template("partials/result.html", entry=entry, catalog=catalog)
                                  + render_template("partials/summary_sent.html"))
         response.headers["HX-Trigger"] = "history-changed"
-        response.headers["HX-Push-Url"] = url_for(".attempt", entry_id=entry["id"])
+        response.headers["HX-Push-Url"] = url_for("history.attempt", entry_id=entry["id"])
         return response
-    return redirect(url_for(".attempt", entry_id=entry["id"]), 303)
+    return redirect(url_for("history.attempt", entry_id=entry["id"]), 303)
 
 
 def _already_sent(entry: dict | None, form: OrderForm, catalog) -> Response:
@@ -332,59 +317,3 @@ def product_search():
     query = request.args.get("q", "").strip()
     found = catalog.search_goods(query) if query else []
     return render_template("partials/product_results.html", found=found, query=query, catalog=catalog)
-
-
-# --- attempts and history ------------------------------------------------------------------------
-
-
-@bp.get("/attempts/<entry_id>")
-def attempt(entry_id):
-    entry = history.find(entry_id) or abort(404)
-    return _render("attempt.html", "partials/result.html", entry=entry, catalog=_catalog())
-
-
-@bp.get("/history")
-def history_page():
-    outcome = request.args.get("outcome") or None
-    if outcome and outcome not in history.OUTCOMES:
-        outcome = None
-    return _render("history.html", "partials/history_list.html", entries=history.entries(outcome),
-                   outcome=outcome, outcomes=history.OUTCOMES, dropped=history.dropped())
-
-
-@bp.get("/history/panel")
-def history_panel():
-    return render_template("partials/history_panel.html", entries=history.entries(limit=10),
-                           outcomes=history.OUTCOMES, dropped=history.dropped())
-
-
-@bp.get("/history.csv")
-def history_csv():
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return Response(history.to_csv(history.entries()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="order-history-{stamp}.csv"'})
-
-
-@bp.route("/history/clear", methods=["GET", "POST"])
-def history_clear():
-    if request.method == "GET":  # the question, for browsers without JavaScript
-        return render_template("history_clear.html", count=len(history.entries()))
-    history.clear()
-    return redirect(url_for(".history_page"), 303)
-
-
-@bp.get("/sandbox")
-def sandbox_orders():
-    book = current_app.extensions.get("sandbox_book") or abort(404)
-    return render_template("sandbox.html", orders=book.all(),
-                           pay_path=current_app.extensions["sandbox_app"].pay_path)
-
-
-@bp.route("/sandbox/bill/<int:bill_id>/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the stand-in's own page, as JustClick's is: it carries no desk token
-def sandbox_pay_page(bill_id: int, token: str):
-    """The stand-in's payment page under the desk's host: no browser can open sandbox.invalid."""
-    stand_in = current_app.extensions.get("sandbox_app") or abort(404)
-    environ = {**request.environ, "SCRIPT_NAME": request.script_root + "/sandbox",
-               "PATH_INFO": f"/bill/{bill_id}/{token}"}
-    return Response.from_app(stand_in, environ)

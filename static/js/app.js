@@ -4,8 +4,9 @@
 (function () {
   const orderForm = () => document.getElementById("order-form");
   let unsent = false;
-  // The picker needs JavaScript; without it the product selects and "Add product line" do the work.
-  const showPickers = (root) => root.querySelectorAll("[data-picker]").forEach((el) => { el.hidden = false; });
+  // The picker and the Copy buttons need JavaScript; without it the product selects and "Add product
+  // line" do the work, and the payment link and message are there to select and copy by hand.
+  const showPickers = (root) => root.querySelectorAll("[data-picker], [data-copy]").forEach((el) => { el.hidden = false; });
 
   // Focus what the server says matters (an error summary, an outcome, the picker), else the first field.
   function placeFocus(root) {
@@ -148,5 +149,23 @@
     const count = event.detail.target.querySelectorAll(".picker-option").length;
     search.setAttribute("aria-expanded", String(count > 0));
     search.removeAttribute("aria-activedescendant");
+  });
+
+  // Copy buttons: the payment link or the message to the customer onto the clipboard. Where the
+  // browser refuses (no clipboard permission), the text is selected for Ctrl+C instead.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-copy]");
+    const source = button && document.getElementById(button.dataset.copy);
+    if (!source) return;
+    const text = "value" in source ? source.value : source.getAttribute("href") || source.textContent;
+    const status = button.closest(".invoice") && button.closest(".invoice").querySelector(".copy-status");
+    const what = source.tagName === "A" ? "Payment link" : "Message";
+    try {
+      await navigator.clipboard.writeText(text);
+      if (status) status.textContent = `${what} copied.`;
+    } catch (error) {
+      if (source.select) source.select(); else window.getSelection().selectAllChildren(source);
+      if (status) status.textContent = `${what} selected: press Ctrl+C to copy it.`;
+    }
   });
 })();

@@ -1,0 +1,362 @@
+"""After "created": the invoice is found, shown and kept; an unknown outcome is resolved by looking,
+never by sending again.
+
+Over real HTTP against the stand-in, which counts the API methods it is asked, and
+pytest-httpserver for what the stand-in never answers (601 with a number, refusals, garbage, an
+invoice not listed yet).
+"""
+
+import csv
+import glob
+import html
+import io
+import json
+import os
+import re
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from werkzeug.wrappers import Response
+
+from tests.conftest import desk_config, sign_in
+from tests.test_faults import LISTS, FailingOn
+from webapp import create_app, invoice_lookup
+from webapp.order_index import identity
+
+HX = {"HX-Request": "true"}
+ORDER = {"customer_email": "olga@example.com", "customer_first_name": "Ольга",
+         "products-0-good_name": "digital"}
+
+
+@pytest.fixture
+def app(shop, tmp_path):
+    """The desk against the counted stand-in."""
+    return create_app(desk_config(shop.url, tmp_path))
+
+
+def created(client, **fields) -> str:
+    """Send an order that JustClick creates; the attempt's id."""
+    response = client.post("/", data={**ORDER, **fields})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def attempt_id(page: str) -> str:
+    return re.search(r"/attempts/([0-9a-f]{12})/invoice", page)[1]
+
+
+def region(client, entry_id, tries=1) -> str:
+    response = client.get(f"/attempts/{entry_id}/invoice", query_string={"try": tries}, headers=HX)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def stored(app, entry_id) -> dict:
+    """The attempt as the (file) history keeps it."""
+    [path] = glob.glob(os.path.join(app.instance_path, "history", "*", f"*-{entry_id}.json"))
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def link_in(page: str) -> str:
+    return html.unescape(re.search(r'id="invoice-link" href="([^"]+)"', page)[1])
+
+
+# --- after "created" ---------------------------------------------------------------------------------
+
+def test_the_submit_asks_justclick_nothing_more_and_the_result_loads_its_invoice(client, shop):
+    page = client.post("/", data=ORDER, headers=HX).get_data(as_text=True)
+    assert shop.counted.methods.count("createorder") == 1 and shop.counted.lookups() == []
+    entry_id = attempt_id(page)
+    loader = re.search(rf'<div[^>]*hx-get="/attempts/{entry_id}/invoice\?try=1"[^>]*>', page)[0]
+    assert 'hx-trigger="load"' in loader and 'hx-target="#invoice"' in loader
+    # Without JavaScript, a button does the same.
+    assert f'<form method="post" action="/attempts/{entry_id}/invoice"' in page
+    assert "Find the invoice" in page
+
+
+def test_the_invoice_shows_number_amount_status_link_and_a_message_to_copy(client, shop):
+    entry_id = created(client, **{"products-0-price": "500", "products-1-good_name": "sales-in-messengers"})
+    page = region(client, entry_id)
+    [order] = shop.book.all()
+    number = order["bill_id"]
+    assert f"Invoice {number}" in page
+    assert "15\u202f400.00" in page and "Waiting for payment" in page  # 500 sent + 14 900 catalogue
+    link = link_in(page)
+    assert link.startswith(f"{shop.root}bill/{number}/")
+    assert requests.get(link, timeout=5).status_code == 200
+    assert re.search(r'<button type="button"[^>]*data-copy="invoice-link"', page)
+    message = html.unescape(re.search(r'<textarea id="invoice-message"[^>]*>(.*?)</textarea>', page, re.S)[1])
+    assert message.lstrip().startswith("Hello, Ольга!")
+    for words in ("Digital product", "Курс «Продажи в мессенджерах»", "15\u202f400.00", link):
+        assert words in message
+    assert re.search(r'<button type="button"[^>]*data-copy="invoice-message"', page)
+    assert shop.counted.methods.count("createorder") == 1
+
+
+def test_a_found_invoice_is_kept_in_the_history_and_the_order_index(app, client, shop):
+    entry_id = created(client)
+    region(client, entry_id)
+    entry = stored(app, entry_id)
+    [order] = shop.book.all()
+    assert entry["outcome"] == "created" and "resolved" not in entry
+    assert entry["bill_id"] == str(order["bill_id"])
+    invoice = entry["invoice"]
+    assert invoice["number"] == str(order["bill_id"]) and invoice["pay_status"] == "waiting"
+    assert invoice["sum_to_pay"] == invoice["order_sum"] == "990.00"
+    assert invoice["link"].startswith(shop.root) and invoice["checked_at"]
+    key = identity(entry["sent"], app.config["SECRET_KEY"])
+    [summary] = app.extensions["order_index"].recent(key)
+    assert summary["bill_id"] == str(order["bill_id"]) and summary["outcome"] == "created"
+    # A later look at the region needs no call.
+    before = list(shop.counted.methods)
+    assert f"Invoice {order['bill_id']}" in region(client, entry_id)
+    assert shop.counted.methods == before
+
+
+def test_an_invoice_found_while_the_history_cannot_keep_it_is_shown_all_the_same(app, client, shop):
+    entry_id = created(client)
+    store = app.extensions["history_store"]
+    app.extensions["history_store"] = FailingOn(store, "update", OSError(28, "No space left on device"))
+    assert "Invoice 1001" in region(client, entry_id)
+    app.extensions["history_store"] = store
+    assert "invoice" not in stored(app, entry_id)  # found again next time
+
+
+def test_the_sandbox_payment_link_opens_on_the_desks_own_host(tmp_path):
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path)})
+    client = sign_in(app.test_client(), "demo", "demo")
+    link = link_in(region(client, created(client)))
+    assert re.fullmatch(r"http://localhost/sandbox/bill/1001/[0-9a-f]+", link)
+    assert "Pay 990.00" in client.get(link).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("store", ["files", "redis"])
+def test_two_invoices_of_one_order_are_told_apart(shop, tmp_path, request, store):
+    redis = {"REDIS_URL": request.getfixturevalue("redis_url")} if store == "redis" else {}
+    client = sign_in(create_app(desk_config(shop.url, tmp_path, **redis)).test_client())
+    first = created(client)
+    second = created(client, confirm=first)  # "Create anyway"
+    older, newer = sorted(str(o["bill_id"]) for o in shop.book.all())
+    assert f"Invoice {newer}" in region(client, second)
+    # The newest invoice is the second attempt's: the first is not confused with it.
+    assert f"Invoice {older}" in region(client, first)
+
+
+@pytest.fixture
+def justclick(httpserver):
+    """A JustClick whose lists answer; each test says what createorder and the lookups do."""
+    for method, items in LISTS.items():
+        httpserver.expect_request(f"/api/{method}").respond_with_json(envelope(items))
+    httpserver.expect_request("/api/GetAllGoods").respond_with_json(envelope(code=4, text="Wrong hash"))
+    return httpserver
+
+
+def envelope(result=None, code=0, text="OK"):
+    return {"error_code": code, "error_text": text, "result": [] if result is None else result,
+            "hash": "0" * 32}
+
+
+def calls(httpserver, method: str) -> int:
+    return sum(1 for request, _ in httpserver.log if request.path == f"/api/{method}")
+
+
+def fake_desk(httpserver, tmp_path, **config):
+    app = create_app(desk_config(httpserver.url_for("/api/"), tmp_path, **config))
+    return app, sign_in(app.test_client())
+
+
+def test_not_listed_yet_looks_again_by_itself_then_offers_to_look_again(justclick, tmp_path):
+    justclick.expect_request("/api/createorder").respond_with_json(envelope())
+    justclick.expect_request("/api/GetBills").respond_with_json(envelope(code=400, text="Order not found"))
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+
+    page = region(client, entry_id, tries=1)
+    assert "does not list this invoice yet" in page
+    again = re.search(r'<div[^>]*hx-trigger="load delay:5s"[^>]*>', page)[0]
+    assert f'hx-get="/attempts/{entry_id}/invoice?try=2"' in again
+
+    last = region(client, entry_id, tries=invoice_lookup.TRIES)
+    assert 'hx-trigger="load' not in last and "Look again" in last
+    looked = client.post(f"/attempts/{entry_id}/invoice", headers=HX).get_data(as_text=True)
+    assert "does not list this invoice yet" in looked
+    assert stored(app, entry_id)["outcome"] == "created"  # never turned into anything else
+    assert calls(justclick, "createorder") == 1
+
+
+def test_601_reads_the_invoice_it_names(justclick, tmp_path):
+    justclick.expect_request("/api/createorder").respond_with_json(
+        envelope({"bill_id": "10452"}, code=601, text="order already exist. his number send in result array"))
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(envelope({
+        "id": "10452", "created": int(time.time()) - 86400, "pay_status": "waiting",
+        "link": "/bill/10452/f00d", "price": "990.00", "bill_sum_topay": "990.00"}))
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+    page = region(client, entry_id)
+    assert "Invoice 10452" in page and link_in(page) == f"http://localhost:{justclick.port}/bill/10452/f00d"
+    assert calls(justclick, "GetBills") == 0
+    assert stored(app, entry_id)["outcome"] == "exists"
+
+
+def test_601_without_a_number_finds_the_invoice_made_before(justclick, tmp_path):
+    already = envelope(code=601, text="Order already exists")
+    justclick.expect_request("/api/createorder").respond_with_json(already)
+    justclick.expect_request("/api/GetBills").respond_with_json(envelope(
+        {"10401": {"75696": {"good_name": "digital", "good_title": "Digital product"}}}))
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(envelope({
+        "id": "10401", "created": int(time.time()) - 86400, "pay_status": "paid",
+        "link": "/bill/10401/f00d", "price": "990.00", "bill_sum_topay": "0.00"}))
+    app, client = fake_desk(justclick, tmp_path)
+    page = region(client, created(client))
+    assert "Invoice 10401" in page and "Paid" in page  # made a day before this attempt: still its invoice
+
+
+def test_refresh_status_on_the_attempt_view(client, shop, app):
+    entry_id = created(client)
+    link = link_in(region(client, entry_id))
+    assert requests.post(link, timeout=5).status_code == 200  # the customer pays
+    refreshed = client.post(f"/attempts/{entry_id}/invoice", headers=HX).get_data(as_text=True)
+    assert "Paid" in refreshed and "Waiting for payment" not in refreshed
+    assert stored(app, entry_id)["invoice"]["pay_status"] == "paid"
+    # Without JavaScript the button shows the attempt page again, refreshed.
+    page = client.post(f"/attempts/{entry_id}/invoice")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    assert "Paid" in page.get_data(as_text=True)
+
+
+def test_the_history_page_refreshes_unpaid_statuses_at_most_once_a_minute(client, shop, monkeypatch):
+    entry_id = created(client)
+    link = link_in(region(client, entry_id))
+    requests.post(link, timeout=5)
+    before = list(shop.counted.methods)
+    cell = client.get(f"/attempts/{entry_id}/payment-status", headers=HX).get_data(as_text=True)
+    assert "Waiting for payment" in cell and shop.counted.methods == before  # checked seconds ago
+
+    monkeypatch.setattr(invoice_lookup, "STATUS_MAX_AGE", timedelta(0))
+    cell = client.get(f"/attempts/{entry_id}/payment-status", headers=HX).get_data(as_text=True)
+    assert "Paid" in cell and "hx-get" not in cell
+    assert shop.counted.methods[len(before):] == ["getOrderDetails"]  # read by its number
+    row = client.get("/history").get_data(as_text=True)
+    assert re.search(rf'<span id="pay-{entry_id}"[^>]*>Paid<', row)
+    assert "payment-status" not in row  # paid: nothing left to refresh
+
+
+# --- unknown outcomes -------------------------------------------------------------------------------
+
+def test_an_unknown_outcome_found_in_justclick_becomes_created(app, client, shop):
+    slow = {**ORDER, "customer_email": "slow@sandbox.test"}
+    response = client.post("/", data=slow)
+    assert response.status_code == 502
+    entry_id = attempt_id(response.get_data(as_text=True))  # the banner looks by itself
+
+    found = client.get(f"/attempts/{entry_id}/invoice", headers=HX)
+    page = found.get_data(as_text=True)
+    [order] = shop.book.all()
+    assert f"Invoice {order['bill_id']}" in page
+    assert re.search(r'<h2 id="outcome-title" hx-swap-oob="true">[^<]*Created — found in JustClick', page)
+    assert found.headers["HX-Trigger"] == "history-changed"
+
+    entry = stored(app, entry_id)
+    assert entry["outcome"] == "created" and entry["bill_id"] == str(order["bill_id"])
+    assert entry["resolved"]["by"] == "lookup" and entry["resolved"]["was"] == "unknown"
+    assert entry["resolved"]["at"] and "did not answer" in entry["text"]  # the first answer is kept
+    assert "Created — found in JustClick" in client.get(f"/attempts/{entry_id}").get_data(as_text=True)
+    exported = client.get("/history.csv").get_data(as_text=True)
+    [row] = csv.DictReader(io.StringIO(exported.removeprefix("\ufeff")))
+    assert row["outcome"] == "Created" and row["resolved_from"] == "Unknown: check in JustClick"
+    assert row["invoice_number"] == str(order["bill_id"])
+
+    # The guard now treats it as created, with its invoice number.
+    again = client.post("/", data=slow)
+    assert again.status_code == 409
+    assert "This looks like an order you just created" in again.get_data(as_text=True)
+    assert f"invoice {order['bill_id']}" in again.get_data(as_text=True)
+    assert shop.counted.methods.count("createorder") == 1
+
+
+def test_without_javascript_a_button_settles_an_unknown_outcome(client, shop):
+    entry_id = attempt_id(client.post("/", data={**ORDER, "customer_email": "slow@sandbox.test"}).get_data(
+        as_text=True))
+    assert "Look for it in JustClick" in client.get(f"/attempts/{entry_id}").get_data(as_text=True)
+    response = client.post(f"/attempts/{entry_id}/invoice")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in page
+    assert page.count('id="outcome-title"') == 1 and "Created — found in JustClick" in page
+    assert f"Invoice {shop.book.all()[0]['bill_id']}" in page
+
+
+def test_an_unknown_outcome_not_listed_minutes_later_was_most_likely_not_created(app, client, shop,
+                                                                               monkeypatch):
+    down = {**ORDER, "customer_email": "down@sandbox.test"}
+    entry_id = attempt_id(client.post("/", data=down).get_data(as_text=True))
+
+    soon = region(client, entry_id)
+    assert "does not list" in soon and "Not found in JustClick" not in soon
+    assert stored(app, entry_id)["outcome"] == "unknown"
+    # After its quick looks, the region looks once more when the attempt is old enough to settle.
+    last = region(client, entry_id, tries=invoice_lookup.TRIES)
+    delay = int(re.search(r'hx-trigger="load delay:(\d+)s"', last)[1])
+    assert 0 < delay <= invoice_lookup.NOT_FOUND_AFTER.total_seconds()
+
+    monkeypatch.setattr(invoice_lookup, "NOT_FOUND_AFTER", timedelta(0))  # as if minutes had passed
+    later = client.get(f"/attempts/{entry_id}/invoice", headers=HX)
+    page = later.get_data(as_text=True)
+    assert "Not found in JustClick: it was most likely not created" in page
+    assert f'href="/?from={entry_id}"' in page and "Open this order in a new form" in page
+    assert later.headers["HX-Trigger"] == "history-changed"
+    entry = stored(app, entry_id)
+    assert entry["outcome"] == "not_found"
+    assert entry["resolved"]["by"] == "lookup" and entry["resolved"]["was"] == "unknown"
+
+    form = client.get("/", query_string={"from": entry_id}).get_data(as_text=True)
+    assert 'value="down@sandbox.test"' in form and 'name="submission_token"' in form
+    assert shop.counted.methods.count("createorder") == 1  # looking never sends
+    # A resolved "not found" is no longer unknown to the guard: the new form is sent when asked.
+    resent = client.post("/", data=down)
+    assert resent.status_code == 502 and shop.counted.methods.count("createorder") == 2
+
+
+# --- when the desk cannot look -------------------------------------------------------------------------
+
+def _slow_bills(request):
+    time.sleep(1.0)
+    return Response(json.dumps(envelope(code=400, text="Order not found")), content_type="application/json")
+
+
+@pytest.mark.parametrize("answer, words", [
+    *[(envelope(code=code, text=f"Refused {code}"), [f"error {code}: Refused {code}", hint])
+      for code, hint in ((1, "no signature"), (2, "enable API 1.0"), (4, "JUSTCLICK_API_KEY"),
+                         (5, "JUSTCLICK_USERNAME"), (6, "IP address"), (8, "API 1.0 is not switched on"))],
+    (_slow_bills, ["did not answer within 0.5 s"]),
+    (envelope({"10401": "garbage"}), ["not what the desk can read"]),
+    (Response("<html><body>502 Bad Gateway</body></html>", 502, mimetype="text/html"), ["HTML page"]),
+])
+@pytest.mark.parametrize("outcome", ["created", "unknown"])
+def test_when_the_invoice_cannot_be_looked_up_the_outcome_stands_and_the_region_says_why(
+        justclick, tmp_path, answer, words, outcome):
+    if outcome == "created":
+        justclick.expect_request("/api/createorder").respond_with_json(envelope())
+    else:
+        justclick.expect_request("/api/createorder").respond_with_data("<html>502</html>", status=502)
+    bills = justclick.expect_request("/api/GetBills")
+    if callable(answer):
+        bills.respond_with_handler(answer)
+    elif isinstance(answer, Response):
+        bills.respond_with_response(answer)
+    else:
+        bills.respond_with_json(answer)
+    app, client = fake_desk(justclick, tmp_path, PROPAGATE_EXCEPTIONS=False)
+    response = client.post("/", data=ORDER)
+    entry_id = (response.headers["Location"].rsplit("/", 1)[1] if outcome == "created"
+                else attempt_id(response.get_data(as_text=True)))
+
+    page = region(client, entry_id)
+    assert "The invoice could not be looked up" in page
+    for word in words:
+        assert word in html.unescape(page)
+    assert "Look again" in page
+    assert stored(app, entry_id)["outcome"] == outcome
+    assert calls(justclick, "createorder") == 1
