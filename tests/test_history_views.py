@@ -33,7 +33,8 @@ def test_history_and_attempt_pages_have_their_own_blueprint(app):
         "/attempts/<entry_id>/payment-status": "history.payment_status"}
     # The order page's blueprint keeps the order page only.
     assert {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("orders.")} == {
-        "orders.new_order", "orders.submit", "orders.summary", "orders.product_search"}
+        "orders.new_order", "orders.submit", "orders.summary", "orders.product_search",
+        "orders.phone_reading"}
 
 
 def test_every_page_links_to_the_moved_pages(client):
