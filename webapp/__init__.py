@@ -13,27 +13,14 @@ from typing import NoReturn
 import redis
 from cachelib import FileSystemCache, RedisCache
 from flask import Flask, g, jsonify
-from flask_compress import Compress
-from flask_htmx import HTMX
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_session import Session
-from flask_wtf.csrf import CSRFProtect
 
 from .catalog import CatalogService
 from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
+from .extensions import compress, csrf, htmx, limiter, server_session
 from .justclick import JustClickClient
 from .session_files import SessionFiles
 
 __version__ = "0.1.0"
-
-htmx = HTMX()
-csrf = CSRFProtect()
-server_session = Session()
-compress = Compress()
-# Limits are counted per instance in memory, or across instances in Redis (see create_app).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
 
 def create_app(test_config: dict | None = None) -> Flask:
     # Sessions, history, tokens and the list cache live in the instance folder (unless in Redis).

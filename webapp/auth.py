@@ -25,7 +25,8 @@ from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.validators import Length
 
-from . import csrf, htmx, limiter, signin_token
+from . import signin_token
+from .extensions import csrf, htmx, limiter
 from .forms import PRODUCT_KEY, LoginForm, OrderForm
 
 log = logging.getLogger(__name__)

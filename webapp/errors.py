@@ -9,7 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import htmx
+from .extensions import htmx
 from .session_files import SessionNotSaved
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
-from . import history, htmx, invoice_lookup
+from . import history, invoice_lookup
+from .extensions import htmx
 from .invoice_lookup import Look
 from .pages import page_or_region
 

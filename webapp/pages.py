@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, make_response, render_template
 
-from . import htmx
+from .extensions import htmx
 
 
 def page_or_region(template: str, partial: str, status: int = 200, **context) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from . import csrf
+from .extensions import csrf
 
 bp = Blueprint("sandbox", __name__)
 

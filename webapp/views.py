@@ -28,9 +28,10 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import history, htmx, limiter, phones
+from . import history, phones
 from .auth import current_operator
 from .errors import MESSAGES, csrf_message, render_error
+from .extensions import htmx, limiter
 from .forms import (
     API_LABELS,
     PHONE_FIELDS,
