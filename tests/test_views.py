@@ -569,3 +569,68 @@ def test_control_characters_never_reach_justclick(client, sandbox_server, field)
     response = client.post("/", data=order(**{field: "Ива\u202eн\x1b[31m"}))
     assert response.status_code == 422 and sandbox_server.book.all() == []
     assert "Remove the invisible character" in response.get_data(as_text=True)
+
+
+# --- the common order first: folded sections (issue 14) ------------------------------------------
+
+
+def _section(page: str, name: str) -> str:
+    """The opening tag and summary of a folded section of the order form."""
+    return re.search(rf'<details[^>]*id="section-{name}"[^>]*>\s*<summary[^>]*>.*?</summary>', page, re.S)[0]
+
+
+def test_a_physical_product_without_address_and_city_is_refused_beside_them(client, sandbox_server):
+    response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"],
+                                           customer_shipping_zip="125009"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert sandbox_server.book.all() == []  # JustClick's 605 is prevented, not met
+    for name in ("customer_shipping", "customer_shipping_city"):
+        title = re.escape(PHYSICAL["good_title"])
+        assert re.search(rf'<small id="{name}-error" class="error-text">[^<]*{title}', page)
+    assert " open" in _section(page, "shipping")  # the section holding the errors is open
+    assert 'value="125009"' in page
+
+
+def test_a_physical_product_with_address_and_city_is_sent(client, sandbox_server):
+    response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"],
+                                           customer_shipping="ул. Тверская, д. 7",
+                                           customer_shipping_city="Москва"))
+    assert response.status_code == 303
+    assert len(sandbox_server.book.all()) == 1
+
+
+def test_a_digital_order_needs_no_address(client, sandbox_server):
+    assert client.post("/", data=order()).status_code == 303
+
+
+def test_the_page_marks_address_and_city_required_once_a_physical_product_is_chosen(client):
+    page = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"], action="stay")
+                       ).get_data(as_text=True)
+    assert " open" in _section(page, "shipping")
+    assert re.search(r'id="customer_shipping"[^>]*required', page)
+    assert re.search(r'id="customer_shipping_city"[^>]*required', page)
+    empty = client.get("/").get_data(as_text=True)
+    assert not re.search(r'id="customer_shipping"[^>]*required', empty)
+
+
+def test_closed_sections_say_what_they_hold(client):
+    page = client.get("/").get_data(as_text=True)
+    for name in ("shipping", "billing", "details", "attribution"):
+        assert " open" not in _section(page, name)
+    assert "nothing set" in _section(page, "details")
+    page = client.post("/", data=order(payment_method="Stripe", order_tag="vip", action="stay")
+                       ).get_data(as_text=True)
+    assert "2 set" in _section(page, "details")
+
+
+def test_prefilled_and_duplicated_values_open_their_sections(client, sandbox_server):
+    page = client.get("/?customer_email=a@example.com&utm_source=mail").get_data(as_text=True)
+    assert " open" in _section(page, "attribution")
+    assert " open" not in _section(page, "shipping")
+    sent = client.post("/", data=order(customer_shipping="ул. Тверская, 1", customer_shipping_city="Москва",
+                                       note="звонить"))
+    entry_id = sent.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/?from={entry_id}").get_data(as_text=True)
+    assert " open" in _section(page, "shipping") and " open" in _section(page, "details")
+    assert " open" not in _section(page, "attribution")

@@ -355,10 +355,57 @@ class OrderForm(FlaskForm):
         if field.data and typed:
             raise ValidationError("Untick this to send a billing address of its own, or clear it.")
 
+    # --- what sits in the folded sections --------------------------------------------------
+
+    def delivered_titles(self) -> list[str]:
+        """Titles of the chosen products JustClick delivers (they need an address and a city)."""
+        delivered = self.catalog.delivered if self.catalog else frozenset()
+        goods = self.catalog.goods_by_name if self.catalog else {}
+        return [goods.get(line.good_name, {}).get("good_title", line.good_name)
+                for line in self.lines() if line.good_name in delivered]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        titles = self.delivered_titles()
+        if not titles:
+            return valid
+        # JustClick refuses such an order (605); the operator hears it here, beside the fields.
+        for name, what in (("customer_shipping", "an address"), ("customer_shipping_city", "a city")):
+            field = self[name]
+            if not field.data and not field.errors:
+                field.errors.append(f"{titles[0]} is delivered: JustClick needs {what} to ship it.")
+                valid = False
+        return valid
+
+    def section(self, name: str) -> dict:
+        """A folded section: how many of its fields hold a value, whether one is wrong, and whether
+        it opens (an error, a value, or, for shipping, a product to deliver)."""
+        fields = [self[f] for f in SECTIONS[name]]
+        filled = sum(1 for f in fields if f.data not in (None, "", False) or (f.raw_data or [""])[0])
+        errors = any(f.errors for f in fields)
+        needed = name == "shipping" and bool(self.delivered_titles())
+        return {"filled": filled, "errors": errors, "needed": needed,
+                "open": bool(errors or filled or needed)}
+
     def api_values(self) -> dict:
         """Validated values keyed by API name (products and desk-only fields left out)."""
         skip = {"products", "billing_same_as_shipping", "csrf_token", "submission_token"}
         return {name: field.data for name, field in self._fields.items() if name not in skip}
+
+
+#: The folded sections of the order form and the fields each holds (the common order sits outside them).
+SECTIONS = {
+    "shipping": ("customer_shipping", "customer_shipping_address_2", "customer_shipping_city",
+                 "customer_shipping_state", "customer_shipping_zip", "customer_shipping_country_code",
+                 "customer_shipping_phone"),
+    "billing": ("billing_same_as_shipping", "customer_billing_address_1", "customer_billing_address_2",
+                "customer_billing_city", "customer_billing_state", "customer_billing_zip",
+                "customer_billing_country_code"),
+    "details": ("order_created_at", "order_paid_at", "order_confirmed", "payment_method", "order_tag",
+                "note"),
+    "attribution": ("order_ip", "affiliates", "utm_source", "utm_medium", "utm_campaign", "utm_content",
+                    "utm_term"),
+}
 
 
 def _api_labels() -> dict[str, str]:
