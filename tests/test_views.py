@@ -246,7 +246,7 @@ def test_summary_shows_the_order_that_will_be_sent(client):
     assert names == f"{PHYSICAL['good_name']},{DIGITAL['good_name']}"
     assert prices == "10"
     # and the lines are listed in that order
-    listed = [page.index(f"<code>{good['good_name']}</code>") for good in (PHYSICAL, DIGITAL)]
+    listed = [page.index(f'<td class="title">{good["good_title"]}</td>') for good in (PHYSICAL, DIGITAL)]
     assert listed == sorted(listed)
 
 
@@ -634,3 +634,19 @@ def test_prefilled_and_duplicated_values_open_their_sections(client, sandbox_ser
     page = client.get(f"/?from={entry_id}").get_data(as_text=True)
     assert " open" in _section(page, "shipping") and " open" in _section(page, "details")
     assert " open" not in _section(page, "attribution")
+
+
+def test_the_summary_speaks_the_operators_language_and_keeps_the_wire_in_a_closed_detail(client):
+    coupon = SEED_COUPONS[1]
+    page = client.post("/summary", data=order(products__0__good_name=RUSSIAN["good_name"],
+                                              products__0__price="100",
+                                              products__1__good_name=DIGITAL["good_name"],
+                                              coupon=str(coupon["id"]))).get_data(as_text=True)
+    rows = re.search(r"<tbody>(.*?)</tbody>", page, re.S)[1]
+    assert RUSSIAN["good_title"] in rows and DIGITAL["good_title"] in rows
+    assert "your price" in rows and "catalogue" in rows
+    assert RUSSIAN["good_name"] not in rows  # the slugs are for JustClick, not the operator
+    assert f"<code>{coupon['coupon']}</code>" in page
+    wire = re.search(r'<details class="wire"[^>]*>\s*<summary>What is sent</summary>(.*?)</details>',
+                     page, re.S)
+    assert f"{RUSSIAN['good_name']},{DIGITAL['good_name']}" in wire[1] and ' open' not in wire[0][:30]
