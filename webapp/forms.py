@@ -38,6 +38,7 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
+from wtforms.widgets import TextInput
 
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
@@ -53,7 +54,10 @@ STATUS_CHOICES = [
     SelectChoice("MoneyBack", "Money back"),
 ]
 CONFIRMED_CHOICES = [SelectChoice("", "— not set —"), SelectChoice("Yes"), SelectChoice("No")]
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+#: How a time may be typed; the first is how the desk writes it back.
+DATETIME_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                    "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"]
+TIME_EXAMPLE = "2026-01-31 14:05"
 # Where no account time zone is set, "the future" starts in the earliest zone on Earth, so an
 # operator anywhere is never told that a time they just lived through has not happened yet.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
@@ -130,6 +134,19 @@ class PriceField(StringField):
         return format(self.data, "f") if self.data is not None else ""
 
 
+class TypedDateTimeField(DateTimeLocalField):
+    """A date and time typed into one text field: one tab stop, where the browser's datetime-local
+    control takes one per segment (day, month, year, hour, minute, AM/PM)."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"Enter a date and time as {TIME_EXAMPLE} (or 31.01.2026 14:05).") from None
+
+
 class ProductLineForm(Form):
     good_name = StringField("Product", validators=[short(100), PlainText()])
     price = PriceField("Price override", validators=[Optional()])
@@ -197,8 +214,8 @@ class OrderForm(FlaskForm):
     # Order
     order_status = SelectField("Status", choices=STATUS_CHOICES, default="")
     order_confirmed = SelectField("Confirmed", choices=CONFIRMED_CHOICES, default="")
-    order_created_at = DateTimeLocalField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
-    order_paid_at = DateTimeLocalField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
+    order_created_at = TypedDateTimeField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
+    order_paid_at = TypedDateTimeField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
     payment_method = _text("Payment method", 100)
     coupon = _text("Coupon", 20)
     order_tag = _text("Order tag", 100)
