@@ -650,3 +650,46 @@ def test_the_summary_speaks_the_operators_language_and_keeps_the_wire_in_a_close
     wire = re.search(r'<details class="wire"[^>]*>\s*<summary>What is sent</summary>(.*?)</details>',
                      page, re.S)
     assert f"{RUSSIAN['good_name']},{DIGITAL['good_name']}" in wire[1] and ' open' not in wire[0][:30]
+
+
+# --- safer choices (issue 14, item 5) ----------------------------------------------------------------
+
+
+def test_a_likely_duplicate_offers_the_earlier_order_first_and_create_anyway_second(client, sandbox_server):
+    assert client.post("/", data=order()).status_code == 303
+    response = client.post("/", data=order())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    actions = re.search(r'<p class="result-actions">(.*?)</p>', page, re.S)[1]
+    primary = re.search(r'<a [^>]*role="button"[^>]*>([^<]*)</a>', actions)
+    assert primary and primary[1] == "Open the earlier order"
+    assert actions.index("Open the earlier order") < actions.index("Create anyway")
+    assert re.search(r'<button [^>]*class="secondary outline"[^>]*>Create anyway</button>', actions)
+
+
+def _without_catalogue_prices(stand_in):
+    """The stand-in, except that GetAllGoods (catalogue prices and good types) is unavailable."""
+    def app(environ, start_response):
+        if environ["PATH_INFO"].endswith("/GetAllGoods"):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return stand_in(environ, start_response)
+    return app
+
+
+def test_a_605_refusal_marks_and_links_the_shipping_fields_by_their_labels(make_sandbox, tmp_path):
+    from tests.conftest import serve
+
+    sandbox = make_sandbox()
+    with serve(_without_catalogue_prices(sandbox.app)) as root:
+        client = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
+        response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Error 605" in page
+    banner = re.search(r'<div class="outcome outcome-rejected".*?</div>', page, re.S)[0]
+    assert '<a href="#customer_shipping">Shipping address</a>' in banner
+    assert '<a href="#customer_shipping_city">Shipping city</a>' in banner
+    for name in ("customer_shipping", "customer_shipping_city"):
+        [tag] = re.findall(rf'<input[^>]*id="{name}"[^>]*>', page)
+        assert 'aria-invalid="true"' in tag
+    assert " open" in _section(page, "shipping")

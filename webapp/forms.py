@@ -438,6 +438,15 @@ def _api_labels() -> dict[str, str]:
 
 #: API field -> the label an operator knows it by (for results and history).
 API_LABELS = _api_labels()
+#: Refusals that are about fields JustClick does not always name: 605 is the delivery data.
+FIELDS_OF_CODE = {605: ("customer_shipping", "customer_shipping_city")}
+
+
+def fields_named(code, text: str) -> list[str]:
+    """The form fields a refusal is about: those its text names by API name, else those its code means."""
+    named = [name for name in CREATEORDER_FIELDS
+             if not name.startswith("product_") and re.search(rf"\b{name}\b", text or "")]
+    return named or list(FIELDS_OF_CODE.get(code, ()))
 
 
 class LoginForm(FlaskForm):

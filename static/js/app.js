@@ -83,7 +83,7 @@
   // Error summary links: focus the field and bring its label into view with it (a plain fragment link
   // scrolls the field to the top edge, hiding its label), opening a folded section that holds it.
   document.addEventListener("click", (event) => {
-    const link = event.target.closest(".error-summary a[href^='#']");
+    const link = event.target.closest(".error-summary a[href^='#'], .outcome-rejected a[href^='#']");
     const field = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
     if (!field) return;
     event.preventDefault();
