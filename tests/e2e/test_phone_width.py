@@ -59,7 +59,8 @@ def test_the_sandbox_page_fits_a_phone(sandbox_desk, phone):
 
 
 @pytest.mark.parametrize("width", [375, 1440])
-def test_screenshots_of_the_empty_form_a_filled_form_and_the_result(live_desk, page, screenshot, width, console):
+def test_screenshots_of_the_empty_form_a_filled_form_and_the_result(live_desk, page, screenshot, width,
+                                                                   console):
     page.set_viewport_size({"width": width, "height": 900 if width > 400 else 740})
     live_desk.open(page)
     screenshot(page, f"i14-empty-{width}")
