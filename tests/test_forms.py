@@ -304,3 +304,17 @@ def test_more_than_100_product_lines_are_refused_not_cut(app):
         assert not form.validate()
     assert [m for _, m in error_list(form)] == [
         "At most 100 product lines in one order; this one has 120. Split it into two orders."]
+
+
+@pytest.mark.parametrize("typed", ["2026-01-05 10:30", "2026-01-05T10:30", "05.01.2026 10:30",
+                                   "2026-01-05 10:30:00"])
+def test_a_time_is_one_text_field_typed_in_common_forms(app, typed):
+    form = check(app, order_created_at=typed)
+    assert form.order_created_at.data == datetime(2026, 1, 5, 10, 30) and not form.order_created_at.errors
+    html = str(form.order_created_at())
+    assert 'type="text"' in html  # one tab stop, not one per date segment
+
+
+def test_a_time_that_cannot_be_read_says_how_to_type_it(app):
+    form = check(app, order_created_at="5 Jan")
+    assert "2026-01-31 14:05" in errors_of(form, "order_created_at")

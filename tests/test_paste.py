@@ -27,7 +27,7 @@ UK_ONE_LINER = "Please invoice Olivia Brown, olivia.brown@example.co.uk, tel 020
 
 
 def test_a_russian_message():
-    assert read_customer(RUSSIAN_MESSAGE) == {
+    assert read_customer(RUSSIAN_MESSAGE, "RU") == {
         "customer_email": "maria.ivanova@example.ru",
         "customer_phone": "+79161234567",
         "customer_last_name": "Иванова",
@@ -51,13 +51,32 @@ def test_an_english_signature():
     assert found["customer_shipping_country_code"] == "US"
 
 
-def test_a_one_line_request_uses_the_country_for_the_phone():
+def test_a_one_line_request_reads_its_phone_as_the_phone_field_would():
     found = read_customer(UK_ONE_LINER)
     assert found["customer_email"] == "olivia.brown@example.co.uk"
-    assert found["customer_phone"] == "+442079460958"
+    # The address's country does not decide how a number without + reads (phones.py): as typed, the
+    # phone field asks for the +; where the desk reads numbers in the UK, it is a London number.
+    assert found["customer_phone"] == "020 7946 0958"
+    assert read_customer(UK_ONE_LINER, "GB")["customer_phone"] == "+442079460958"
     assert found["customer_shipping_country_code"] == "GB"
     assert (found["customer_first_name"], found["customer_last_name"]) == ("Olivia", "Brown")
 
 
 def test_text_without_details_finds_nothing():
     assert read_customer("Call me tomorrow about the course, please.") == {}
+
+
+def test_a_russian_address_on_one_line_is_split_into_postcode_city_and_street():
+    found = read_customer("Петров Иван\n125009, г. Москва, ул. Тверская, д. 7, кв. 12", "RU")
+    assert (found["customer_shipping_zip"], found["customer_shipping_city"], found["customer_shipping"]) == (
+        "125009", "Москва", "ул. Тверская, д. 7, кв. 12")
+
+
+def test_a_local_number_is_read_as_the_phone_field_reads_it():
+    from webapp.phones import read_phone
+
+    typed = "8 (916) 123-45-67"
+    for region in ("RU", "DE"):  # a Moscow mobile in Russia, a Munich landline in Germany
+        assert read_customer(f"Иван Петров\n{typed}", region)["customer_phone"] == read_phone(typed, region)
+    # With no region a number needs its +: it goes into the field as typed, where the field says so.
+    assert read_customer(f"Иван Петров\n{typed}")["customer_phone"] == typed

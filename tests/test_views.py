@@ -246,7 +246,7 @@ def test_summary_shows_the_order_that_will_be_sent(client):
     assert names == f"{PHYSICAL['good_name']},{DIGITAL['good_name']}"
     assert prices == "10"
     # and the lines are listed in that order
-    listed = [page.index(f"<code>{good['good_name']}</code>") for good in (PHYSICAL, DIGITAL)]
+    listed = [page.index(f'<td class="title">{good["good_title"]}</td>') for good in (PHYSICAL, DIGITAL)]
     assert listed == sorted(listed)
 
 
@@ -276,7 +276,7 @@ def test_duplicate_into_form_prefills_every_field(client):
     location = client.post("/", data=fields).headers["Location"]
     entry_id = location.rsplit("/", 1)[1]
     page = client.get("/", query_string={"from": entry_id}).get_data(as_text=True)
-    for value in ("Иван", "Баумана, 5", "Казань", "+79123456789", "10", "2026-01-05T10:30", "banner"):
+    for value in ("Иван", "Баумана, 5", "Казань", "+79123456789", "10", "2026-01-05 10:30", "banner"):
         assert f'value="{value}"' in page, value
     assert f'<option value="{PHYSICAL["good_name"]}" selected>' in page
     [checkbox] = re.findall(r'<input[^>]*name="billing_same_as_shipping"[^>]*>', page)
@@ -569,3 +569,127 @@ def test_control_characters_never_reach_justclick(client, sandbox_server, field)
     response = client.post("/", data=order(**{field: "Ива\u202eн\x1b[31m"}))
     assert response.status_code == 422 and sandbox_server.book.all() == []
     assert "Remove the invisible character" in response.get_data(as_text=True)
+
+
+# --- the common order first: folded sections ------------------------------------------------------
+
+
+def _section(page: str, name: str) -> str:
+    """The opening tag and summary of a folded section of the order form."""
+    return re.search(rf'<details[^>]*id="section-{name}"[^>]*>\s*<summary[^>]*>.*?</summary>', page, re.S)[0]
+
+
+def test_a_physical_product_without_address_and_city_is_refused_beside_them(client, sandbox_server):
+    response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"],
+                                           customer_shipping_zip="125009"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert sandbox_server.book.all() == []  # JustClick's 605 is prevented, not met
+    for name in ("customer_shipping", "customer_shipping_city"):
+        title = re.escape(PHYSICAL["good_title"])
+        assert re.search(rf'<small id="{name}-error" class="error-text">[^<]*{title}', page)
+    assert " open" in _section(page, "shipping")  # the section holding the errors is open
+    assert 'value="125009"' in page
+
+
+def test_a_physical_product_with_address_and_city_is_sent(client, sandbox_server):
+    response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"],
+                                           customer_shipping="ул. Тверская, д. 7",
+                                           customer_shipping_city="Москва"))
+    assert response.status_code == 303
+    assert len(sandbox_server.book.all()) == 1
+
+
+def test_a_digital_order_needs_no_address(client, sandbox_server):
+    assert client.post("/", data=order()).status_code == 303
+
+
+def test_the_page_marks_address_and_city_required_once_a_physical_product_is_chosen(client):
+    page = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"], action="stay")
+                       ).get_data(as_text=True)
+    assert " open" in _section(page, "shipping")
+    assert re.search(r'id="customer_shipping"[^>]*required', page)
+    assert re.search(r'id="customer_shipping_city"[^>]*required', page)
+    empty = client.get("/").get_data(as_text=True)
+    assert not re.search(r'id="customer_shipping"[^>]*required', empty)
+
+
+def test_closed_sections_say_what_they_hold(client):
+    page = client.get("/").get_data(as_text=True)
+    for name in ("shipping", "billing", "details", "attribution"):
+        assert " open" not in _section(page, name)
+    assert "nothing set" in _section(page, "details")
+    page = client.post("/", data=order(payment_method="Stripe", order_tag="vip", action="stay")
+                       ).get_data(as_text=True)
+    assert "2 set" in _section(page, "details")
+
+
+def test_prefilled_and_duplicated_values_open_their_sections(client, sandbox_server):
+    page = client.get("/?customer_email=a@example.com&utm_source=mail").get_data(as_text=True)
+    assert " open" in _section(page, "attribution")
+    assert " open" not in _section(page, "shipping")
+    sent = client.post("/", data=order(customer_shipping="ул. Тверская, 1", customer_shipping_city="Москва",
+                                       note="звонить"))
+    entry_id = sent.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/?from={entry_id}").get_data(as_text=True)
+    assert " open" in _section(page, "shipping") and " open" in _section(page, "details")
+    assert " open" not in _section(page, "attribution")
+
+
+def test_the_summary_speaks_the_operators_language_and_keeps_the_wire_in_a_closed_detail(client):
+    coupon = SEED_COUPONS[1]
+    page = client.post("/summary", data=order(products__0__good_name=RUSSIAN["good_name"],
+                                              products__0__price="100",
+                                              products__1__good_name=DIGITAL["good_name"],
+                                              coupon=str(coupon["id"]))).get_data(as_text=True)
+    rows = re.search(r"<tbody>(.*?)</tbody>", page, re.S)[1]
+    assert RUSSIAN["good_title"] in rows and DIGITAL["good_title"] in rows
+    assert "your price" in rows and "catalogue" in rows
+    assert RUSSIAN["good_name"] not in rows  # the slugs are for JustClick, not the operator
+    assert f"<code>{coupon['coupon']}</code>" in page
+    wire = re.search(r'<details class="wire"[^>]*>\s*<summary>What is sent</summary>(.*?)</details>',
+                     page, re.S)
+    assert f"{RUSSIAN['good_name']},{DIGITAL['good_name']}" in wire[1] and ' open' not in wire[0][:30]
+
+
+# --- safer choices ----------------------------------------------------------------------------------
+
+
+def test_a_likely_duplicate_offers_the_earlier_order_first_and_create_anyway_second(client, sandbox_server):
+    assert client.post("/", data=order()).status_code == 303
+    response = client.post("/", data=order())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    actions = re.search(r'<p class="result-actions">(.*?)</p>', page, re.S)[1]
+    primary = re.search(r'<a [^>]*role="button"[^>]*>([^<]*)</a>', actions)
+    assert primary and primary[1] == "Open the earlier order"
+    assert actions.index("Open the earlier order") < actions.index("Create anyway")
+    assert re.search(r'<button [^>]*class="secondary outline"[^>]*>Create anyway</button>', actions)
+
+
+def _without_catalogue_prices(stand_in):
+    """The stand-in, except that GetAllGoods (catalogue prices and good types) is unavailable."""
+    def app(environ, start_response):
+        if environ["PATH_INFO"].endswith("/GetAllGoods"):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return stand_in(environ, start_response)
+    return app
+
+
+def test_a_605_refusal_marks_and_links_the_shipping_fields_by_their_labels(make_sandbox, tmp_path):
+    from tests.conftest import serve
+
+    sandbox = make_sandbox()
+    with serve(_without_catalogue_prices(sandbox.app)) as root:
+        client = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
+        response = client.post("/", data=order(products__0__good_name=PHYSICAL["good_name"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Error 605" in page
+    banner = re.search(r'<div class="outcome outcome-rejected".*?</div>', page, re.S)[0]
+    assert '<a href="#customer_shipping">Shipping address</a>' in banner
+    assert '<a href="#customer_shipping_city">Shipping city</a>' in banner
+    for name in ("customer_shipping", "customer_shipping_city"):
+        [tag] = re.findall(rf'<input[^>]*id="{name}"[^>]*>', page)
+        assert 'aria-invalid="true"' in tag
+    assert " open" in _section(page, "shipping")

@@ -60,6 +60,11 @@ class Catalog:
                 continue
         return prices
 
+    @cached_property
+    def delivered(self) -> frozenset[str]:
+        """Products JustClick delivers (`good_type` physical): an order of one needs an address and a city."""
+        return frozenset(g["good_name"] for g in self.priced_goods or () if g.get("good_type") == "physical")
+
     @property
     def goods_choices(self) -> list[tuple[str, str]]:
         return [(g["good_name"], f"{g['good_title']} ({g['good_name']})") for g in self.goods or ()]
@@ -80,10 +85,11 @@ class Catalog:
                      if str(m["id"]) == str(manager_id)), None)
 
     def search_goods(self, query: str, limit: int = 20) -> list[dict]:
-        """Goods whose title or slug contains every word of the query, case-insensitively."""
+        """Goods whose title, slug or numeric id contains every word of the query, case-insensitively."""
         words = query.casefold().split()
         found = [g for g in self.goods or ()
-                 if all(w in f"{g['good_title']} {g['good_name']}".casefold() for w in words)]
+                 if all(w in f"{g['good_title']} {g['good_name']} {g.get('id', '')}".casefold()
+                        for w in words)]
         return found[:limit]
 
 

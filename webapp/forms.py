@@ -38,6 +38,7 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
+from wtforms.widgets import TextInput
 
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
@@ -53,7 +54,10 @@ STATUS_CHOICES = [
     SelectChoice("MoneyBack", "Money back"),
 ]
 CONFIRMED_CHOICES = [SelectChoice("", "— not set —"), SelectChoice("Yes"), SelectChoice("No")]
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+#: How a time may be typed; the first is how the desk writes it back.
+DATETIME_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                    "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"]
+TIME_EXAMPLE = "2026-01-31 14:05"
 # Where no account time zone is set, "the future" starts in the earliest zone on Earth, so an
 # operator anywhere is never told that a time they just lived through has not happened yet.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
@@ -130,6 +134,19 @@ class PriceField(StringField):
         return format(self.data, "f") if self.data is not None else ""
 
 
+class TypedDateTimeField(DateTimeLocalField):
+    """A date and time typed into one text field: one tab stop, where the browser's datetime-local
+    control takes one per segment (day, month, year, hour, minute, AM/PM)."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"Enter a date and time as {TIME_EXAMPLE} (or 31.01.2026 14:05).") from None
+
+
 class ProductLineForm(Form):
     good_name = StringField("Product", validators=[short(100), PlainText()])
     price = PriceField("Price override", validators=[Optional()])
@@ -197,8 +214,8 @@ class OrderForm(FlaskForm):
     # Order
     order_status = SelectField("Status", choices=STATUS_CHOICES, default="")
     order_confirmed = SelectField("Confirmed", choices=CONFIRMED_CHOICES, default="")
-    order_created_at = DateTimeLocalField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
-    order_paid_at = DateTimeLocalField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
+    order_created_at = TypedDateTimeField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
+    order_paid_at = TypedDateTimeField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
     payment_method = _text("Payment method", 100)
     coupon = _text("Coupon", 20)
     order_tag = _text("Order tag", 100)
@@ -355,10 +372,57 @@ class OrderForm(FlaskForm):
         if field.data and typed:
             raise ValidationError("Untick this to send a billing address of its own, or clear it.")
 
+    # --- what sits in the folded sections --------------------------------------------------
+
+    def delivered_titles(self) -> list[str]:
+        """Titles of the chosen products JustClick delivers (they need an address and a city)."""
+        delivered = self.catalog.delivered if self.catalog else frozenset()
+        goods = self.catalog.goods_by_name if self.catalog else {}
+        return [goods.get(line.good_name, {}).get("good_title", line.good_name)
+                for line in self.lines() if line.good_name in delivered]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        titles = self.delivered_titles()
+        if not titles:
+            return valid
+        # JustClick refuses such an order (605); the operator hears it here, beside the fields.
+        for name, what in (("customer_shipping", "an address"), ("customer_shipping_city", "a city")):
+            field = self[name]
+            if not field.data and not field.errors:
+                field.errors.append(f"{titles[0]} is delivered: JustClick needs {what} to ship it.")
+                valid = False
+        return valid
+
+    def section(self, name: str) -> dict:
+        """A folded section: how many of its fields hold a value, whether one is wrong, and whether
+        it opens (an error, a value, or, for shipping, a product to deliver)."""
+        fields = [self[f] for f in SECTIONS[name]]
+        filled = sum(1 for f in fields if f.data not in (None, "", False) or (f.raw_data or [""])[0])
+        errors = any(f.errors for f in fields)
+        needed = name == "shipping" and bool(self.delivered_titles())
+        return {"filled": filled, "errors": errors, "needed": needed,
+                "open": bool(errors or filled or needed)}
+
     def api_values(self) -> dict:
         """Validated values keyed by API name (products and desk-only fields left out)."""
         skip = {"products", "billing_same_as_shipping", "csrf_token", "submission_token"}
         return {name: field.data for name, field in self._fields.items() if name not in skip}
+
+
+#: The folded sections of the order form and the fields each holds (the common order sits outside them).
+SECTIONS = {
+    "shipping": ("customer_shipping", "customer_shipping_address_2", "customer_shipping_city",
+                 "customer_shipping_state", "customer_shipping_zip", "customer_shipping_country_code",
+                 "customer_shipping_phone"),
+    "billing": ("billing_same_as_shipping", "customer_billing_address_1", "customer_billing_address_2",
+                "customer_billing_city", "customer_billing_state", "customer_billing_zip",
+                "customer_billing_country_code"),
+    "details": ("order_created_at", "order_paid_at", "order_confirmed", "payment_method", "order_tag",
+                "note"),
+    "attribution": ("order_ip", "affiliates", "utm_source", "utm_medium", "utm_campaign", "utm_content",
+                    "utm_term"),
+}
 
 
 def _api_labels() -> dict[str, str]:
@@ -374,6 +438,15 @@ def _api_labels() -> dict[str, str]:
 
 #: API field -> the label an operator knows it by (for results and history).
 API_LABELS = _api_labels()
+#: Refusals that are about fields JustClick does not always name: 605 is the delivery data.
+FIELDS_OF_CODE = {605: ("customer_shipping", "customer_shipping_city")}
+
+
+def fields_named(code, text: str) -> list[str]:
+    """The form fields a refusal is about: those its text names by API name, else those its code means."""
+    named = [name for name in CREATEORDER_FIELDS
+             if not name.startswith("product_") and re.search(rf"\b{name}\b", text or "")]
+    return named or list(FIELDS_OF_CODE.get(code, ()))
 
 
 class LoginForm(FlaskForm):

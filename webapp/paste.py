@@ -12,7 +12,8 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
-E164 = phonenumbers.PhoneNumberFormat.E164
+from .phones import PhoneError, read_phone
+
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 POSTCODE = re.compile(r"\b(\d{6}|\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b")
 STREET = re.compile(
@@ -49,11 +50,11 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
     country = _country(lines)
     if country:
         found["customer_shipping_country_code"] = country
-    # Without a country or a setting, local numbers are read as Russian: most JustClick shops are.
+    # Where a number is, the address's country (else Russia: most JustClick shops are) helps find;
+    # what it reads as is the phone field's rule alone (phones.py), so that both say the same.
     region = country or default_region or "RU"
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        found["customer_phone"] = phonenumbers.format_number(match.number, E164)
-        break
+    if phone := _phone(text, region, default_region):
+        found["customer_phone"] = phone
 
     # A name stands on a line of its own, or between commas ("Please invoice Olivia Brown, …").
     parts = [part.strip() for line in lines for part in line.split(",")]
@@ -64,7 +65,12 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
 
     address = [line for line in lines if line != name and STREET.search(line) and "@" not in line]
     if address:
-        found["customer_shipping"] = address[0]
+        street, postcode, city = _split_address(address[0])
+        found["customer_shipping"] = street
+        if postcode:
+            found["customer_shipping_zip"] = postcode
+        if city:
+            found["customer_shipping_city"] = city
     for line in lines:
         if line == name or "@" in line or (address and line == address[0]) or _is_phone(line, region):
             continue
@@ -80,6 +86,31 @@ def read_customer(text: str, default_region: str | None = None) -> dict[str, str
         elif CITY_PREFIX.match(line):
             found.setdefault("customer_shipping_city", CITY_PREFIX.sub("", line).strip(" ,"))
     return found
+
+
+def _phone(text: str, finding_region: str, default_region: str | None) -> str | None:
+    """The first phone number in the text, as the phone field would send it; as typed when the phone
+    field could not (no + and no DEFAULT_PHONE_REGION, or not a number of that region): it says why."""
+    matches = phonenumbers.PhoneNumberMatcher(text, finding_region, leniency=phonenumbers.Leniency.POSSIBLE)
+    for match in matches:
+        try:
+            return read_phone(match.raw_string, default_region)
+        except PhoneError:
+            return match.raw_string.strip()
+    return None
+
+
+def _split_address(line: str) -> tuple[str, str | None, str | None]:
+    """Street, postcode and city of one line in the common Russian order ("125009, г. Москва,
+    ул. Тверская, д. 7, кв. 12"); a line without them is all street."""
+    parts = [part.strip() for part in line.split(",")]
+    postcode = next((p for p in parts if POSTCODE.fullmatch(p)), None)
+    city = next((p for p in parts if CITY_PREFIX.match(p)), None)
+    if not (postcode or city):
+        return line, None, None
+    street = [p for p in parts
+              if p not in (postcode, city) and not _is_country(p) and p.casefold() not in COUNTRY_NAMES]
+    return ", ".join(street), postcode, CITY_PREFIX.sub("", city).strip() if city else None
 
 
 def _looks_like_name(line: str) -> bool:

@@ -39,6 +39,7 @@ from .forms import (
     OrderForm,
     data_from_attempt,
     error_list,
+    fields_named,
     with_line_action,
 )
 from .orders import build_params, summarize
@@ -213,7 +214,13 @@ def submit():
     entry = result.entry
     if entry["outcome"] not in history.MADE:
         form.submission_token.data = None  # a corrected form is a new order
-        response = _order_page(form, catalog, 422 if entry["outcome"] == "rejected" else 502, attempt=entry)
+        rejected = entry["outcome"] == "rejected"
+        named = fields_named(entry.get("code"), entry.get("text", "")) if rejected else []
+        for name in named:  # marked where they are, and their sections open
+            form[name].errors = [*form[name].errors, f"JustClick refused the order over this field "
+                                                     f"(error {entry.get('code')})."]
+        response = _order_page(form, catalog, 422 if rejected else 502, attempt=entry,
+                               named_fields=named)
         response.headers["HX-Trigger"] = "history-changed"  # the attempt is in the history too
         return response
     return _show_attempt(entry, catalog)

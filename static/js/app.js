@@ -84,7 +84,7 @@
   // Error summary links: focus the field and bring its label into view with it (a plain fragment link
   // scrolls the field to the top edge, hiding its label), opening a folded section that holds it.
   document.addEventListener("click", (event) => {
-    const link = event.target.closest(".error-summary a[href^='#']");
+    const link = event.target.closest(".error-summary a[href^='#'], .outcome-rejected a[href^='#']");
     const field = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
     if (!field) return;
     event.preventDefault();
@@ -129,7 +129,7 @@
       select(current < 0 ? (step > 0 ? 0 : options.length - 1) : (current + step + options.length) % options.length);
     } else if (event.key === "Enter") {
       event.preventDefault();
-      const chosen = options[current >= 0 ? current : (options.length === 1 ? 0 : -1)];
+      const chosen = options[current >= 0 ? current : 0];  // none highlighted: the first match
       if (chosen) chosen.click();
     } else if (event.key === "Escape") {
       event.preventDefault();
@@ -168,4 +168,93 @@
       if (status) status.textContent = `${what} selected: press Ctrl+C to copy it.`;
     }
   });
+
+  // ---- The order form in one screen: folded sections, the send bar, the busy state ----
+
+  // A folded section says what it holds while closed: its count follows what the operator types.
+  function foldState(fold) {
+    const state = fold.querySelector(".fold-state");
+    if (!state) return;
+    const same = fold.querySelector("input[name=billing_same_as_shipping]");
+    if (same && same.checked) { state.textContent = "— same as shipping"; return; }
+    const controls = Array.from(fold.querySelectorAll("input[name], select[name], textarea[name]"))
+      .filter((c) => c.type !== "hidden" && c.type !== "submit" && (c.type === "checkbox" ? c.checked : c.value.trim() !== ""));
+    state.textContent = controls.length ? `— ${controls.length} set` : "— nothing set";
+  }
+  for (const type of ["input", "change"]) {
+    document.addEventListener(type, (event) => {
+      const fold = event.target.closest && event.target.closest("details.fold");
+      if (fold) foldState(fold);
+    });
+  }
+
+  // A delivered product (good_type physical) needs an address and a city: shipping opens by itself
+  // and marks them required as soon as one is chosen, before the server would refuse the order.
+  function deliveryCheck() {
+    const fold = document.getElementById("section-shipping");
+    if (!fold) return;
+    const delivered = new Set((fold.dataset.delivered || "").split(" ").filter(Boolean));
+    const chosen = Array.from(document.querySelectorAll("#product-lines [name$='-good_name']")).map((s) => s.value);
+    const needed = chosen.some((name) => delivered.has(name));
+    const was = fold.hasAttribute("data-needed");
+    fold.toggleAttribute("data-needed", needed);
+    fold.querySelectorAll(".delivery input").forEach((input) => { input.required = needed; });
+    if (needed && !was) fold.open = true;
+  }
+  document.addEventListener("change", (event) => { if (event.target.closest && event.target.closest("#product-lines")) deliveryCheck(); });
+
+  // The send bar repeats the summary's product count and total.
+  function barFigures() {
+    const count = document.getElementById("bar-count");
+    const total = document.getElementById("bar-total");
+    if (!count || !total) return;
+    const rows = document.querySelectorAll("#summary .summary-lines tbody tr").length;
+    const cell = document.getElementById("summary-total");
+    count.textContent = `${rows} product${rows === 1 ? "" : "s"}`;
+    total.textContent = rows ? (cell ? cell.textContent.trim() : "total unknown") : "—";
+  }
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "summary") barFigures();
+    if (event.detail.target.id === "products") deliveryCheck();
+  });
+  document.addEventListener("htmx:oobAfterSwap", (event) => { if (event.detail.target.id === "summary") barFigures(); });
+
+  // While an order is sending: the form is read-only and a line at the top of the viewport counts the
+  // seconds, warning past 5 s that JustClick is slow. Only Create order (a submitter without a name)
+  // starts it: line actions and "Refresh lists" are not orders.
+  const SLOW_AFTER = 5;
+  let ticking = null;
+  function busy(on) {
+    const form = orderForm();
+    const fields = document.getElementById("order-fields");
+    const status = document.getElementById("send-status");
+    clearInterval(ticking);
+    if (form) form.toggleAttribute("aria-busy", on);
+    if (form && on) form.setAttribute("aria-busy", "true");
+    if (fields) fields.disabled = on;
+    if (!status) return;
+    status.hidden = !on;
+    if (!on) { status.replaceChildren(); return; }
+    const started = Date.now();
+    const line = document.createElement("span");
+    const slow = document.createElement("span");
+    slow.className = "slow";
+    status.replaceChildren(line, slow);
+    const tick = () => {
+      const seconds = Math.floor((Date.now() - started) / 1000);
+      line.textContent = `Sending the order to JustClick… ${seconds} s`;
+      slow.textContent = seconds >= SLOW_AFTER ? "JustClick is slow to answer; do not close this page." : "";
+    };
+    tick();
+    ticking = setInterval(tick, 1000);
+  }
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    if (event.detail.elt.id === "order-form" && trigger && trigger.submitter && !trigger.submitter.name) busy(true);
+  });
+  // The answer usually replaces the form, which then no longer reaches the document with its
+  // afterRequest: the swap about to happen ends the busy state too.
+  document.addEventListener("htmx:beforeSwap", (event) => { if (event.detail.target.id === "order-area") busy(false); });
+  document.addEventListener("htmx:afterRequest", (event) => { if (event.detail.elt.id === "order-form") busy(false); });
+  // ---- end of the one-screen form ----
 })();

@@ -84,16 +84,16 @@ def make_desk(make_sandbox, tmp_path):
 
     contexts = []
 
-    def start(sandbox: bool = False, **overrides):
+    def start(sandbox: bool = False, slow_seconds: float = 1.5, **overrides):
         instance = tmp_path / f"desk-{len(contexts)}"
         if sandbox:  # as `make run` starts it: no team, so the sandbox's demo operator signs in
             stand_in, user = None, DEMO_USER
             config = desk_config(SANDBOX_API_URL, instance, SANDBOX=True, JUSTCLICK_API_KEY=SANDBOX_API_KEY,
                                  JUSTCLICK_USERNAME="sandbox", TEAM_USERS={})
         else:
-            stand_in, user = make_sandbox(slow_seconds=1.5), OPERATOR
+            stand_in, user = make_sandbox(slow_seconds=slow_seconds), OPERATOR
             config = desk_config(stand_in.url, instance)
-        config.update(JUSTCLICK_TIMEOUT=1.0, WTF_CSRF_ENABLED=True, **overrides)
+        config.update({"JUSTCLICK_TIMEOUT": 1.0, "WTF_CSRF_ENABLED": True, **overrides})
         app = create_app(config)
         context = serve(app)
         url = context.__enter__()
