@@ -12,6 +12,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.test_order_flow import group, section
+
 # The rules of WCAG 2.0 and 2.1, levels A and AA.
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
               "resultTypes": ["violations"]}
@@ -19,23 +21,6 @@ FILLED_NOTE = "Filled from the pasted text: check it."
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def group(page: Page, name: str) -> Locator:
-    """A fieldset of the order form, by its legend."""
-    return page.get_by_role("group", name=name, exact=True)
-
-
-SECTIONS = {"Shipping address": "shipping", "Billing address": "billing", "Order details": "details",
-            "Attribution": "attribution"}
-
-
-def section(page: Page, name: str):
-    """A folded section of the order form (opened first if closed), as the group its fields are in."""
-    fold = page.locator(f"#section-{SECTIONS[name]}")
-    if fold.get_attribute("open") is None:
-        fold.locator("summary").click()
-    return group(page, name)
 
 
 def ip_field(page: Page) -> Locator:
