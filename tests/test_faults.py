@@ -33,13 +33,18 @@ def envelope(result=(), code=0, text="OK"):
     return json.dumps({"error_code": code, "error_text": text, "result": list(result), "hash": "0" * 32})
 
 
-@pytest.fixture
-def upstream(httpserver):
-    """A JustClick whose lists answer normally; each test decides what createorder does."""
+def answer_lists(httpserver):
+    """The lists answer normally (without catalogue prices: GetAllGoods is refused)."""
     for method, items in LISTS.items():
         httpserver.expect_request(f"/api/{method}").respond_with_data(envelope(items))
     httpserver.expect_request("/api/GetAllGoods").respond_with_data(envelope(code=4, text="Wrong hash"))
     return httpserver
+
+
+@pytest.fixture
+def upstream(httpserver):
+    """A JustClick whose lists answer normally; each test decides what createorder does."""
+    return answer_lists(httpserver)
 
 
 def desk_client(url, tmp_path, **config):

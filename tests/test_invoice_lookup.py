@@ -21,7 +21,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from tests.conftest import desk_config, sign_in
-from tests.test_faults import LISTS, FailingOn
+from tests.test_faults import FailingOn, answer_lists
 from webapp import create_app, invoice_lookup
 from webapp.order_index import identity
 
@@ -148,10 +148,7 @@ def test_two_invoices_of_one_order_are_told_apart(shop, tmp_path, request, store
 @pytest.fixture
 def justclick(httpserver):
     """A JustClick whose lists answer; each test says what createorder and the lookups do."""
-    for method, items in LISTS.items():
-        httpserver.expect_request(f"/api/{method}").respond_with_json(envelope(items))
-    httpserver.expect_request("/api/GetAllGoods").respond_with_json(envelope(code=4, text="Wrong hash"))
-    return httpserver
+    return answer_lists(httpserver)
 
 
 def envelope(result=None, code=0, text="OK"):

@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.wrappers import Response
 
 from tests.conftest import OPERATOR, TEAM_USERS, _free_port, desk_config, serve, sign_in
-from tests.test_faults import LISTS, FailingOn, envelope, redis_process
+from tests.test_faults import FailingOn, answer_lists, envelope, redis_process
 from tests.test_gunicorn import form_tokens, gunicorn, signed_in
 from webapp import create_app
 
@@ -39,9 +39,7 @@ class GatedJustClick:
         self.arrived, self.gate = threading.Event(), threading.Event()
         self.on_arrival = lambda: None
         self.reply = reply or Response(envelope())
-        for method, items in LISTS.items():
-            httpserver.expect_request(f"/api/{method}").respond_with_data(envelope(items))
-        httpserver.expect_request("/api/GetAllGoods").respond_with_data(envelope(code=4, text="Wrong hash"))
+        answer_lists(httpserver)
         httpserver.expect_request("/api/createorder").respond_with_handler(self._createorder)
 
     def _createorder(self, request):
