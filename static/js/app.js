@@ -20,15 +20,22 @@
 
   document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); totalChanged(); });
   document.addEventListener("htmx:load", (event) => showPickers(event.detail.elt.parentNode || document));
+  // Focus moves once the swap has settled: htmx starts listening on new elements only then, so keys
+  // typed into a field focused any earlier (the picker after adding a line) would search for nothing.
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
-      placeFocus(document.getElementById("order-area") || document);
       if (!orderForm()) unsent = false; // the order went out: nothing left unsent
       document.body.dispatchEvent(new Event("summary-refresh"));
     } else if (event.detail.target.id === "products") {
+      showPickers(document);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
+      placeFocus(document.getElementById("order-area") || document);
+    } else if (event.detail.target.id === "products") {
       // A line added or removed: only the products region came back (the summary with it, out of
       // band). Focus goes where it says: the picker for the next product, or the new line.
-      showPickers(document);
       const region = document.getElementById("products");
       const wanted = region && region.dataset.focus && document.getElementById(region.dataset.focus);
       if (wanted) wanted.focus();

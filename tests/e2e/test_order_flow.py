@@ -323,6 +323,21 @@ def test_a_picked_product_swaps_only_the_products_and_the_summary(live_desk, pag
     console.assert_clean()
 
 
+def test_typing_on_as_soon_as_the_picker_has_focus_searches_again(live_desk, page, console):
+    """The picker takes focus once htmx listens on the new one: keys typed at once are never lost."""
+    live_desk.open(page)
+    page.evaluate("htmx.config.defaultSettleDelay = 500")  # widens the gap between swap and settle
+    search = page.get_by_role("combobox", name="Find a product to add")
+    search.press_sequentially("вебинар")
+    expect(picker_option(page, WEBINAR)).to_be_visible()
+    search.press("Enter")
+    expect(product_select(page)).to_have_value(WEBINAR["good_name"])
+    expect(search).to_be_focused()
+    page.keyboard.type("наставник")
+    expect(picker_option(page, MENTOR)).to_be_visible()
+    console.assert_clean()
+
+
 def test_a_superseded_summary_refresh_logs_no_error(live_desk, page, console):
     """An operator typing on while the summary loads: the newer refresh wins, and nothing is an error."""
     live_desk.open(page)
