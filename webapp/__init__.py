@@ -8,6 +8,7 @@ import sys
 import tempfile
 from contextlib import suppress
 from datetime import timedelta
+from pathlib import Path
 from typing import NoReturn
 
 import redis
@@ -16,7 +17,7 @@ from flask import Flask, g, jsonify
 
 from .catalog import CatalogService
 from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
-from .extensions import compress, csrf, htmx, limiter, server_session
+from .extensions import babel, compress, csrf, htmx, limiter, server_session
 from .justclick import JustClickClient
 from .session_files import SessionFiles
 
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cache = _configure_storage(app)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
+    babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
 
     client = _justclick_client(app)

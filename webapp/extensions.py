@@ -4,6 +4,7 @@ Views, sign-in and error pages import them from this module, so that none of the
 into the package's __init__.
 """
 
+from flask_babel import Babel
 from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -12,6 +13,8 @@ from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
 htmx = HTMX()
+# Marks strings for translation (`_` in templates and code); the language choice is set in create_app.
+babel = Babel()
 csrf = CSRFProtect()
 server_session = Session()
 compress = Compress()
