@@ -1,0 +1,64 @@
+"""Money and times written the way the page's language writes them, in the account's currency and zone."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import desk_config
+from tests.test_language import ENGLISH_BROWSER, RUSSIAN_BROWSER, alice
+from tests.test_views import HX, order
+from webapp import create_app
+
+
+@pytest.fixture
+def make_desk(sandbox_server, tmp_path):
+    def make(**overrides):
+        return create_app(desk_config(sandbox_server.url, tmp_path, **overrides))
+    return make
+
+
+@pytest.mark.parametrize("headers, currency, shown", [
+    (ENGLISH_BROWSER, "RUB", "RUB\u00a01,500.50"),
+    (RUSSIAN_BROWSER, "RUB", "1\u00a0500,50\u00a0₽"),
+    (ENGLISH_BROWSER, "USD", "$1,500.50"),
+    (RUSSIAN_BROWSER, "USD", "1\u00a0500,50\u00a0$"),
+    (ENGLISH_BROWSER, "CHF", "CHF\u00a01,500.50"),
+])
+def test_the_summary_writes_money_in_the_pages_language_and_the_accounts_currency(
+        make_desk, headers, currency, shown):
+    client = alice(make_desk(ACCOUNT_CURRENCY=currency), headers)
+    page = client.post("/summary", data=order(products__0__price="1500.50"), headers=HX)
+    assert re.search(r'id="summary-total">([^<]*)<', page.get_data(as_text=True))[1] == shown
+
+
+@pytest.mark.parametrize("headers, shown", [(ENGLISH_BROWSER, "RUB\u00a014,900.00"),
+                                            (RUSSIAN_BROWSER, "14\u00a0900,00\u00a0₽")])
+def test_catalogue_prices_in_the_picker_are_money_too(make_desk, headers, shown):
+    client = alice(make_desk(), headers)
+    page = client.get("/products/search", query_string={"q": "мессенджерах"}).get_data(as_text=True)
+    assert re.search(r'<span class="price">([^<]*)</span>', page)[1] == shown
+
+
+def _sent_at(app, moment: str) -> str:
+    """Send an order, then set the time its attempt was recorded at, in the history store itself."""
+    [stored] = (Path(app.instance_path) / "history").glob("*/*.json")
+    entry = json.loads(stored.read_text(encoding="utf-8"))
+    stored.write_text(json.dumps({**entry, "at": moment}), encoding="utf-8")
+    return entry["id"]
+
+
+@pytest.mark.parametrize("zone, headers, shown", [
+    ("Europe/Moscow", ENGLISH_BROWSER, "Jan 31, 2026, 2:05:07\u202fPM +0300"),
+    ("Europe/Moscow", RUSSIAN_BROWSER, "31 янв. 2026\u202fг., 14:05:07 +0300"),
+    (None, ENGLISH_BROWSER, "Jan 31, 2026, 11:05:07\u202fAM UTC"),
+    (None, RUSSIAN_BROWSER, "31 янв. 2026\u202fг., 11:05:07 UTC"),
+])
+def test_times_are_shown_in_the_accounts_zone_in_the_pages_language(make_desk, zone, headers, shown):
+    desk = make_desk(ACCOUNT_TIMEZONE=zone)
+    client = alice(desk, headers)
+    assert client.post("/", data=order()).status_code == 303
+    entry_id = _sent_at(desk, "2026-01-31T11:05:07+00:00")
+    for page in (client.get("/history"), client.get(f"/attempts/{entry_id}"), client.get("/history/panel")):
+        assert f'<time datetime="2026-01-31T11:05:07+00:00">{shown}</time>' in page.get_data(as_text=True)
