@@ -62,3 +62,40 @@ def test_times_are_shown_in_the_accounts_zone_in_the_pages_language(make_desk, z
     entry_id = _sent_at(desk, "2026-01-31T11:05:07+00:00")
     for page in (client.get("/history"), client.get(f"/attempts/{entry_id}"), client.get("/history/panel")):
         assert f'<time datetime="2026-01-31T11:05:07+00:00">{shown}</time>' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [ENGLISH_BROWSER, RUSSIAN_BROWSER])
+@pytest.mark.parametrize("typed, sent", [
+    ("1500", "1500"), ("1500.50", "1500.50"), ("1 500,50", "1500.50"), ("1\u00a0500,50", "1500.50"),
+    ("1\u202f500,50", "1500.50"), ("1500,5", "1500.5"), ("1,500.50", "1500.50"),
+])
+def test_every_way_of_typing_a_price_reaches_justclick_as_a_plain_decimal(
+        make_desk, sandbox_server, headers, typed, sent):
+    client = alice(make_desk(), headers)
+    assert client.post("/", data=order(products__0__price=typed)).status_code == 303
+    [accepted] = sandbox_server.book.all()
+    assert accepted["params"]["product_prices"] == sent
+
+
+@pytest.mark.parametrize("headers, shown", [(ENGLISH_BROWSER, "RUB\u00a01,500.50"),
+                                            (RUSSIAN_BROWSER, "1\u00a0500,50\u00a0₽")])
+@pytest.mark.parametrize("typed", ["1,500.50", "1 500,50"])
+def test_the_summary_shows_the_price_as_the_desk_read_it(make_desk, headers, shown, typed):
+    client = alice(make_desk(), headers)
+    page = client.post("/summary", data=order(products__0__price=typed), headers=HX).get_data(as_text=True)
+    assert re.search(r'<td class="num">\s*([^<]*?) <small class="tag">', page)[1] == shown
+
+
+@pytest.mark.parametrize("headers", [ENGLISH_BROWSER, RUSSIAN_BROWSER])
+def test_a_price_read_differently_in_each_language_is_refused_beside_it_and_nothing_is_sent(
+        make_desk, sandbox_server, headers):
+    client = alice(make_desk(), headers)
+    response = client.post("/", data=order(products__0__price="1,500"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "“1,500” could mean 1500 or 1.5: type the one you mean, as 1500 or 1.5." in page
+    assert re.search(r'<input[^>]*name="products-0-price"[^>]*value="1,500"', page)
+    assert sandbox_server.book.all() == []
+    # the line's price is marked, not guessed
+    summary = client.post("/summary", data=order(products__0__price="1,500"), headers=HX)
+    assert '<span class="error-text">' in summary.get_data(as_text=True)

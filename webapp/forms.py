@@ -42,6 +42,7 @@ from wtforms.widgets import TextInput
 
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
+from .prices import read_price
 
 COUNTRY_CHOICES = [SelectChoice("", "— none —")] + [
     SelectChoice(c.alpha_2, c.name) for c in sorted(pycountry.countries, key=lambda c: c.name)
@@ -109,15 +110,9 @@ class PriceField(StringField):
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
         text, self.data = (self.data or ""), None  # only a valid price is ever data
-        text = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
-        if not text:
+        if not text.strip():
             return
-        try:
-            price = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.") from None
-        if not price.is_finite():
-            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.")
+        price = read_price(text)  # the same in either language, or refused (see prices.py)
         if price < 0:
             raise ValueError("A price cannot be negative.")
         if price.is_zero():  # a free line; "-0" is 0 too
