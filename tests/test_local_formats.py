@@ -99,3 +99,43 @@ def test_a_price_read_differently_in_each_language_is_refused_beside_it_and_noth
     # the line's price is marked, not guessed
     summary = client.post("/summary", data=order(products__0__price="1,500"), headers=HX)
     assert '<span class="error-text">' in summary.get_data(as_text=True)
+
+
+def _country_labels(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="customer_shipping_country_code".*?</select>', page, re.S)[0]
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
+def test_countries_come_in_russian_in_russian_alphabetical_order(make_desk, sandbox_server):
+    client = alice(make_desk(), RUSSIAN_BROWSER)
+    page = client.get("/").get_data(as_text=True)
+    assert '<option value="RU">Российская Федерация</option>' in page
+    labels = _country_labels(page)[1:]  # after "none"
+    assert labels[:3] == ["Австралия", "Австрия", "Азербайджан"] and labels[-2:] == ["Ямайка", "Япония"]
+    # Ё sorts with Е, as Russian dictionaries have it, not after Я as its code point would.
+    assert labels.index("Объединённые Арабские Эмираты") < labels.index("Оман")
+    # The code sent stays the ISO code.
+    response = client.post("/", data=order(customer_shipping_country_code="DE"))
+    assert response.status_code == 303
+    assert sandbox_server.book.all()[0]["params"]["customer_shipping_country_code"] == "DE"
+
+
+def test_countries_in_english_sort_letters_with_accents_among_their_own(make_desk):
+    page = alice(make_desk(), ENGLISH_BROWSER).get("/").get_data(as_text=True)
+    assert _country_labels(page)[1:4] == ["Afghanistan", "Åland Islands", "Albania"]
+    assert '<option value="RU">Russian Federation</option>' in page
+
+
+def test_the_russian_sort_key_keeps_yo_with_ye_and_short_i_after_i():
+    from webapp.countries import sort_key
+
+    words = ["Яма", "Ешь", "Йод", "Ёж", "Ель", "Жук", "Ива", "Кот"]
+    assert sorted(words, key=sort_key) == ["Ёж", "Ель", "Ешь", "Жук", "Ива", "Йод", "Кот", "Яма"]
+
+
+@pytest.mark.parametrize("headers, shown", [(ENGLISH_BROWSER, "(Russian Federation)"),
+                                            (RUSSIAN_BROWSER, "(Российская Федерация)")])
+def test_the_phone_reading_names_the_country_in_the_pages_language(make_desk, headers, shown):
+    client = alice(make_desk(), headers)
+    page = client.post("/phone-reading/customer_phone", data={"customer_phone": "+79123456789"}, headers=HX)
+    assert shown in page.get_data(as_text=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import phonenumbers
 import pycountry
 
+from .countries import country_name
+
 PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
 NO_EXTENSIONS = ("JustClick has no place for an extension: send the number without it and put the "
                  "extension in the note.")
@@ -43,5 +45,6 @@ def reading(text: str | None, region: str | None) -> str:
         sent = read_phone(text, region)
     except PhoneError as exc:
         return str(exc)
-    country = pycountry.countries.get(alpha_2=phonenumbers.region_code_for_number(phonenumbers.parse(sent)))
-    return f"Sent as {sent}" + (f" ({country.name})." if country else ".")
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(sent))
+    known = region and pycountry.countries.get(alpha_2=region)
+    return f"Sent as {sent}" + (f" ({country_name(region)})." if known else ".")
