@@ -139,3 +139,13 @@ def test_the_phone_reading_names_the_country_in_the_pages_language(make_desk, he
     client = alice(make_desk(), headers)
     page = client.post("/phone-reading/customer_phone", data={"customer_phone": "+79123456789"}, headers=HX)
     assert shown in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers, message", [(ENGLISH_BROWSER, "Not a valid choice."),
+                                              (RUSSIAN_BROWSER, "Неверный вариант.")])
+def test_wtforms_own_messages_come_in_the_pages_language(make_desk, sandbox_server, headers, message):
+    """WTForms ships its messages in Russian; Flask-WTF picks them by Flask-Babel's locale."""
+    client = alice(make_desk(), headers)
+    response = client.post("/", data=order(customer_shipping_country_code="XX"))
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert sandbox_server.book.all() == []

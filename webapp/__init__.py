@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the session's lifetime bounds the token; forms stay open for hours
+        WTF_I18N_ENABLED=True,  # WTForms' own messages in the page's language, from its shipped catalogues
         VERSION=__version__,
         # Pages, partials and the CSV travel compressed: brotli, else gzip. Bodies under 500 bytes
         # gain nothing; a streamed body must reach the browser as it is produced, so it is left as is.
