@@ -1,5 +1,8 @@
 """Money and times written the way the page's language writes them, in the account's currency and zone."""
 
+import csv
+import html
+import io
 import json
 import re
 from pathlib import Path
@@ -10,6 +13,7 @@ from tests.conftest import desk_config
 from tests.test_language import ENGLISH_BROWSER, RUSSIAN_BROWSER, alice
 from tests.test_views import HX, order
 from webapp import create_app
+from webapp.extensions import babel
 
 
 @pytest.fixture
@@ -166,9 +170,6 @@ def _russian_catalogue(folder: Path, messages: dict) -> str:
 
 
 def _csv_rows(client) -> list[list[str]]:
-    import csv
-    import io
-
     return list(csv.reader(io.StringIO(client.get("/history.csv").get_data(as_text=True).lstrip("\ufeff"))))
 
 
@@ -176,6 +177,17 @@ def test_the_csv_keeps_api_column_names_in_both_languages_and_translates_the_out
     folder = _russian_catalogue(tmp_path / "translations", {"Created": "Создан",
                                                             "Rejected by JustClick": "Отклонён JustClick"})
     desk = make_desk(BABEL_TRANSLATION_DIRECTORIES=folder)
+    with desk.app_context():
+        # Flask-Babel keeps loaded catalogues per process, not per app: this app's own must be read.
+        catalogues = babel.domain_instance.cache
+    catalogues.clear()
+    try:
+        _check_the_csv(desk)
+    finally:
+        catalogues.clear()  # and no later test may see this one
+
+
+def _check_the_csv(desk):
     english, russian = alice(desk, ENGLISH_BROWSER), alice(desk, RUSSIAN_BROWSER)
     for client, email in ((english, "en@example.com"), (russian, "ru@example.com")):
         assert client.post("/", data=order(customer_email=email)).status_code == 303
@@ -187,3 +199,17 @@ def test_the_csv_keeps_api_column_names_in_both_languages_and_translates_the_out
     assert [row[2] for row in ru_rows] == ["Отклонён JustClick", "Создан"]
     # the time stays ISO 8601 in UTC, for machines
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row[0]) for row in en_rows + ru_rows)
+
+
+@pytest.mark.parametrize("headers, shown", [(ENGLISH_BROWSER, "RUB\u00a015,400.00"),
+                                            (RUSSIAN_BROWSER, "15\u00a0400,00\u00a0₽")])
+def test_the_invoice_and_the_customer_message_write_the_amount_in_the_pages_language(
+        make_desk, headers, shown):
+    client = alice(make_desk(), headers)
+    sent = client.post("/", data=order(products__0__price="500",
+                                       products__1__good_name="sales-in-messengers"))
+    entry_id = sent.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/attempts/{entry_id}/invoice", headers=HX).get_data(as_text=True)
+    assert re.search(r'id="invoice-amount">([^<]*)<', page)[1] == shown  # 500 typed + 14 900 catalogue
+    message = html.unescape(re.search(r'<textarea id="invoice-message"[^>]*>(.*?)</textarea>', page, re.S)[1])
+    assert shown in message
