@@ -53,6 +53,9 @@ def alice(desk, headers=None):
 
 @pytest.mark.parametrize("headers, language", [
     (RUSSIAN_BROWSER, "ru"), (ENGLISH_BROWSER, "en"), (GERMAN_BROWSER, "en"), ({}, "en"),
+    # A regional Russian preferred to plain English: Russian, though only English matches exactly.
+    ({"Accept-Language": "ru-RU,en;q=0.1"}, "ru"), ({"Accept-Language": "de,RU-ru;q=0.5"}, "ru"),
+    ({"Accept-Language": "uk,ru;q=0.8,en;q=0.5"}, "ru"), ({"Accept-Language": "*"}, "en"),
 ])
 def test_the_sign_in_page_follows_the_browser(desk, headers, language):
     response = desk.test_client().get("/login", headers=headers)

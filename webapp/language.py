@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from babel import negotiate_locale
 from flask import Blueprint, abort, current_app, g, has_request_context, redirect, request
 from flask_babel import get_locale
 
@@ -39,7 +40,10 @@ def choose_language() -> str:
         if entry.get("locale") in LANGUAGES:
             return entry["locale"]
     g.language_from_browser = True  # the response must say so (Vary), see _vary
-    return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LOCALE"]
+    # In the browser's order of preference, "ru-RU" counting as "ru": werkzeug's best_match would
+    # prefer an exact "en;q=0.1" to a preferred "ru-RU".
+    wanted = [tag.lower() for tag, _quality in request.accept_languages]
+    return negotiate_locale(wanted, LANGUAGES, sep="-") or current_app.config["DEFAULT_LOCALE"]
 
 
 def _chosen(username: str) -> str | None:
