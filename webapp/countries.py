@@ -24,9 +24,10 @@ def _names(language: str) -> gettext.NullTranslations:
     return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
 
 
-def country_name(code: str, language: str | None = None) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return _names(language or current_language()).gettext(country.name) if country else code
+def country_name(code: str, language: str | None = None) -> str | None:
+    """The country's name in `language` (the page's by default); None for a code that is no country."""
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    return _names(language or current_language()).gettext(country.name) if country else None
 
 
 @lru_cache(maxsize=8)

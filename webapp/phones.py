@@ -8,7 +8,6 @@ Munich landline in Germany, and the address says nothing about which one the cus
 from __future__ import annotations
 
 import phonenumbers
-import pycountry
 
 from .countries import country_name
 
@@ -45,6 +44,5 @@ def reading(text: str | None, region: str | None) -> str:
         sent = read_phone(text, region)
     except PhoneError as exc:
         return str(exc)
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(sent))
-    known = region and pycountry.countries.get(alpha_2=region)
-    return f"Sent as {sent}" + (f" ({country_name(region)})." if known else ".")
+    country = country_name(phonenumbers.region_code_for_number(phonenumbers.parse(sent)))
+    return f"Sent as {sent}" + (f" ({country})." if country else ".")
