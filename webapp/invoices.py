@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .justclick import BadResponse, JustClickClient, JustClickError, Rejected
+from .words import Words
 
 #: How much earlier than the send an invoice may say it was made: the two clocks differ.
 CLOCK_SLACK = timedelta(minutes=2)
@@ -116,15 +117,17 @@ def refresh_status(client: JustClickClient, bill_id: str | int, *, site_url: str
 def failure_reason(exc: JustClickError) -> str:
     """Why the invoice could not be looked up, in words an operator can act on."""
     if isinstance(exc, Rejected):
-        said = f"JustClick answered error {exc.code}: {exc.text}"
-        return f"{exc.hint} ({said})" if exc.hint else said
-    return str(exc)
+        if exc.hint:
+            return Words("%(hint)s (JustClick answered error %(code)s: %(text)s)",
+                         hint=exc.hint, code=exc.code, text=exc.text)
+        return Words("JustClick answered error %(code)s: %(text)s", code=exc.code, text=exc.text)
+    return exc.args[0] if exc.args and isinstance(exc.args[0], Words) else str(exc)
 
 
 # --- reading JustClick's replies ---------------------------------------------------------------
 
 def _garbage(what: str, value: object) -> BadResponse:
-    return BadResponse(f"JustClick's {what} is not what the desk can read.", status=200,
+    return BadResponse(Words("JustClick's %(what)s is not what the desk can read.", what=what), status=200,
                        body=repr(value)[:500])
 
 
