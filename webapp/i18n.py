@@ -41,10 +41,11 @@ def desk_text(entry: dict) -> str:
 
 def plural_forms(singular: str, plural: str) -> str:
     """JSON for app.js: each plural category of the current language (as Intl.PluralRules names
-    them) -> the translated phrase, with `{n}` where the number goes (`%(num)s` in the message)."""
+    them) -> the translated phrase, with `{n}` where the number goes (`%(num)s` in the message);
+    "lang" says whose categories they are."""
     locale = get_locale() or Locale("en")
     translations = get_translations()
-    forms: dict[str, str] = {}
+    forms: dict[str, str] = {"lang": str(locale).replace("_", "-")}
     for n in PLURAL_SAMPLES:
         phrase = translations.ungettext(singular, plural, n)
         forms.setdefault(locale.plural_form(n), phrase.replace("%(num)s", "{n}"))

@@ -26,7 +26,7 @@
   function counted(el, n, fallback) {
     let forms = {};
     try { forms = JSON.parse(words(el, "forms", "{}")); } catch (error) { forms = {}; }
-    const category = new Intl.PluralRules(document.documentElement.lang || "en").select(n);
+    const category = new Intl.PluralRules(forms.lang || document.documentElement.lang || "en").select(n);
     const form = forms[category] || forms.other || forms.many || fallback;
     return form.replace("{n}", String(n));
   }
