@@ -7,8 +7,6 @@ at display, and hand app.js the plural forms it needs for counts it updates in t
 
 from __future__ import annotations
 
-import json
-
 from babel import Locale
 from flask_babel import get_locale, get_translations, gettext
 
@@ -39,8 +37,8 @@ def desk_text(entry: dict) -> str:
     return gettext(text) if text else ""
 
 
-def plural_forms(singular: str, plural: str) -> str:
-    """JSON for app.js: each plural category of the current language (as Intl.PluralRules names
+def plural_forms(singular: str, plural: str) -> dict[str, str]:
+    """For app.js (as JSON): each plural category of the current language (as Intl.PluralRules names
     them) -> the translated phrase, with `{n}` where the number goes (`%(num)s` in the message);
     "lang" says whose categories they are."""
     locale = get_locale() or Locale("en")
@@ -49,4 +47,4 @@ def plural_forms(singular: str, plural: str) -> str:
     for n in PLURAL_SAMPLES:
         phrase = translations.ungettext(singular, plural, n)
         forms.setdefault(locale.plural_form(n), phrase.replace("%(num)s", "{n}"))
-    return json.dumps(forms, ensure_ascii=False, separators=(",", ":"))
+    return forms

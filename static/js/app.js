@@ -21,14 +21,12 @@
   document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); totalChanged(); });
 
   // Words app.js writes come from the page, in its language: data-* attributes the server translated.
-  // A count says itself with the plural form its language needs (data-forms: category -> "{n} …").
-  const words = (el, name, fallback) => (el && el.dataset[name]) || fallback;
-  function counted(el, n, fallback) {
-    let forms = {};
-    try { forms = JSON.parse(words(el, "forms", "{}")); } catch (error) { forms = {}; }
-    const category = new Intl.PluralRules(forms.lang || document.documentElement.lang || "en").select(n);
-    const form = forms[category] || forms.other || forms.many || fallback;
-    return form.replace("{n}", String(n));
+  // A count takes the plural form its language needs (data-forms: {lang, category: "{n} …"}).
+  const words = (el, name) => (el && el.dataset[name]) || "";
+  function counted(el, n) {
+    const forms = JSON.parse(words(el, "forms") || "{}");
+    const category = new Intl.PluralRules(forms.lang).select(n);
+    return (forms[category] || forms.other || forms.many || String(n)).replace("{n}", String(n));
   }
   document.addEventListener("htmx:load", (event) => showPickers(event.detail.elt.parentNode || document));
   // Focus moves once the swap has settled: htmx starts listening on new elements only then, so keys
@@ -122,7 +120,7 @@
     const cell = document.getElementById("summary-total");
     const label = cell && cell.closest("tr").querySelector("th");
     const empty = document.querySelector("#summary p.muted");
-    const total = cell ? `${label ? label.textContent.trim() : "Total"}: ${cell.textContent.trim()}` : (empty ? empty.textContent.trim() : "");
+    const total = cell ? `${label ? `${label.textContent.trim()}: ` : ""}${cell.textContent.trim()}` : (empty ? empty.textContent.trim() : "");
     if (total === lastTotal) return false;
     const first = lastTotal === null;
     lastTotal = total;
@@ -180,10 +178,10 @@
     const status = button.closest(".invoice") && button.closest(".invoice").querySelector(".copy-status");
     try {
       await navigator.clipboard.writeText(text);
-      if (status) status.textContent = words(button, "copied", "Copied.");
+      if (status) status.textContent = words(button, "copied");
     } catch (error) {
       if (source.select) source.select(); else window.getSelection().selectAllChildren(source);
-      if (status) status.textContent = words(button, "selected", "Selected: press Ctrl+C to copy it.");
+      if (status) status.textContent = words(button, "selected");
     }
   });
 
@@ -195,10 +193,10 @@
     if (!state) return;
     const folds = fold.closest(".folds");
     const same = fold.querySelector("input[name=billing_same_as_shipping]");
-    if (same && same.checked) { state.textContent = words(folds, "same", "— same as shipping"); return; }
+    if (same && same.checked) { state.textContent = words(folds, "same"); return; }
     const controls = Array.from(fold.querySelectorAll("input[name], select[name], textarea[name]"))
       .filter((c) => c.type !== "hidden" && c.type !== "submit" && (c.type === "checkbox" ? c.checked : c.value.trim() !== ""));
-    state.textContent = controls.length ? `— ${counted(folds, controls.length, "{n} set")}` : words(folds, "none", "— nothing set");
+    state.textContent = controls.length ? `— ${counted(folds, controls.length)}` : words(folds, "none");
   }
   for (const type of ["input", "change"]) {
     document.addEventListener(type, (event) => {
@@ -229,8 +227,8 @@
     if (!count || !total) return;
     const rows = document.querySelectorAll("#summary .summary-lines tbody tr").length;
     const cell = document.getElementById("summary-total");
-    count.textContent = counted(count, rows, "{n} products");
-    total.textContent = rows ? (cell ? cell.textContent.trim() : words(total, "unknown", "total unknown")) : "—";
+    count.textContent = counted(count, rows);
+    total.textContent = rows ? (cell ? cell.textContent.trim() : words(total, "unknown")) : "—";
   }
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "summary") barFigures();
@@ -255,8 +253,8 @@
     status.hidden = !on;
     if (!on) { status.replaceChildren(); return; }
     const started = Date.now();
-    const sending = words(status, "sending", "Sending the order to JustClick… {n} s");
-    const slowly = words(status, "slow", "JustClick is slow to answer; do not close this page.");
+    const sending = words(status, "sending");
+    const slowly = words(status, "slow");
     const line = document.createElement("span");
     const slow = document.createElement("span");
     slow.className = "slow";
