@@ -347,3 +347,11 @@ def test_the_sandbox_pages(tmp_path):
     assert_russian(client.get("/"), status=200, expect=["Режим песочницы:"])
     assert_russian(client.get("/sandbox"), status=200, expect=["Тестовые адреса", "заказ не создаётся"])
 
+
+
+def test_an_earlier_unclear_attempt_is_described_in_russian(ru):
+    """The confirm banner reads the team-wide index: the desk's words it keeps are said again."""
+    assert ru.post("/", data=order(customer_email="slow@sandbox.test")).status_code == 502
+    again = ru.post("/", data=order(customer_email="slow@sandbox.test"))
+    assert_russian(again, status=409,
+                   expect=["Сначала проверьте JustClick", "(JustClick не ответил за 0.5 с.)"])
