@@ -11,6 +11,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from tests.conftest import OPERATOR, desk_config, desk_in, sign_in
+from tests.test_faults import answer_lists
 from webapp import create_app
 from webapp.sandbox import ERROR_TEXTS, SEED_GOODS
 
@@ -100,12 +101,13 @@ def test_the_package_ships_the_catalogues():
 
 class _Visible(HTMLParser):
     """The text a person meets on a page: its text, and the words its attributes say or app.js shows.
-    With `words_only`, without what holds data rather than the desk's words: options (countries,
-    goods, managers), code, JustClick's reply, the typed text of text areas."""
+    JustClick's reply as recorded (pre) is data. With `words_only`, without the rest of what holds
+    data rather than the desk's words: options (countries, goods, managers), code, the typed text of
+    text areas."""
 
     SAID = ("aria-label", "placeholder", "title", "alt")
-    HIDDEN = ("script", "style")
-    DATA = ("option", "code", "pre", "textarea")
+    HIDDEN = ("script", "style", "pre")
+    DATA = ("option", "code", "textarea")
 
     def __init__(self, words_only=False):
         super().__init__(convert_charrefs=True)
@@ -355,3 +357,34 @@ def test_an_earlier_unclear_attempt_is_described_in_russian(ru):
     again = ru.post("/", data=order(customer_email="slow@sandbox.test"))
     assert_russian(again, status=409,
                    expect=["Сначала проверьте JustClick", "(JustClick не ответил за 0.5 с.)"])
+
+
+def _envelope(result=None, code=0, text="OK"):
+    return {"error_code": code, "error_text": text, "result": [] if result is None else result,
+            "hash": "0" * 32}
+
+
+@pytest.mark.parametrize(("outcome", "bills", "expect"), [
+    ("created", _envelope(code=400, text="Order not found"), ["В JustClick этого счёта пока нет."]),
+    ("unknown", _envelope(code=400, text="Order not found"), ["В JustClick этого заказа пока нет"]),
+    ("created", _envelope(code=4, text="Wrong hash"), ["Не удалось найти счёт:", "JustClick отклонил подпись",
+                                                        "(JustClick ответил ошибкой 4: Wrong hash)"]),
+    ("unknown", _envelope({"10401": "garbage"}), ["Программа не может прочитать",
+                                                   "Заказ мог быть создан, а мог и нет: проверьте"]),
+])
+def test_the_invoice_region_in_each_state(httpserver, tmp_path, outcome, bills, expect):
+    justclick = answer_lists(httpserver)
+    if outcome == "created":
+        justclick.expect_request("/api/createorder").respond_with_json(_envelope())
+    else:
+        justclick.expect_request("/api/createorder").respond_with_data("<html>502</html>", status=502)
+    justclick.expect_request("/api/GetBills").respond_with_json(bills)
+    app = create_app(desk_config(httpserver.url_for("/api/"), tmp_path, **desk_in("ru")))
+    client = sign_in(app.test_client())
+    response = client.post("/", data=order())
+    entry_id = (response.headers["Location"].rsplit("/", 1)[1] if outcome == "created"
+                else re.search(r'/attempts/(\w+)/invoice', response.get_data(as_text=True))[1])
+    for tries in (1, 99):  # looking by itself, then having looked as often as it does
+        region = client.get(f"/attempts/{entry_id}/invoice", query_string={"try": tries}, headers=HX)
+        assert_russian(region, status=200, expect=expect)
+    assert_russian(client.get(f"/attempts/{entry_id}"), status=200)

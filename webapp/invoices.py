@@ -133,7 +133,7 @@ def _garbage(what: str, value: object) -> BadResponse:
 
 def _bill_number(number: str) -> int:
     if not str(number).isdigit():
-        raise _garbage("invoice number in GetBills", number)
+        raise _garbage(Words("invoice number in GetBills"), number)
     return int(number)
 
 
@@ -143,7 +143,7 @@ def _good_names(number: str, goods: object) -> set[str]:
     items = list(goods.values()) if isinstance(goods, dict) else goods
     if not isinstance(items, list) or not all(
             isinstance(g, dict) and isinstance(g.get("good_name"), str) for g in items):
-        raise _garbage("product list in GetBills", goods)
+        raise _garbage(Words("product list in GetBills"), goods)
     return {g["good_name"].strip() for g in items}
 
 
@@ -172,7 +172,7 @@ def _created(value: object, tz: str | tzinfo | None) -> datetime:
         else:
             zone = ZoneInfo(tz) if isinstance(tz, str) else tz or UTC
             return local.replace(tzinfo=zone).astimezone(UTC)
-    raise _garbage("creation time in getOrderDetails", value)
+    raise _garbage(Words("creation time in getOrderDetails"), value)
 
 
 def _money(name: str, value: object) -> Decimal | None:
@@ -183,7 +183,7 @@ def _money(name: str, value: object) -> Decimal | None:
     except InvalidOperation:
         amount = None
     if isinstance(value, bool) or amount is None or not amount.is_finite():
-        raise _garbage(f"{name} in getOrderDetails", value)
+        raise _garbage(Words("%(field)s in getOrderDetails", field=name), value)
     return amount
 
 
