@@ -388,3 +388,12 @@ def test_the_invoice_region_in_each_state(httpserver, tmp_path, outcome, bills, 
         region = client.get(f"/attempts/{entry_id}/invoice", query_string={"try": tries}, headers=HX)
         assert_russian(region, status=200, expect=expect)
     assert_russian(client.get(f"/attempts/{entry_id}"), status=200)
+
+
+def test_a_paused_sign_in(sandbox_server, tmp_path):
+    client = create_app(desk_config(sandbox_server.url, tmp_path, SIGN_IN_DELAY=0.01,
+                                    **desk_in("ru"))).test_client()
+    for _ in range(5):
+        assert client.post("/login", data={"username": "alice", "password": "nope"}).status_code == 401
+    paused = client.post("/login", data={"username": "alice", "password": OPERATOR["password"]})
+    assert_russian(paused, status=429, expect=["Слишком много неудачных попыток входа"])
