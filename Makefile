@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8000
 
-.PHONY: run test lint chromium redis clean
+.PHONY: run test lint chromium redis clean translations translations-extract translations-update
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,22 @@ test: $(STAMP) chromium redis
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check webapp tests bench
+
+# Translations: extract the marked strings into the template, merge it into each language's
+# catalogue, then compile. The compiled .mo files are committed, so a deploy that only runs
+# pip install has them (tests/test_translations.py checks they match their .po).
+POT      ?= webapp/translations/messages.pot
+PYBABEL  := $(VENV)/bin/pybabel
+
+translations-extract: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext -k Words -k plural_forms:1,2 --add-location=file --sort-by-file \
+	  --project="Order Desk" --msgid-bugs-address="" -o $(POT) .
+
+translations-update: translations-extract
+	$(PYBABEL) -q update -i $(POT) -d webapp/translations --no-fuzzy-matching --ignore-obsolete
+
+translations: $(STAMP)
+	$(PYBABEL) -q compile -d webapp/translations --statistics
 
 # Browser tests drive Debian's chromium; install it when missing and we may (root).
 chromium:

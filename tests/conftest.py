@@ -116,6 +116,11 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
     }
 
 
+def desk_in(locale: str) -> dict:
+    """Settings that make the desk speak `locale` (the language the desk falls back to)."""
+    return {"DEFAULT_LOCALE": locale}
+
+
 @pytest.fixture
 def app(sandbox_server, tmp_path):
     from webapp import create_app

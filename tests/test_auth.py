@@ -313,7 +313,7 @@ def test_healthz_needs_no_sign_in_and_no_upstream_call(httpserver, tmp_path):
 def test_history_records_the_operator(client):
     client.post("/", data={"customer_email": "a@example.com", "products-0-good_name": "digital"})
     page = client.get("/history").get_data(as_text=True)
-    assert f"<td>{OPERATOR['username']}</td>" in page
+    assert f'<td data-label="Operator">{OPERATOR["username"]}</td>' in page
 
 
 def test_the_key_and_hashes_never_reach_a_page(client):

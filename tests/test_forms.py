@@ -152,8 +152,11 @@ def test_a_price_whose_reading_depends_on_the_language_is_asked_about(app, langu
     """English reads "1,500" as fifteen hundred, Russian as one and a half: the desk guesses neither."""
     form = check(app, products__0__price=typed, language=language)
     wide, narrow = readings
-    assert errors_of(form, "products-0-price") == (f"“{typed}” could mean {wide} or {narrow}: type the one "
-                                                   f"you mean, as {wide} or {narrow}.")
+    expected = {
+        "en": f"“{typed}” could mean {wide} or {narrow}: type the one you mean, as {wide} or {narrow}.",
+        "ru": f"«{typed}» можно прочесть как {wide} или как {narrow}: введите нужное, {wide} или {narrow}.",
+    }
+    assert errors_of(form, "products-0-price") == expected[language]
 
 
 @pytest.mark.parametrize("typed, message", [

@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -163,7 +164,8 @@ def login():
     status = 200
     if request.method == "POST" and _token_refused():
         form.process(request.form)
-        form.password.errors = ["This sign-in form had expired or did not come from the desk. Sign in again."]
+        form.password.errors = [
+            _("This sign-in form had expired or did not come from the desk. Sign in again.")]
         status = 400
     elif form.validate_on_submit():
         _wait_if_targeted(form.username.data)
@@ -184,7 +186,7 @@ def login():
             return redirect(safe_next(form.next.data), 303)
         log.info("sign-in failed user=%r", form.username.data)
         _count_failure(form.username.data)
-        form.password.errors.append("Wrong username or password.")
+        form.password.errors.append(_("Wrong username or password."))
         status = 401
     elif request.method == "POST":
         status = 400
@@ -203,7 +205,7 @@ csrf.exempt(login)  # its token lives in a cookie, not in a session (signin_toke
 @bp.post("/logout")
 def logout():
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"), 303)
 
 

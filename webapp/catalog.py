@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 from .justclick import JustClickClient, JustClickError
+from .words import Words
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,17 @@ ROW_FIELDS = {
     "priced_goods": ("good_name", "good_sum"),
 }
 
-# name -> (client method, what the operator is told when it fails)
+# name -> (client method, what the operator is told when it fails, and when an older copy stands in)
 LISTS = {
-    "goods": ("get_goods", "Products could not be loaded from JustClick: type product ids instead."),
-    "coupons": ("get_coupons", "Coupons could not be loaded from JustClick: type a coupon id instead."),
-    "managers": ("get_managers", "Managers could not be loaded from JustClick: type a manager id instead."),
+    "goods": ("get_goods", Words("Products could not be loaded from JustClick: type product ids instead."),
+              Words("JustClick is not answering: the goods list shown was loaded at %(time)s.")),
+    "coupons": ("get_coupons", Words("Coupons could not be loaded from JustClick: type a coupon id instead."),
+                Words("JustClick is not answering: the coupons list shown was loaded at %(time)s.")),
+    "managers": ("get_managers",
+                 Words("Managers could not be loaded from JustClick: type a manager id instead."),
+                 Words("JustClick is not answering: the managers list shown was loaded at %(time)s.")),
     # Catalogue prices come from the signed API 1.0; without them the desk simply shows no prices.
-    "priced_goods": ("get_all_goods", None),
+    "priced_goods": ("get_all_goods", None, None),
 }
 
 
@@ -159,7 +164,7 @@ class CatalogService:
     @staticmethod
     def _assemble(entries: dict) -> Catalog:
         catalog = Catalog()
-        for name, (_, failure_note) in LISTS.items():
+        for name, (_, failure_note, stale_note) in LISTS.items():
             entry = entries.get(name)
             if entry is None or entry["items"] is None:
                 if failure_note:
@@ -170,9 +175,7 @@ class CatalogService:
             setattr(catalog, name, entry["items"])
             if entry.get("failed") and failure_note:
                 loaded = time.strftime("%H:%M", time.localtime(entry["at"]))
-                catalog.notes.append(
-                    f"JustClick is not answering: the {name} list shown was loaded at {loaded}."
-                )
+                catalog.notes.append(Words(stale_note.msgid, time=loaded))
         times = [e["at"] for e in entries.values() if e and e.get("at")]
         catalog.fetched_at = min(times) if times else None
         return catalog

@@ -6,6 +6,7 @@ import logging
 
 import redis
 from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,25 +16,25 @@ from .session_files import SessionNotSaved
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is nothing at this address.",
-    405: "This address does not accept that kind of request.",
-    413: ("That request is larger than any order can be (the desk reads at most 512 KB), so it was "
-          "not read and nothing was sent."),
-    429: "Too many requests. Wait a moment and try again.",
-    500: "Something went wrong on the desk. Try again, and tell the team if it repeats.",
-    "csrf": "This form has expired or did not come from the desk. Reload the page and try again.",
+    400: _l("The request could not be understood."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address does not accept that kind of request."),
+    413: _l("That request is larger than any order can be (the desk reads at most 512 KB), so it was "
+            "not read and nothing was sent."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something went wrong on the desk. Try again, and tell the team if it repeats."),
+    "csrf": _l("This form has expired or did not come from the desk. Reload the page and try again."),
     # Over HTTPS a form must also name the desk's page it came from; reloading cannot fix that.
-    "csrf-referrer": ("Your browser did not say that this form came from the desk's own page (its "
-                      "Referer header was missing or named another address), so nothing was sent. "
-                      "Sending it again will not help: let the browser send the Referer header to "
-                      "this site (a privacy setting or extension removes it)."),
-    503: ("The desk cannot reach its shared store (Redis, or its instance folder) right now, so this "
-          "page cannot be shown. Try again in a minute. If you were sending an order, look at the "
-          "history before sending it again."),
-    "sign-in-503": ("You are not signed in: the desk cannot keep sign-ins right now, because its "
-                    "store (Redis, or its instance folder) is failing. Try again in a minute, and tell "
-                    "the team if it repeats."),
+    "csrf-referrer": _l("Your browser did not say that this form came from the desk's own page (its "
+                        "Referer header was missing or named another address), so nothing was sent. "
+                        "Sending it again will not help: let the browser send the Referer header to "
+                        "this site (a privacy setting or extension removes it)."),
+    503: _l("The desk cannot reach its shared store (Redis, or its instance folder) right now, so this "
+            "page cannot be shown. Try again in a minute. If you were sending an order, look at the "
+            "history before sending it again."),
+    "sign-in-503": _l("You are not signed in: the desk cannot keep sign-ins right now, because its "
+                      "store (Redis, or its instance folder) is failing. Try again in a minute, and tell "
+                      "the team if it repeats."),
 }
 
 

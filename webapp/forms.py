@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
@@ -40,19 +42,21 @@ from wtforms.validators import (
 from wtforms.widgets import TextInput
 
 from .countries import country_choices, current_language
+from .i18n import say
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
 from .prices import read_price
 
-NO_COUNTRY = SelectChoice("", "— none —")  # the countries themselves: in the page's language, see __init__
+NO_COUNTRY = SelectChoice("", _l("— none —"))  # countries: in the page language (__init__)
 STATUS_CHOICES = [
-    SelectChoice("", "— not set —"),
-    SelectChoice("Expected", "Expected (awaiting payment)"),
-    SelectChoice("Paid", "Paid"),
-    SelectChoice("Cancel", "Cancelled"),
-    SelectChoice("MoneyBack", "Money back"),
+    SelectChoice("", _l("— not set —")),
+    SelectChoice("Expected", _l("Expected (awaiting payment)")),
+    SelectChoice("Paid", _l("Paid")),
+    SelectChoice("Cancel", _l("Cancelled")),
+    SelectChoice("MoneyBack", _l("Money back")),
 ]
-CONFIRMED_CHOICES = [SelectChoice("", "— not set —"), SelectChoice("Yes"), SelectChoice("No")]
+CONFIRMED_CHOICES = [SelectChoice("", _l("— not set —")), SelectChoice("Yes", _l("Yes")),
+                     SelectChoice("No", _l("No"))]
 #: How a time may be typed; the first is how the desk writes it back.
 DATETIME_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
                     "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"]
@@ -77,14 +81,15 @@ PHONE_FIELDS = ("customer_phone", "customer_shipping_phone")
 DIRECTION_MARKS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 #: A status at odds with the paid date is asked about, not refused: it may be meant that way.
 STATUS_DOUBTS = {
-    "paid-without-date": "The status is Paid but there is no paid date, so JustClick gets no payment time.",
-    "paid-date-but-expected": ("There is a paid date but the status is Expected: the order will be "
-                               "awaiting payment all the same."),
+    "paid-without-date": _l("The status is Paid but there is no paid date, so JustClick gets no payment "
+                            "time."),
+    "paid-date-but-expected": _l("There is a paid date but the status is Expected: the order will be "
+                                 "awaiting payment all the same."),
 }
 
 
 def short(n: int):
-    return Length(max=n, message=f"At most {n} characters.")
+    return Length(max=n, message=_l("At most %(max)d characters."))
 
 
 class PlainText:
@@ -98,8 +103,9 @@ class PlainText:
         for char in field.data or "":
             invisible = char in DIRECTION_MARKS or unicodedata.category(char) in ("Cc", "Zl", "Zp")
             if invisible and char not in self.keep:
-                raise StopValidation(f"Remove the invisible character U+{ord(char):04X} from this field: "
-                                     "JustClick would receive it as it is.")
+                code = "U+" + format(ord(char), "04X")
+                raise StopValidation(_("Remove the invisible character %(char)s from this field: "
+                                       "JustClick would receive it as it is.", char=code))
 
 
 class PriceField(StringField):
@@ -112,13 +118,13 @@ class PriceField(StringField):
             return
         price = read_price(text)  # the same in either language, or refused (see prices.py)
         if price < 0:
-            raise ValueError("A price cannot be negative.")
+            raise ValueError(_("A price cannot be negative."))
         if price.is_zero():  # a free line; "-0" is 0 too
             price = Decimal(0)
         if price.as_tuple().exponent < -2:
-            raise ValueError("A price has at most 2 decimal places.")
+            raise ValueError(_("A price has at most 2 decimal places."))
         if price >= MAX_PRICE:
-            raise ValueError("That price is too large.")
+            raise ValueError(_("That price is too large."))
         self.data = price.quantize(Decimal(1)) if price == price.to_integral() else price
 
     def _value(self):
@@ -137,12 +143,13 @@ class TypedDateTimeField(DateTimeLocalField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(f"Enter a date and time as {TIME_EXAMPLE} (or 31.01.2026 14:05).") from None
+            raise ValueError(_("Enter a date and time as %(example)s (or 31.01.2026 14:05).",
+                               example=TIME_EXAMPLE)) from None
 
 
 class ProductLineForm(Form):
-    good_name = StringField("Product", validators=[short(100), PlainText()])
-    price = PriceField("Price override", validators=[Optional()])
+    good_name = StringField(_l("Product"), validators=[short(100), PlainText()])
+    price = PriceField(_l("Price override"), validators=[Optional()])
 
     @property
     def is_blank(self) -> bool:
@@ -172,52 +179,52 @@ class OrderForm(FlaskForm):
 
     # Customer
     customer_email = StringField(
-        "Email",
-        validators=[DataRequired("JustClick needs the customer's email."), short(254), PlainText()],
+        _l("Email"),
+        validators=[DataRequired(_l("JustClick needs the customer's email.")), short(254), PlainText()],
         filters=[_strip],
     )
-    customer_first_name = _text("First name", 100)
-    customer_last_name = _text("Last name", 100)
-    customer_middle_name = _text("Middle name", 100)
-    customer_phone = _text("Phone", 40)
-    order_ip = StringField("Customer IP address", filters=[_strip], validators=[
-        Optional(), IPAddress(ipv4=True, ipv6=True, message="Enter an IPv4 or IPv6 address.")])
+    customer_first_name = _text(_l("First name"), 100)
+    customer_last_name = _text(_l("Last name"), 100)
+    customer_middle_name = _text(_l("Middle name"), 100)
+    customer_phone = _text(_l("Phone"), 40)
+    order_ip = StringField(_l("Customer IP address"), filters=[_strip], validators=[
+        Optional(), IPAddress(ipv4=True, ipv6=True, message=_l("Enter an IPv4 or IPv6 address."))])
 
     # Products
     products = ProductLines(FormField(ProductLineForm), min_entries=1, max_entries=MAX_LINES)
 
     # Shipping address
-    customer_shipping = _text("Address")
-    customer_shipping_address_2 = _text("Address, line 2")
-    customer_shipping_city = _text("City", 100)
-    customer_shipping_state = _text("Region / state", 100)
-    customer_shipping_zip = _text("Postcode", 20)
-    customer_shipping_country_code = SelectField("Country", choices=[NO_COUNTRY], default="")
-    customer_shipping_phone = _text("Delivery phone", 40)
+    customer_shipping = _text(_l("Address"))
+    customer_shipping_address_2 = _text(_l("Address, line 2"))
+    customer_shipping_city = _text(_l("City"), 100)
+    customer_shipping_state = _text(_l("Region / state"), 100)
+    customer_shipping_zip = _text(_l("Postcode"), 20)
+    customer_shipping_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
+    customer_shipping_phone = _text(_l("Delivery phone"), 40)
 
     # Billing address
-    billing_same_as_shipping = BooleanField("Same as shipping")
-    customer_billing_address_1 = _text("Address")
-    customer_billing_address_2 = _text("Address, line 2")
-    customer_billing_city = _text("City", 100)
-    customer_billing_state = _text("Region / state", 100)
-    customer_billing_zip = _text("Postcode", 20)
-    customer_billing_country_code = SelectField("Country", choices=[NO_COUNTRY], default="")
+    billing_same_as_shipping = BooleanField(_l("Same as shipping"))
+    customer_billing_address_1 = _text(_l("Address"))
+    customer_billing_address_2 = _text(_l("Address, line 2"))
+    customer_billing_city = _text(_l("City"), 100)
+    customer_billing_state = _text(_l("Region / state"), 100)
+    customer_billing_zip = _text(_l("Postcode"), 20)
+    customer_billing_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
 
     # Order
-    order_status = SelectField("Status", choices=STATUS_CHOICES, default="")
-    order_confirmed = SelectField("Confirmed", choices=CONFIRMED_CHOICES, default="")
-    order_created_at = TypedDateTimeField("Created at", format=DATETIME_FORMATS, validators=[Optional()])
-    order_paid_at = TypedDateTimeField("Paid at", format=DATETIME_FORMATS, validators=[Optional()])
-    payment_method = _text("Payment method", 100)
-    coupon = _text("Coupon", 20)
-    order_tag = _text("Order tag", 100)
-    note = TextAreaField("Note", validators=[Optional(), short(2000), PlainText(keep="\r\n\t")],
+    order_status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="")
+    order_confirmed = SelectField(_l("Confirmed"), choices=CONFIRMED_CHOICES, default="")
+    order_created_at = TypedDateTimeField(_l("Created at"), format=DATETIME_FORMATS, validators=[Optional()])
+    order_paid_at = TypedDateTimeField(_l("Paid at"), format=DATETIME_FORMATS, validators=[Optional()])
+    payment_method = _text(_l("Payment method"), 100)
+    coupon = _text(_l("Coupon"), 20)
+    order_tag = _text(_l("Order tag"), 100)
+    note = TextAreaField(_l("Note"), validators=[Optional(), short(2000), PlainText(keep="\r\n\t")],
                          filters=[_strip])
 
     # Attribution
-    order_sales_manager = _text("Sales manager", 20)
-    affiliates = _text("Affiliates", 500)
+    order_sales_manager = _text(_l("Sales manager"), 20)
+    affiliates = _text(_l("Affiliates"), 500)
     utm_source = _text("utm_source")
     utm_medium = _text("utm_medium")
     utm_campaign = _text("utm_campaign")
@@ -246,57 +253,62 @@ class OrderForm(FlaskForm):
         try:
             checked = validate_email(field.data, check_deliverability=False, test_environment=True)
         except EmailNotValidError:
-            raise ValidationError("This is not a valid email address.") from None
+            raise ValidationError(_("This is not a valid email address.")) from None
         # The ASCII form (a punycode domain stays punycode; a Unicode one becomes it), unless the
         # mailbox name itself is not ASCII and so has none.
         field.data = checked.ascii_email or checked.normalized
 
     def validate_products(self, field):
         if field.posted > MAX_LINES:  # nothing is cut: the whole order waits for the operator
-            raise ValidationError(f"At most {MAX_LINES} product lines in one order; this one has "
-                                  f"{field.posted}. Split it into two orders.")
+            raise ValidationError(_("At most %(limit)s product lines in one order; this one has %(count)s. "
+                                    "Split it into two orders.", limit=MAX_LINES, count=field.posted))
         known = self.catalog.goods_by_name if self.catalog and self.catalog.goods is not None else None
         chosen = {}  # product -> its line number
         for number, entry in enumerate(field, 1):
             for sub in entry:
                 if len(sub.raw_data or ()) > 1:  # WTForms would silently take the first
-                    sub.errors.append("This field was sent twice; send the form again from the page.")
+                    sub.errors.append(_("This field was sent twice; send the form again from the page."))
             if entry.is_blank or entry.good_name.errors:
                 continue
             name = (entry.good_name.data or "").strip()
             if not name:
-                entry.good_name.errors.append("Choose a product for this price.")
+                entry.good_name.errors.append(_("Choose a product for this price."))
             elif known is not None and name not in known:
-                entry.good_name.errors.append(f"The shop has no product “{name}”.")
+                entry.good_name.errors.append(_("The shop has no product “%(name)s”.", name=name))
             elif known is None and not TYPED_PRODUCT.match(name):
-                entry.good_name.errors.append("A product id has no spaces or commas.")
+                entry.good_name.errors.append(_("A product id has no spaces or commas."))
             elif name in chosen:  # JustClick has no quantities, and a repeat is undocumented
-                entry.good_name.errors.append(f"“{name}” is already on line {chosen[name]}. An order takes "
-                                              "each product once: send a second order for more.")
+                entry.good_name.errors.append(_("“%(name)s” is already on line %(line)s. An order takes each "
+                                                "product once: send a second order for more.",
+                                                name=name, line=chosen[name]))
             else:
                 chosen[name] = number
         if any(sub.errors for entry in field for sub in entry):
-            raise ValidationError("Check the product lines.")
+            raise ValidationError(_("Check the product lines."))
         if not chosen:
-            raise ValidationError("Add at least one product.")
+            raise ValidationError(_("Add at least one product."))
 
     # --- choices that come from JustClick ---------------------------------------------------
 
     def validate_coupon(self, field):
-        self._check_listed(field, self.catalog and self.catalog.coupons, "coupon")
+        self._check_listed(field, self.catalog and self.catalog.coupons,
+                           typed=_("Enter the coupon's numeric id."),
+                           unlisted=_("Choose a coupon from the list."))
 
     def validate_order_sales_manager(self, field):
-        self._check_listed(field, self.catalog and self.catalog.managers, "manager")
+        self._check_listed(field, self.catalog and self.catalog.managers,
+                           typed=_("Enter the manager's numeric id."),
+                           unlisted=_("Choose a manager from the list."))
 
     @staticmethod
-    def _check_listed(field, items, what):
+    def _check_listed(field, items, *, typed: str, unlisted: str):
         if not field.data:
             return
         if items is None:  # list unavailable: a typed id is accepted
             if not field.data.isdigit():
-                raise ValidationError(f"Enter the {what}'s numeric id.")
+                raise ValidationError(typed)
         elif field.data not in {str(item["id"]) for item in items}:
-            raise ValidationError(f"Choose a {what} from the list.")
+            raise ValidationError(unlisted)
 
     # --- phones, dates, partners -----------------------------------------------------------
 
@@ -306,7 +318,7 @@ class OrderForm(FlaskForm):
         try:
             field.data = read_phone(field.data, self.default_region)
         except PhoneError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(say(exc.args[0])) from None
 
     def validate_customer_phone(self, field):
         self._check_phone(field)
@@ -316,15 +328,16 @@ class OrderForm(FlaskForm):
 
     def phone_reading(self, field) -> str:
         """Beside a phone field: the number that will be sent, or why it cannot be."""
-        return "" if field.errors else reading(field.data, self.default_region)
+        return "" if field.errors else say(reading(field.data, self.default_region))
 
     def _check_date(self, field):
         if not field.data:
             return
         if field.data.year not in YEARS:
-            raise ValidationError(f"Enter a year from {YEARS.start} to {YEARS.stop - 1}.")
+            raise ValidationError(_("Enter a year from %(first)s to %(last)s.",
+                                    first=YEARS.start, last=YEARS.stop - 1))
         if field.data > datetime.now(self.zone).replace(tzinfo=None):
-            raise ValidationError("This time is in the future.")
+            raise ValidationError(_("This time is in the future."))
 
     def validate_order_created_at(self, field):
         self._check_date(field)
@@ -333,11 +346,11 @@ class OrderForm(FlaskForm):
         self._check_date(field)
         created = self.order_created_at.data
         if field.data and created and field.data < created:
-            raise ValidationError("Paid at cannot be before Created at.")
+            raise ValidationError(_("Paid at cannot be before Created at."))
 
     def validate_order_tag(self, field):
         if "," in (field.data or ""):
-            raise ValidationError("One tag only: JustClick takes a single order tag, so no commas.")
+            raise ValidationError(_("One tag only: JustClick takes a single order tag, so no commas."))
 
     def validate_affiliates(self, field):
         logins = [part.strip() for part in (field.data or "").split(",")]
@@ -345,12 +358,13 @@ class OrderForm(FlaskForm):
             logins.pop()
         # The position is the partner's level: dropping an empty one would move the later ones up.
         if "" in logins:
-            raise ValidationError(f"Position {logins.index('') + 1} is empty: the first login is the level-1 "
-                                  "partner, the second level 2, and so on. Remove the extra comma or fill "
-                                  "the position in.")
+            raise ValidationError(_("Position %(position)s is empty: the first login is the level-1 partner, "
+                                    "the second level 2, and so on. Remove the extra comma or fill the "
+                                    "position in.", position=logins.index("") + 1))
         bad = [login for login in logins if not LOGIN.match(login) or len(login) > 64]
         if bad:
-            raise ValidationError(f"Not a partner login: {', '.join(bad)}. Separate logins with commas.")
+            raise ValidationError(_("Not a partner login: %(logins)s. Separate logins with commas.",
+                                    logins=", ".join(bad)))
         field.data = ",".join(logins)
 
     def status_doubt(self) -> str | None:
@@ -365,7 +379,7 @@ class OrderForm(FlaskForm):
     def validate_billing_same_as_shipping(self, field):
         typed = [self[name].data for name in SHIPPING_TO_BILLING.values() if self[name].data]
         if field.data and typed:
-            raise ValidationError("Untick this to send a billing address of its own, or clear it.")
+            raise ValidationError(_("Untick this to send a billing address of its own, or clear it."))
 
     # --- what sits in the folded sections --------------------------------------------------
 
@@ -382,10 +396,14 @@ class OrderForm(FlaskForm):
         if not titles:
             return valid
         # JustClick refuses such an order (605); the operator hears it here, beside the fields.
-        for name, what in (("customer_shipping", "an address"), ("customer_shipping_city", "a city")):
+        needs = {"customer_shipping": _("%(product)s is delivered: JustClick needs an address to ship it.",
+                                        product=titles[0]),
+                 "customer_shipping_city": _("%(product)s is delivered: JustClick needs a city to ship it.",
+                                             product=titles[0])}
+        for name, message in needs.items():
             field = self[name]
             if not field.data and not field.errors:
-                field.errors.append(f"{titles[0]} is delivered: JustClick needs {what} to ship it.")
+                field.errors.append(message)
                 valid = False
         return valid
 
@@ -420,14 +438,30 @@ SECTIONS = {
 }
 
 
-def _api_labels() -> dict[str, str]:
+#: The address fields named with their section, for where they stand alone (results, history).
+SECTION_LABELS = {
+    "customer_shipping": _l("Shipping address"),
+    "customer_shipping_phone": _l("Shipping delivery phone"),
+    "customer_shipping_address_2": _l("Shipping address, line 2"),
+    "customer_shipping_city": _l("Shipping city"),
+    "customer_shipping_state": _l("Shipping region / state"),
+    "customer_shipping_zip": _l("Shipping postcode"),
+    "customer_shipping_country_code": _l("Shipping country"),
+    "customer_billing_address_1": _l("Billing address"),
+    "customer_billing_address_2": _l("Billing address, line 2"),
+    "customer_billing_city": _l("Billing city"),
+    "customer_billing_state": _l("Billing region / state"),
+    "customer_billing_zip": _l("Billing postcode"),
+    "customer_billing_country_code": _l("Billing country"),
+}
+
+
+def _api_labels() -> dict:
     labels = {}
     for name in CREATEORDER_FIELDS:
         unbound = getattr(OrderForm, name, None)
-        label = unbound.args[0] if unbound is not None else name.replace("_", " ").capitalize()
-        section = "Shipping " if "_shipping" in name else "Billing " if "_billing" in name else ""
-        labels[name] = f"{section}{label.lower()}" if section else label
-    labels.update(product_names="Products", product_prices="Prices")
+        labels[name] = unbound.args[0] if unbound is not None else name.replace("_", " ").capitalize()
+    labels.update(SECTION_LABELS, product_names=_l("Products"), product_prices=_l("Prices"))
     return labels
 
 
@@ -445,9 +479,10 @@ def fields_named(code, text: str) -> list[str]:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[InputRequired("Enter your username."), short(64)],
+    username = StringField(_l("Username"), validators=[InputRequired(_l("Enter your username.")), short(64)],
                            filters=[_strip])
-    password = PasswordField("Password", validators=[InputRequired("Enter your password."), short(200)])
+    password = PasswordField(_l("Password"),
+                             validators=[InputRequired(_l("Enter your password.")), short(200)])
     next = HiddenField()
 
 

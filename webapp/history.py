@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
 from .orders import CREATEORDER_FIELDS
+from .words import Words
 
 # outcome (the key kept in the history, never translated) -> what the operator reads, in their language
 OUTCOMES = {
@@ -89,7 +90,7 @@ def as_known(entry: dict) -> dict:
     if entry.get("outcome") != "sending" or datetime.now(UTC) < sending_deadline(entry):
         return entry
     return {**entry, "outcome": "unknown",
-            "text": "No answer was recorded: the desk stopped while sending. The order may exist."}
+            "text": Words("No answer was recorded: the desk stopped while sending. The order may exist.")}
 
 
 def entries(outcome: str | None = None, limit: int | None = None) -> list[dict]:

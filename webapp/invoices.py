@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .justclick import BadResponse, JustClickClient, JustClickError, Rejected
+from .words import Words
 
 #: How much earlier than the send an invoice may say it was made: the two clocks differ.
 CLOCK_SLACK = timedelta(minutes=2)
@@ -116,21 +117,23 @@ def refresh_status(client: JustClickClient, bill_id: str | int, *, site_url: str
 def failure_reason(exc: JustClickError) -> str:
     """Why the invoice could not be looked up, in words an operator can act on."""
     if isinstance(exc, Rejected):
-        said = f"JustClick answered error {exc.code}: {exc.text}"
-        return f"{exc.hint} ({said})" if exc.hint else said
-    return str(exc)
+        if exc.hint:
+            return Words("%(hint)s (JustClick answered error %(code)s: %(text)s)",
+                         hint=exc.hint, code=exc.code, text=exc.text)
+        return Words("JustClick answered error %(code)s: %(text)s", code=exc.code, text=exc.text)
+    return exc.args[0] if exc.args and isinstance(exc.args[0], Words) else str(exc)
 
 
 # --- reading JustClick's replies ---------------------------------------------------------------
 
 def _garbage(what: str, value: object) -> BadResponse:
-    return BadResponse(f"JustClick's {what} is not what the desk can read.", status=200,
+    return BadResponse(Words("JustClick's %(what)s is not what the desk can read.", what=what), status=200,
                        body=repr(value)[:500])
 
 
 def _bill_number(number: str) -> int:
     if not str(number).isdigit():
-        raise _garbage("invoice number in GetBills", number)
+        raise _garbage(Words("invoice number in GetBills"), number)
     return int(number)
 
 
@@ -140,7 +143,7 @@ def _good_names(number: str, goods: object) -> set[str]:
     items = list(goods.values()) if isinstance(goods, dict) else goods
     if not isinstance(items, list) or not all(
             isinstance(g, dict) and isinstance(g.get("good_name"), str) for g in items):
-        raise _garbage("product list in GetBills", goods)
+        raise _garbage(Words("product list in GetBills"), goods)
     return {g["good_name"].strip() for g in items}
 
 
@@ -169,7 +172,7 @@ def _created(value: object, tz: str | tzinfo | None) -> datetime:
         else:
             zone = ZoneInfo(tz) if isinstance(tz, str) else tz or UTC
             return local.replace(tzinfo=zone).astimezone(UTC)
-    raise _garbage("creation time in getOrderDetails", value)
+    raise _garbage(Words("creation time in getOrderDetails"), value)
 
 
 def _money(name: str, value: object) -> Decimal | None:
@@ -180,7 +183,7 @@ def _money(name: str, value: object) -> Decimal | None:
     except InvalidOperation:
         amount = None
     if isinstance(value, bool) or amount is None or not amount.is_finite():
-        raise _garbage(f"{name} in getOrderDetails", value)
+        raise _garbage(Words("%(field)s in getOrderDetails", field=name), value)
     return amount
 
 

@@ -20,41 +20,43 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from .words import Words
+
 log = logging.getLogger(__name__)
 
 # What an operator should know about each documented code; the verbatim text is always shown too.
 CODE_HINTS = {
-    2: "JustClick received no data, or this API method is switched off for the account.",
-    3: "JustClick found a value it does not accept.",
-    4: "The API key was refused. Check JUSTCLICK_API_KEY against Integration and API settings.",
-    5: "JustClick does not know this account login. Check JUSTCLICK_USERNAME.",
-    6: "JustClick does not accept requests from this server's IP address.",
-    7: "The JustClick account is disabled.",
-    8: (
+    2: Words("JustClick received no data, or this API method is switched off for the account."),
+    3: Words("JustClick found a value it does not accept."),
+    4: Words("The API key was refused. Check JUSTCLICK_API_KEY against Integration and API settings."),
+    5: Words("JustClick does not know this account login. Check JUSTCLICK_USERNAME."),
+    6: Words("JustClick does not accept requests from this server's IP address."),
+    7: Words("The JustClick account is disabled."),
+    8: Words(
         "JustClick's request limit for this address is exhausted. On a new account this usually "
         "means the API is not switched on yet: ask JustClick support to enable API 2.0."
     ),
-    600: "JustClick rejected the customer email.",
-    601: "JustClick says this order already exists.",
-    602: ("JustClick could not create the order. Check the products and the customer's details and "
-          "send again; if it repeats, ask JustClick support."),
-    603: "The order has no products.",
-    604: "A product does not exist in the shop.",
-    605: "A physical product needs delivery data: fill in the shipping address.",
-    700: "The shop has no products.",
+    600: Words("JustClick rejected the customer email."),
+    601: Words("JustClick says this order already exists."),
+    602: Words("JustClick could not create the order. Check the products and the customer's details and "
+               "send again; if it repeats, ask JustClick support."),
+    603: Words("The order has no products."),
+    604: Words("A product does not exist in the shop."),
+    605: Words("A physical product needs delivery data: fill in the shipping address."),
+    700: Words("The shop has no products."),
 }
 
 # API 1.0 (signed) methods refuse for their own reasons: the signature, or 1.0 not being enabled.
 SIGNED_CODE_HINTS = {
     **CODE_HINTS,
-    1: "JustClick found no signature on the request. This is a fault in the desk: report it.",
-    2: ("JustClick received no data, or its API 1.0 is switched off for the account: ask JustClick "
-        "support to enable API 1.0."),
-    4: ("JustClick refused the request's signature. API 1.0 signs with the account login and the API "
-        "key: check JUSTCLICK_USERNAME and JUSTCLICK_API_KEY, and that API 1.0 is enabled."),
-    8: ("JustClick's request limit for this address is exhausted. On a new account this usually "
-        "means API 1.0 is not switched on yet: ask JustClick support to enable it."),
-    400: "JustClick has no such order.",
+    1: Words("JustClick found no signature on the request. This is a fault in the desk: report it."),
+    2: Words("JustClick received no data, or its API 1.0 is switched off for the account: ask JustClick "
+             "support to enable API 1.0."),
+    4: Words("JustClick refused the request's signature. API 1.0 signs with the account login and the API "
+             "key: check JUSTCLICK_USERNAME and JUSTCLICK_API_KEY, and that API 1.0 is enabled."),
+    8: Words("JustClick's request limit for this address is exhausted. On a new account this usually "
+             "means API 1.0 is not switched on yet: ask JustClick support to enable it."),
+    400: Words("JustClick has no such order."),
 }
 
 
@@ -214,7 +216,7 @@ class JustClickClient:
         if result == []:  # PHP encodes an empty array as a list
             return {}
         if not isinstance(result, dict):
-            raise BadResponse("JustClick's GetBills reply holds no list of invoices.", status=200,
+            raise BadResponse(Words("JustClick's GetBills reply holds no list of invoices."), status=200,
                               body=str(result)[:500])
         return result
 
@@ -228,7 +230,7 @@ class JustClickClient:
                 return None
             raise
         if not isinstance(result, dict):
-            raise BadResponse("JustClick's getOrderDetails reply holds no order.", status=200,
+            raise BadResponse(Words("JustClick's getOrderDetails reply holds no order."), status=200,
                               body=str(result)[:500])
         return result
 
@@ -273,14 +275,15 @@ class JustClickClient:
             return reply
         except requests.ConnectionError as exc:
             if isinstance(exc, requests.ConnectTimeout) or not _reached(exc):
-                raise Unavailable("JustClick could not be reached.", may_have_reached=False) from None
-            raise Unavailable("The connection to JustClick broke off.", may_have_reached=True) from None
+                raise Unavailable(Words("JustClick could not be reached."), may_have_reached=False) from None
+            raise Unavailable(Words("The connection to JustClick broke off."),
+                              may_have_reached=True) from None
         except requests.Timeout:
-            raise Unavailable(
-                f"JustClick did not answer within {self.timeout[1]:g} s.", may_have_reached=True
-            ) from None
+            raise Unavailable(Words("JustClick did not answer within %(seconds)s s.",
+                                    seconds=format(self.timeout[1], "g")), may_have_reached=True) from None
         except requests.RequestException as exc:
-            raise Unavailable(f"The request failed: {type(exc).__name__}.", may_have_reached=True) from None
+            raise Unavailable(Words("The request failed: %(error)s.", error=type(exc).__name__),
+                              may_have_reached=True) from None
         finally:
             log.info(
                 "justclick %s http=%s code=%s ms=%d%s",
@@ -307,23 +310,26 @@ class JustClickClient:
         # never followed. Any other redirect, or a 302 without the envelope, is not an answer.
         if 300 <= status < 400 and not (status == 302 and envelope is not None):
             raise BadResponse(
-                f"JustClick redirected the request (HTTP {status}) instead of answering.",
+                Words("JustClick redirected the request (HTTP %(status)s) instead of answering.",
+                      status=status),
                 status=status, body=self._redact(response.headers.get("Location", "")),
             )
         if envelope is None:
             if body is not None:
-                kind = "a reply without an integer error code"
+                said = Words("JustClick answered HTTP %(status)s with a reply without an integer error code.",
+                             status=status)
             elif "<html" in text[:500].lower():
-                kind = "an HTML page"
+                said = Words("JustClick answered HTTP %(status)s with an HTML page.", status=status)
             else:
-                kind = "a reply that is not JSON"
-            raise BadResponse(f"JustClick answered HTTP {status} with {kind}.", status=status,
-                              body=text[:500])
+                said = Words("JustClick answered HTTP %(status)s with a reply that is not JSON.",
+                             status=status)
+            raise BadResponse(said, status=status, body=text[:500])
         code = int(envelope["error_code"])
         if code == 0 and not (200 <= status < 300 or status == 302):
             # Success in the body, failure in the status: which of the two is true cannot be known.
-            raise BadResponse(f"JustClick answered HTTP {status} with a success reply: whether the call "
-                              "took effect is unknown.", status=status, body=text[:500])
+            said = Words("JustClick answered HTTP %(status)s with a success reply: whether the call took "
+                         "effect is unknown.", status=status)
+            raise BadResponse(said, status=status, body=text[:500])
         return Reply(code, str(envelope.get("error_text", "")), envelope.get("result"), envelope)
 
 
@@ -347,7 +353,8 @@ def _read_capped(response: requests.Response) -> None:
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > MAX_REPLY_BYTES:
-                raise BadResponse(f"JustClick's reply was larger than {MAX_REPLY_BYTES // 2**20} MB.",
+                raise BadResponse(Words("JustClick's reply was larger than %(size)s MB.",
+                                        size=MAX_REPLY_BYTES // 2**20),
                                   status=response.status_code)
             chunks.append(chunk)
     response._content = b"".join(chunks)

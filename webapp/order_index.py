@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from .filestore import SWEEP_EVERY, ExpiringFolder, lock_file, write_atomically
 
 #: The fields of an attempt the index keeps (no customer data beyond the identity's own email).
-SUMMARY_FIELDS = ("id", "at", "outcome", "operator", "operator_name", "token", "code", "text", "bill_id")
+#: `said`: the desk's own words of `text`, to be said again in the reader's language (i18n.desk_text).
+SUMMARY_FIELDS = ("id", "at", "outcome", "operator", "operator_name", "token", "code", "text", "said",
+                  "bill_id")
 #: How long a lock may be waited for; a store that cannot give one by then is treated as down.
 LOCK_WAIT = 5.0
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import phonenumbers
 
 from .countries import country_name
+from .words import Words
 
-PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
-NO_EXTENSIONS = ("JustClick has no place for an extension: send the number without it and put the "
-                 "extension in the note.")
+PLUS_NEEDED = Words("Start with + and the country code, e.g. +7 912 345-67-89.")
+NO_EXTENSIONS = Words("JustClick has no place for an extension: send the number without it and put the "
+                      "extension in the note.")
 
 
 class PhoneError(ValueError):
@@ -27,22 +28,25 @@ def read_phone(text: str, region: str | None) -> str:
     except phonenumbers.NumberParseException:
         if region is None and not text.lstrip().startswith("+"):
             raise PhoneError(PLUS_NEEDED) from None
-        raise PhoneError("This is not a phone number.") from None
+        raise PhoneError(Words("This is not a phone number.")) from None
     if number.extension:  # parse() keeps it apart, and E.164 would drop it without a word
         raise PhoneError(NO_EXTENSIONS)
     if not phonenumbers.is_valid_number(number):
-        raise PhoneError("This phone number is not valid for its country.")
+        raise PhoneError(Words("This phone number is not valid for its country."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def reading(text: str | None, region: str | None) -> str:
-    """What the desk will send for `text`, in words, so that a wrong reading is seen before sending."""
+    """What the desk will send for `text`, in words, so that a wrong reading is seen before sending
+    (Words: the caller says them in the operator's language)."""
     text = (text or "").strip()
     if not text:
         return ""
     try:
         sent = read_phone(text, region)
     except PhoneError as exc:
-        return str(exc)
+        return exc.args[0]
     country = country_name(phonenumbers.region_code_for_number(phonenumbers.parse(sent)))
-    return f"Sent as {sent}" + (f" ({country})." if country else ".")
+    if country:
+        return Words("Sent as %(number)s (%(country)s).", number=sent, country=country)
+    return Words("Sent as %(number)s.", number=sent)

@@ -32,6 +32,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from .words import Words
+
 SEED_GOODS = [
     {"id": 75696, "good_name": "digital", "good_title": "Digital product",
      "good_sum": "990.00", "good_type": "digital"},
@@ -89,15 +91,18 @@ UNDOCUMENTED_CODE = 777
 MAGIC_DOMAIN = "sandbox.test"
 
 # Like a payment provider's test cards: each address triggers one outcome of createorder.
+# (What they do is shown on the desk's sandbox page, in the operator's language; the error texts
+# are the stand-in's JustClick answers and stay as JustClick would send them.)
 MAGIC_EMAILS = {
-    **{f"error-{code}@{MAGIC_DOMAIN}": f"error code {code}: {text}"
+    **{f"error-{code}@{MAGIC_DOMAIN}": Words("error code %(code)s: %(text)s", code=code, text=text)
        for code, text in ERROR_TEXTS.items()},
-    f"limit@{MAGIC_DOMAIN}": "error code 8: the request limit for this address is exhausted",
-    f"slow@{MAGIC_DOMAIN}": "the order is accepted, but the reply comes after the client's timeout",
-    f"down@{MAGIC_DOMAIN}": "HTTP 502 with an HTML proxy error page; no order is made",
-    f"broken@{MAGIC_DOMAIN}": "the order is accepted, but the reply is truncated JSON",
-    f"redirect@{MAGIC_DOMAIN}": "HTTP 302 to a login page; no order is made",
-    f"unknown@{MAGIC_DOMAIN}": f"undocumented error code {UNDOCUMENTED_CODE}, shown verbatim",
+    f"limit@{MAGIC_DOMAIN}": Words("error code 8: the request limit for this address is exhausted"),
+    f"slow@{MAGIC_DOMAIN}": Words("the order is accepted, but the reply comes after the client's timeout"),
+    f"down@{MAGIC_DOMAIN}": Words("HTTP 502 with an HTML proxy error page; no order is made"),
+    f"broken@{MAGIC_DOMAIN}": Words("the order is accepted, but the reply is truncated JSON"),
+    f"redirect@{MAGIC_DOMAIN}": Words("HTTP 302 to a login page; no order is made"),
+    f"unknown@{MAGIC_DOMAIN}": Words("undocumented error code %(code)s, shown verbatim",
+                                     code=UNDOCUMENTED_CODE),
 }
 
 ORDER_STATUSES = {"Expected", "Paid", "Cancel", "MoneyBack"}

@@ -19,6 +19,7 @@ from flask import current_app
 from . import history
 from .justclick import JustClickError, Rejected
 from .order_index import identity, summary
+from .words import Words, said
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
 
 def _withdraw(locked, entry: dict, tokens, token: str) -> None:
     """Undo what was written of an attempt that will not be sent, as far as the store lets us."""
-    for undo in (lambda: locked.put({**entry, "outcome": "not_sent", "text": "Not recorded, so not sent."}),
+    unsent = {**entry, "outcome": "not_sent", "text": Words("Not recorded, so not sent.")}
+    for undo in (lambda: locked.put(unsent),
                  lambda: tokens.release(token)):  # the same form may then be sent again
         try:
             undo()
@@ -97,7 +99,8 @@ def _call(entry: dict, params: dict) -> dict:
     except JustClickError as exc:
         reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
                  "body": getattr(exc, "body", "")}
-        return _answered(entry, "unknown" if exc.may_have_reached else "not_sent", reply, None, str(exc))
+        return _answered(entry, "unknown" if exc.may_have_reached else "not_sent", reply, None, str(exc),
+                         said=said(exc.args[0] if exc.args else ""))
     return _answered(entry, "created", reply.raw, reply.code, reply.text)
 
 

@@ -21,6 +21,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
@@ -40,6 +42,7 @@ from .forms import (
     fields_named,
     with_line_action,
 )
+from .i18n import desk_text, plural_forms, say
 from .orders import build_params, summarize
 from .pages import page_or_region as _render
 from .paste import read_customer
@@ -86,18 +89,18 @@ def form_expired(exc):
     if request.endpoint != "orders.submit":
         return render_error(400, csrf_message(exc))
     if csrf_message(exc) != MESSAGES["csrf"]:  # not an expired form: say what happened instead
-        return posted_order_again(400, f"{csrf_message(exc)} Everything you typed is below.")
-    return posted_order_again(400, "This form had expired, so nothing was sent. Everything you typed "
-                                   "is below: check it and send again.")
+        return posted_order_again(400, str(csrf_message(exc)) + " " + _("Everything you typed is below."))
+    return posted_order_again(400, _("This form had expired, so nothing was sent. Everything you typed "
+                                     "is below: check it and send again."))
 
 
 @bp.errorhandler(429)
 def too_many_orders(exc):
     if request.endpoint != "orders.submit":
         return render_error(429, MESSAGES[429])
-    return posted_order_again(429, f"Too many orders were sent from your account in the last minute "
-                                   f"(limit: {exc.description}). Nothing was sent: wait a moment and "
-                                   "send again.")
+    return posted_order_again(429, _("Too many orders were sent from your account in the last minute "
+                                     "(limit: %(limit)s). Nothing was sent: wait a moment and send again.",
+                                     limit=exc.description))
 
 
 # --- the order page -------------------------------------------------------------------------
@@ -116,7 +119,9 @@ def _option_tags(pairs: tuple) -> str:
 def option_tags(choices, selected) -> Markup:
     """<option> tags for a select, built once per list: the two country lists alone are 500 options,
     and rendering them option by option was half of the order page's time."""
-    pairs = tuple((c.value, c.label) if isinstance(c, SelectChoice) else (str(c[0]), c[1]) for c in choices)
+    # Labels as text in the operator's language: a lazily translated label is not a stable cache key.
+    pairs = tuple((c.value, str(c.label)) if isinstance(c, SelectChoice) else (str(c[0]), str(c[1]))
+                  for c in choices)
     html = _option_tags(pairs)
     if selected not in (None, ""):
         chosen = f'<option value="{escape(selected)}">'
@@ -127,7 +132,8 @@ def option_tags(choices, selected) -> Markup:
 @bp.app_context_processor
 def template_helpers():
     return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
-            "order_summary": summarize, "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS}
+            "order_summary": summarize, "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS,
+            "say": say, "desk_text": desk_text, "plural_forms": plural_forms}
 
 
 @bp.get("/")
@@ -135,7 +141,7 @@ def new_order():
     catalog = _catalog()
     pending = session.pop("pending_order", None)
     if pending:  # typed before the session ended: restored as it was, not sent
-        flash("Your session had ended. The order is as you left it: check it and send it again.", "info")
+        flash(_("Your session had ended. The order is as you left it: check it and send it again."), "info")
         form = _order_form(catalog, formdata=MultiDict(pending))
         return _order_page(form, catalog)
     data = {name: value for name in PREFILL_FIELDS if (value := request.args.get(name, "").strip())}
@@ -190,7 +196,7 @@ def submit():
                             operator=current_operator() or {}, extra=extra)
     except NotRecorded:
         form.submission_token.data = None  # a fresh token: this form sent nothing
-        return _order_page(form, catalog, 503, notice=(
+        return _order_page(form, catalog, 503, notice=_(
             "Nothing was sent: the desk could not record this order before sending it (its store is not "
             "answering). Everything you typed is below: try again in a minute."))
     if result.kind == "confirm":
@@ -206,8 +212,8 @@ def submit():
         rejected = entry["outcome"] == "rejected"
         named = fields_named(entry.get("code"), entry.get("text", "")) if rejected else []
         for name in named:  # marked where they are, and their sections open
-            form[name].errors = [*form[name].errors, f"JustClick refused the order over this field "
-                                                     f"(error {entry.get('code')})."]
+            form[name].errors = [*form[name].errors, _("JustClick refused the order over this field "
+                                                       "(error %(code)s).", code=entry.get("code"))]
         response = _order_page(form, catalog, 422 if rejected else 502, attempt=entry,
                                named_fields=named)
         response.headers["HX-Trigger"] = "history-changed"  # the attempt is in the history too
@@ -254,14 +260,15 @@ def _fill_from_paste() -> Response:
     catalog = _catalog()
     form = _order_form(catalog, formdata=formdata)
     if filled:
-        message = (f"Filled {len(filled)} field{'s' if len(filled) != 1 else ''} from the pasted text. "
-                   "They are highlighted: check them before sending.")
+        message = ngettext("Filled %(num)s field from the pasted text. It is highlighted: check it before "
+                           "sending.",
+                           "Filled %(num)s fields from the pasted text. They are highlighted: check them "
+                           "before sending.", len(filled))
     else:
-        message = "Nothing in the pasted text could be used for an empty field."
-    if kept == 1:
-        message += " 1 field you had typed was left as it was."
-    elif kept:
-        message += f" {kept} fields you had typed were left as they were."
+        message = _("Nothing in the pasted text could be used for an empty field.")
+    if kept:
+        message += " " + ngettext("%(num)s field you had typed was left as it was.",
+                                  "%(num)s fields you had typed were left as they were.", kept)
     return _order_page(form, catalog, filled=filled, paste_message=message,
                        focus=filled[0] if filled else "paste_text")
 
@@ -284,7 +291,7 @@ def _already_sent(entry: dict | None, form: OrderForm, catalog) -> Response:
     form.submission_token.data = None
     if entry is not None:
         return _order_page(form, catalog, 409, attempt=entry)
-    return _order_page(form, catalog, 409, notice=(
+    return _order_page(form, catalog, 409, notice=_(
         "This form was already sent, or it is no longer valid, so nothing was sent now. "
         "Check the history before sending the order again."))
 
@@ -304,7 +311,7 @@ def phone_reading(name):
     """The number a phone field will send, as the operator types it (htmx)."""
     if name not in PHONE_FIELDS:
         abort(404)
-    text = phones.reading(request.form.get(name), current_app.config["DEFAULT_PHONE_REGION"])
+    text = say(phones.reading(request.form.get(name), current_app.config["DEFAULT_PHONE_REGION"]))
     return render_template("partials/phone_reading.html", field_id=name, reading=text)
 
 

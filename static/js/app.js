@@ -19,6 +19,15 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => { showPickers(document); placeFocus(document); totalChanged(); });
+
+  // Words app.js writes come from the page, in its language: data-* attributes the server translated.
+  // A count takes the plural form its language needs (data-forms: {lang, category: "{n} …"}).
+  const words = (el, name) => (el && el.dataset[name]) || "";
+  function counted(el, n) {
+    const forms = JSON.parse(words(el, "forms") || "{}");
+    const category = new Intl.PluralRules(forms.lang).select(n);
+    return (forms[category] || forms.other || forms.many || String(n)).replace("{n}", String(n));
+  }
   document.addEventListener("htmx:load", (event) => showPickers(event.detail.elt.parentNode || document));
   // Focus moves once the swap has settled: htmx starts listening on new elements only then, so keys
   // typed into a field focused any earlier (the picker after adding a line) would search for nothing.
@@ -110,7 +119,8 @@
     if (!status) return false;
     const cell = document.getElementById("summary-total");
     const label = cell && cell.closest("tr").querySelector("th");
-    const total = cell ? `${label ? label.textContent.trim() : "Total"}: ${cell.textContent.trim()}` : "No products yet.";
+    const empty = document.querySelector("#summary p.muted");
+    const total = cell ? `${label ? `${label.textContent.trim()}: ` : ""}${cell.textContent.trim()}` : (empty ? empty.textContent.trim() : "");
     if (total === lastTotal) return false;
     const first = lastTotal === null;
     lastTotal = total;
@@ -166,13 +176,12 @@
     if (!source) return;
     const text = "value" in source ? source.value : source.getAttribute("href") || source.textContent;
     const status = button.closest(".invoice") && button.closest(".invoice").querySelector(".copy-status");
-    const what = source.tagName === "A" ? "Payment link" : "Message";
     try {
       await navigator.clipboard.writeText(text);
-      if (status) status.textContent = `${what} copied.`;
+      if (status) status.textContent = words(button, "copied");
     } catch (error) {
       if (source.select) source.select(); else window.getSelection().selectAllChildren(source);
-      if (status) status.textContent = `${what} selected: press Ctrl+C to copy it.`;
+      if (status) status.textContent = words(button, "selected");
     }
   });
 
@@ -182,11 +191,12 @@
   function foldState(fold) {
     const state = fold.querySelector(".fold-state");
     if (!state) return;
+    const folds = fold.closest(".folds");
     const same = fold.querySelector("input[name=billing_same_as_shipping]");
-    if (same && same.checked) { state.textContent = "— same as shipping"; return; }
+    if (same && same.checked) { state.textContent = words(folds, "same"); return; }
     const controls = Array.from(fold.querySelectorAll("input[name], select[name], textarea[name]"))
       .filter((c) => c.type !== "hidden" && c.type !== "submit" && (c.type === "checkbox" ? c.checked : c.value.trim() !== ""));
-    state.textContent = controls.length ? `— ${controls.length} set` : "— nothing set";
+    state.textContent = controls.length ? `— ${counted(folds, controls.length)}` : words(folds, "none");
   }
   for (const type of ["input", "change"]) {
     document.addEventListener(type, (event) => {
@@ -217,8 +227,8 @@
     if (!count || !total) return;
     const rows = document.querySelectorAll("#summary .summary-lines tbody tr").length;
     const cell = document.getElementById("summary-total");
-    count.textContent = `${rows} product${rows === 1 ? "" : "s"}`;
-    total.textContent = rows ? (cell ? cell.textContent.trim() : "total unknown") : "—";
+    count.textContent = counted(count, rows);
+    total.textContent = rows ? (cell ? cell.textContent.trim() : words(total, "unknown")) : "—";
   }
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "summary") barFigures();
@@ -243,14 +253,16 @@
     status.hidden = !on;
     if (!on) { status.replaceChildren(); return; }
     const started = Date.now();
+    const sending = words(status, "sending");
+    const slowly = words(status, "slow");
     const line = document.createElement("span");
     const slow = document.createElement("span");
     slow.className = "slow";
     status.replaceChildren(line, slow);
     const tick = () => {
       const seconds = Math.floor((Date.now() - started) / 1000);
-      line.textContent = `Sending the order to JustClick… ${seconds} s`;
-      slow.textContent = seconds >= SLOW_AFTER ? "JustClick is slow to answer; do not close this page." : "";
+      line.textContent = sending.replace("{n}", String(seconds));
+      slow.textContent = seconds >= SLOW_AFTER ? slowly : "";
     };
     tick();
     ticking = setInterval(tick, 1000);
