@@ -176,12 +176,20 @@ def test_a_cell_fixed_inline_and_a_row_excluded(desk, shop):
                                                                             "ivan@example.com"]
 
 
-def test_the_column_mapping_can_be_changed(desk):
-    table_id = bring(desk, tsv(["Who", "What"], ["ivan@example.com", "digital"]))
-    assert "0 rows will be sent" in page_of(desk, table_id)
-    region = desk.post(f"/bulk/{table_id}/mapping", headers=HX,
-                       data={"col-0": "customer_email", "col-1": "product_names"}).get_data(as_text=True)
+def selected_fields(page: str) -> list[str]:
+    selects = re.findall(r'<select id="col-\d+".*?</select>', page, re.S)
+    return [(re.search(r'<option value="(\w*)" selected>', select) or [None, ""])[1] for select in selects]
+
+
+def test_the_column_mapping_is_shown_and_can_be_changed(desk):
+    table_id = bring(desk, tsv(["Who", "What", "Имя"], ["ivan@example.com", "digital", "Иван"]))
+    page = page_of(desk, table_id)
+    assert "0 rows will be sent" in page
+    assert selected_fields(page) == ["", "", "customer_first_name"]
+    chosen = {"col-0": "customer_email", "col-1": "product_names", "col-2": "customer_first_name"}
+    region = desk.post(f"/bulk/{table_id}/mapping", headers=HX, data=chosen).get_data(as_text=True)
     assert "1 row will be sent" in region
+    assert selected_fields(region) == ["customer_email", "product_names", "customer_first_name"]
 
 
 def test_code_8_pauses_the_run_and_continuing_sends_the_row_again(desk, shop):
@@ -301,3 +309,17 @@ def test_the_sandbox_sample_table_has_bad_rows_and_a_magic_email(tmp_path):
     assert "5 rows will be sent" in preview and "3 rows have errors" in preview
     final = html.unescape(run(client, table_id))
     assert "Created: 4" in final and "Rejected by JustClick: 1" in final
+
+
+def test_rows_keep_to_the_operators_order_rate_limit_by_waiting(shop, tmp_path):
+    desk = sign_in(create_app(desk_config(shop.url, tmp_path, ORDER_RATE_LIMIT="2 per minute")).test_client())
+    table_id = bring(desk, tsv(["Email", "Product"], *[[f"p{i}@example.com", "digital"] for i in range(3)]))
+    answer = desk.post(f"/bulk/{table_id}/send", headers=HX).get_data(as_text=True)
+    for _ in range(3):
+        answer = desk.post(STEP.search(answer)[1], headers=HX).get_data(as_text=True)
+    assert creates(shop) == 2
+    wait = re.search(r'hx-trigger="load delay:(\d+)s"', answer)
+    assert wait and 1 <= int(wait[1]) <= 60  # the page asks again once the minute is over
+    assert "the desk sends at most 2 per minute" in answer
+    desk.post(f"/bulk/{table_id}/step", headers=HX)
+    assert creates(shop) == 2

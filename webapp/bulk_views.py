@@ -217,8 +217,10 @@ def send(table_id):
     if not htmx:  # without JavaScript, each press sends one row
         bulk_run.step(table, _catalog(), current_operator() or {}, stopped=False)
     _save(table)
-    if htmx:
-        return _region(table, "partials/bulk_run.html", go=table["state"] == "running")
+    if htmx:  # the progress, and the rows as they will be while sending (no more edits)
+        context = _context(table)
+        return render_template("partials/bulk_run.html", **context, go=table["state"] == "running") + \
+            render_template("partials/bulk_preview.html", **context, oob=True)
     return _back(table, "bulk-run")
 
 
