@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from limits import parse_many
 
 from . import history
-from .bulk_check import check_row, check_table
+from .bulk_check import CheckedRow, check_table
 from .extensions import limiter
 from .sending import NotRecorded, send_order
 
@@ -37,13 +37,17 @@ KEPT = ("id", "at", "outcome", "code", "text", "bill_id")
 class Step:
     row: int | None = None  # the row this step settled, if any
     wait: float = 0.0  # seconds until the rate limit lets the next row go
+    checked: CheckedRow | None = None  # that row, as checked before sending
 
 
 def start(table: dict, catalog) -> int:
-    """Queue every valid, included, unsent row; returns how many."""
+    """Queue every valid, included, unsent row, with what the preview showed of it: that is what is
+    sent (the table cannot be edited while it is sending). Returns how many rows are queued."""
     checked = check_table(table, catalog)
     for row, result in zip(table["rows"], checked, strict=True):
         row["queued"] = result.valid and not row.get("excluded") and not row.get("entry")
+        row["prepared"] = {"params": result.params, "extra": result.extra, "products": result.products,
+                           "total": result.total} if row["queued"] else None
     table.update(state="running", message="")
     return sum(1 for row in table["rows"] if row["queued"])
 
@@ -57,7 +61,7 @@ def next_row(table: dict) -> int | None:
     return next((i for i, row in enumerate(rows) if row.get("queued") and not row.get("entry")), None)
 
 
-def step(table: dict, catalog, operator: dict, stopped: bool) -> Step:
+def step(table: dict, operator: dict, stopped: bool) -> Step:
     """Send the next queued row (or say why not). The caller stores the table afterwards."""
     if table["state"] != "running":
         return Step()
@@ -72,10 +76,7 @@ def step(table: dict, catalog, operator: dict, stopped: bool) -> Step:
     if wait:
         return Step(wait=wait)
     row = table["rows"][index]
-    checked = check_row(index, row["cells"], table["mapping"], catalog)
-    if not checked.valid:  # the catalogue changed since the preview: the row waits for a fix
-        row.update(queued=False, skipped=checked.all_errors())
-        return Step(index)
+    checked = CheckedRow(index, **row["prepared"])
     extra = {**checked.extra, "bulk_table": table["id"], "bulk_row": index + 1}
     try:
         result = send_order(checked.params, token=row["token"], confirmed=row.get("confirm"),
@@ -84,7 +85,7 @@ def step(table: dict, catalog, operator: dict, stopped: bool) -> Step:
         table.update(state="paused", message=_(
             "Row %(row)d was not sent: the desk could not record it first (its store is not answering). "
             "Continue when it answers again.", row=index + 1))
-        return Step(index)
+        return Step(index, checked=checked)
     if result.kind == "sent":
         _count_sent(operator)
     if result.kind == "confirm":
@@ -99,7 +100,7 @@ def step(table: dict, catalog, operator: dict, stopped: bool) -> Step:
         table.update(state="paused", message=_(
             "JustClick answered code 8 (too many requests) at row %(row)d, so sending is paused. "
             "Wait a minute, then continue: the row will be sent again.", row=index + 1))
-    return Step(index)
+    return Step(index, checked=checked)
 
 
 def retry_failed(table: dict) -> int:

@@ -101,17 +101,22 @@ def sample():
 
 
 def _context(table: dict, edit: int | None = None) -> dict:
+    """Everything the table's page shows: every row checked, and the run as the history knows it."""
     catalog = _catalog()
     checked = check_table(table, catalog)
     count, total = total_of(checked, table["rows"])
-    rows = table["rows"]
-    found = bulk_run.attempts(table)
-    entries = [row["entry"] for row in rows if row.get("entry")]
-    outcomes = [found.get(entry.get("id"), entry)["outcome"] for entry in entries]
     choices = field_choices()
-    return {"table": table, "checked": checked, "catalog": catalog, "choices": choices,
-            "choices_by_name": dict(choices), "sending": count, "total": total, "edit": edit,
-            "attempts": found, "counts": Counter(outcomes),
+    return {"checked": checked, "catalog": catalog, "choices": choices, "choices_by_name": dict(choices),
+            "sending": count, "total": total, "edit": edit, **_run_context(table, bulk_run.attempts(table))}
+
+
+def _run_context(table: dict, attempts: dict) -> dict:
+    """What the run's region shows. During a run, the table's own copies of its attempts are enough
+    (nothing else changes them), so a step reads neither the whole history nor every row's check."""
+    rows = table["rows"]
+    entries = [row["entry"] for row in rows if row.get("entry")]
+    outcomes = [attempts.get(entry.get("id"), entry)["outcome"] for entry in entries]
+    return {"table": table, "attempts": attempts, "counts": Counter(outcomes),
             "run_total": sum(1 for row in rows if row.get("queued")),
             "run_done": sum(1 for row in rows if row.get("queued") and row.get("entry")),
             "retryable": sum(1 for outcome in outcomes if outcome in bulk_run.RETRYABLE),
@@ -215,7 +220,7 @@ def send(table_id):
     elif table["state"] in ("paused", "stopped", "running"):
         bulk_run.resume(table)
     if not htmx:  # without JavaScript, each press sends one row
-        bulk_run.step(table, _catalog(), current_operator() or {}, stopped=False)
+        bulk_run.step(table, current_operator() or {}, stopped=False)
     _save(table)
     if htmx:  # the progress, and the rows as they will be while sending (no more edits)
         context = _context(table)
@@ -229,17 +234,17 @@ def step(table_id):
     """Send the next row; with htmx the answer asks for the step after it."""
     hid = history.history_id()
     table = _table(table_id)
-    result = bulk_run.step(table, _catalog(), current_operator() or {},
-                           stopped=_tables().stopped(hid, table_id))
+    result = bulk_run.step(table, current_operator() or {}, stopped=_tables().stopped(hid, table_id))
     _save(table)
     if not htmx:
         return _back(table, "bulk-run")
-    context = _context(table)
+    context = _run_context(table, {})
     html = render_template("partials/bulk_run.html", **context, wait=result.wait,
                            go=table["state"] == "running")
-    if result.row is not None:
-        html += render_template("partials/bulk_row.html", oob=True, i=result.row,
-                                row=table["rows"][result.row], c=context["checked"][result.row], **context)
+    if result.row is not None:  # the row's outcome, in its place in the table (out of band)
+        row = table["rows"][result.row]
+        html += render_template("partials/bulk_row.html", oob=True, i=result.row, row=row, c=result.checked,
+                                edit=None, **context)
     response = make_response(html)
     if result.row is not None:
         response.headers["HX-Trigger"] = "history-changed"
