@@ -115,7 +115,7 @@ def report(args, machine, desk_line, total, steps, direct_times, made, watch) ->
           f"2 products, 1 price")
     print(f"orders made: {made} of {args.rows}")
     print(f"total, Send to the last answer : {total:.2f} s ({_desk.ms(total / args.rows)} per row)")
-    print(f"each step (one createorder)    : {_desk.spread(steps)}  ({len(steps)} steps)")
+    print(f"each step (rows for up to 1 s) : {_desk.spread(steps)}  ({len(steps)} steps)")
     if direct_times:
         direct = sum(direct_times)
         print(f"the same calls made directly   : {direct:.2f} s ({_desk.ms(direct / args.rows)} per call); "

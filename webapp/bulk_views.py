@@ -220,7 +220,7 @@ def send(table_id):
     elif table["state"] in ("paused", "stopped", "running"):
         bulk_run.resume(table)
     if not htmx:  # without JavaScript, each press sends one row
-        bulk_run.step(table, current_operator() or {}, stopped=False)
+        bulk_run.step(table, current_operator() or {}, stopped=lambda: False, budget=0)
     _save(table)
     if htmx:  # the progress, and the rows as they will be while sending (no more edits)
         context = _context(table)
@@ -231,22 +231,21 @@ def send(table_id):
 
 @bp.post("/<table_id>/step")
 def step(table_id):
-    """Send the next row; with htmx the answer asks for the step after it."""
+    """Send the next rows; with htmx the answer asks for the step after it."""
     hid = history.history_id()
     table = _table(table_id)
-    result = bulk_run.step(table, current_operator() or {}, stopped=_tables().stopped(hid, table_id))
+    result = bulk_run.step(table, current_operator() or {}, stopped=lambda: _tables().stopped(hid, table_id))
     _save(table)
     if not htmx:
         return _back(table, "bulk-run")
     context = _run_context(table, {})
     html = render_template("partials/bulk_run.html", **context, wait=result.wait,
                            go=table["state"] == "running")
-    if result.row is not None:  # the row's outcome, in its place in the table (out of band)
-        row = table["rows"][result.row]
-        html += render_template("partials/bulk_row.html", oob=True, i=result.row, row=row, c=result.checked,
-                                edit=None, **context)
+    for index, checked in result.rows.items():  # each row's outcome, in its place in the table (out of band)
+        html += render_template("partials/bulk_row.html", oob=True, i=index, row=table["rows"][index],
+                                c=checked, edit=None, **context)
     response = make_response(html)
-    if result.row is not None:
+    if result.rows:
         response.headers["HX-Trigger"] = "history-changed"
     return response
 
