@@ -104,6 +104,8 @@ def _context(table: dict, edit: int | None = None) -> dict:
     """Everything the table's page shows: every row checked, and the run as the history knows it."""
     catalog = _catalog()
     checked = check_table(table, catalog)
+    if table["state"] == "draft":  # keeps the rows' checks (never while a run writes the table)
+        _save(table)
     count, total = total_of(checked, table["rows"])
     choices = field_choices()
     return {"checked": checked, "catalog": catalog, "choices": choices, "choices_by_name": dict(choices),
