@@ -5,6 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.test_accessibility import axe_violations
+
 PASTED = ("Покупатель\tИмя\tТовар\tЦена\n"
           "anna@example.com\tАнна\tdigital\t\n"
           "boris@\tБорис\tmentor-session\t1 500\n"
@@ -22,6 +24,8 @@ def test_paste_map_fix_send_and_find_the_rows_in_the_history(page, live_desk, co
     column.select_option("customer_email")
     expect(page.locator("#bulk-summary")).to_contain_text("2 rows will be sent")
     expect(page.locator("#row-1")).to_contain_text("This is not a valid email address.")
+    found = axe_violations(page)
+    assert found == [], "\n".join(found)  # the preview with an error in a cell
 
     cell = page.get_by_label("Row 2, Покупатель")
     cell.fill("boris@example.com")
@@ -38,6 +42,8 @@ def test_paste_map_fix_send_and_find_the_rows_in_the_history(page, live_desk, co
         expect(page.locator(f"#row-{row} .badge")).to_have_text("Created")
     expect(page.get_by_role("button", name="Export the result (CSV)")).to_be_visible()
     screenshot(page, "bulk-result")
+    found = axe_violations(page)
+    assert found == [], "\n".join(found)
     assert sorted(o["params"]["customer_email"] for o in live_desk.book.all()) == [
         "anna@example.com", "boris@example.com", "vera@example.com"]
 
