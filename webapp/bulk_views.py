@@ -131,9 +131,10 @@ def template_helpers():
 
 
 def outcome_label(outcome: str) -> str:
-    if outcome == "held":
-        return _("Held: likely a duplicate")
-    return history.OUTCOMES.get(outcome, outcome)
+    """An attempt's outcome as the history names it, and what only a table's row can be."""
+    table_only = {"held": _("Held: likely a duplicate"), "excluded": _("Excluded"),
+                  "unsent": _("Not sent from this table")}
+    return table_only.get(outcome) or history.OUTCOMES.get(outcome, outcome)
 
 
 @bp.get("/<table_id>")
@@ -287,8 +288,8 @@ def result_csv(table_id):
         entry = row.get("entry") or {}
         attempt = found.get(entry.get("id"), entry)
         invoice = attempt.get("invoice") or {}
-        outcome = attempt.get("outcome") or ("excluded" if row.get("excluded") else "not sent")
-        cells = [number, history.OUTCOMES.get(outcome, outcome), attempt.get("code") or "",
+        outcome = attempt.get("outcome") or ("excluded" if row.get("excluded") else "unsent")
+        cells = [number, outcome_label(outcome), attempt.get("code") or "",
                  attempt.get("text") or "", attempt.get("bill_id") or invoice.get("number") or "",
                  invoice.get("link") or "", entry.get("id") or "", *row["cells"]]
         writer.writerow([_as_cell(cell) for cell in cells])
