@@ -2,6 +2,8 @@
 
 import os
 import re
+import subprocess
+import sys
 
 from gunicorn.glogging import Logger
 
@@ -39,3 +41,14 @@ logger_class = AccessLog
 # The PaaS manages the process with signals; a control socket at a fixed path would also be shared
 # by every gunicorn on the machine.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Start the desk once in a child process before any worker: a desk that cannot start (settings,
+    instance folder) says why once and stops, with the child's exit status. Workers failing together
+    would each say it, and gunicorn halts on the second failure with a traceback of its own."""
+    check = subprocess.run([sys.executable, "-c", "import webapp; webapp.create_app()"],
+                           capture_output=True, text=True)
+    if check.returncode:
+        sys.stderr.write(check.stderr)
+        raise SystemExit(check.returncode)

@@ -128,10 +128,11 @@ def test_prices_follow_their_products(text, products, prices):
 def test_a_row_becomes_the_order_forms_data():
     cells = {"customer_email": "ivan@example.com", "product_names": "Digital product, mentor-session",
              "product_prices": "100;", "coupon": "WELCOME10", "order_sales_manager": "Greg",
-             "customer_shipping_country_code": "Russia", "order_status": "оплачен", "note": ""}
+             "customer_shipping_country_code": "Russia", "customer_billing_country_code": "Германия",
+             "order_status": "оплачен", "note": ""}
     data = row_formdata(cells, CATALOG).formdata
     assert data.to_dict() == {
         "customer_email": "ivan@example.com", "coupon": "586", "order_sales_manager": "71257",
-        "customer_shipping_country_code": "RU", "order_status": "Paid",
+        "customer_shipping_country_code": "RU", "customer_billing_country_code": "DE", "order_status": "Paid",
         "products-0-good_name": "digital", "products-0-price": "100",
         "products-1-good_name": "mentor-session", "products-1-price": ""}

@@ -57,6 +57,10 @@ def test_half_configured_desks_refuse_to_start_naming_what_is_missing(env, named
     ({"ACCOUNT_TIMEZONE": "Mars/Olympus"}, "ACCOUNT_TIMEZONE"),
     ({"TEAM_USERS": "{not json"}, "TEAM_USERS is not valid JSON"),
     ({"TEAM_USERS": '{"bob": {"password": "plain"}}'}, "password_hash"),
+    ({"DEFAULT_LOCALE": "de"}, "DEFAULT_LOCALE 'de' is not a language the desk speaks: use en or ru"),
+    ({"DEFAULT_LOCALE": "ru_RU"}, "DEFAULT_LOCALE 'ru_RU'"),
+    ({"ACCOUNT_CURRENCY": "XYZ"}, "ACCOUNT_CURRENCY 'XYZ' is not an ISO 4217 currency code"),
+    ({"ACCOUNT_CURRENCY": "руб"}, "ACCOUNT_CURRENCY 'руб'"),
 ])
 def test_bad_values_are_named(env, words):
     with pytest.raises(ConfigError, match=words):
@@ -76,6 +80,8 @@ def test_bad_values_are_named(env, words):
     ('{"olga": {"password_hash": "HASH"}, "olga": {"password_hash": "HASH"}}', "'olga' twice"),
     ('{"olga": {"password_hash": "HASH"}, "OLGA": {"password_hash": "HASH"}}', "'olga' twice"),
     ('{"olga": "HASH"}', "olga"),
+    ('{"olga": {"password_hash": "HASH", "locale": "fr"}}', "'olga': locale must be en or ru"),
+    ('{"olga": {"password_hash": "HASH", "locale": ["ru"]}}', "'olga': locale must be en or ru"),
 ])
 def test_team_users_that_could_never_sign_in_stop_the_start_naming_the_entry_not_the_hash(team, named):
     with pytest.raises(ConfigError) as caught:
@@ -88,8 +94,15 @@ def test_team_users_with_every_kind_of_werkzeug_hash_start():
     team = {"a": {"password_hash": generate_password_hash("x")},
             "b": {"password_hash": generate_password_hash("x", method="scrypt:1024:8:1")},
             "c": {"password_hash": generate_password_hash("x", method="pbkdf2")},
-            "d": {"password_hash": HASH, "manager_id": "71257", "name": "Dora"}}
+            "d": {"password_hash": HASH, "manager_id": "71257", "name": "Dora", "locale": "ru"}}
     assert load_config({**LIVE, "TEAM_USERS": json.dumps(team)})["TEAM_USERS"] == team
+
+
+def test_language_and_currency_default_to_english_and_roubles():
+    config = load_config({})
+    assert (config["DEFAULT_LOCALE"], config["ACCOUNT_CURRENCY"]) == ("en", "RUB")
+    config = load_config({"DEFAULT_LOCALE": " ru ", "ACCOUNT_CURRENCY": "eur"})
+    assert (config["DEFAULT_LOCALE"], config["ACCOUNT_CURRENCY"]) == ("ru", "EUR")
 
 
 def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path, capsys):

@@ -22,11 +22,11 @@ def app(tmp_path_factory):
                        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
 
 
-def check(app, catalog=FULL_CATALOG, region=None, timezone=None, **fields):
+def check(app, catalog=FULL_CATALOG, region=None, timezone=None, language="en", **fields):
     data = MultiDict({"customer_email": "buyer@example.com", "products-0-good_name": GOOD})
     for name, value in fields.items():
         data[name.replace("__", "-")] = value
-    with app.test_request_context(method="POST", data=data):
+    with app.test_request_context(method="POST", data=data, headers={"Accept-Language": language}):
         form = OrderForm(catalog=catalog, default_region=region, timezone=timezone)
         form.validate()
         return form
@@ -134,13 +134,26 @@ def test_a_date_that_is_not_a_date(app):
     assert errors_of(check(app, order_created_at="yesterday"), "order_created_at")
 
 
-@pytest.mark.parametrize("typed, price", [("1500", Decimal("1500")), ("1 500,50", Decimal("1500.50")),
-                                          ("0.99", Decimal("0.99")), ("0", Decimal("0")),
-                                          ("0,00", Decimal("0"))])
-def test_prices_as_operators_type_them(app, typed, price):
-    form = check(app, products__0__price=typed)
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("typed, price", [
+    ("1500", "1500"), ("1500.50", "1500.50"), ("1 500,50", "1500.50"), ("1\u00a0500,50", "1500.50"),
+    ("1\u202f500,50", "1500.50"), ("1500,5", "1500.5"), ("1,500.50", "1500.50"), ("1 500", "1500"),
+    ("1,234,567.89", "1234567.89"), ("0.99", "0.99"), ("0", "0"), ("0,00", "0"), (" 990 ", "990"),
+])
+def test_prices_as_operators_of_either_language_type_them(app, language, typed, price):
+    form = check(app, products__0__price=typed, language=language)
     assert form.errors == {}
-    assert form.lines()[0].price == price
+    assert form.lines()[0].price == Decimal(price)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("typed, readings", [("1,500", ("1500", "1.5")), ("12,990", ("12990", "12.99"))])
+def test_a_price_whose_reading_depends_on_the_language_is_asked_about(app, language, typed, readings):
+    """English reads "1,500" as fifteen hundred, Russian as one and a half: the desk guesses neither."""
+    form = check(app, products__0__price=typed, language=language)
+    wide, narrow = readings
+    assert errors_of(form, "products-0-price") == (f"“{typed}” could mean {wide} or {narrow}: type the one "
+                                                   f"you mean, as {wide} or {narrow}.")
 
 
 @pytest.mark.parametrize("typed, message", [
@@ -148,6 +161,10 @@ def test_prices_as_operators_type_them(app, typed, price):
     ("-5", "A price cannot be negative."),
     ("-0.01", "A price cannot be negative."),
     ("10.555", "A price has at most 2 decimal places."),
+    ("1.500", "A price has at most 2 decimal places."),  # 1.5 in both languages, never fifteen hundred
+    ("1.500,50", "Enter a price as a number, e.g. 1500 or 1500.50."),
+    ("1,5,0", "Enter a price as a number, e.g. 1500 or 1500.50."),
+    ("NaN", "Enter a price as a number, e.g. 1500 or 1500.50."),
     ("1e12", "That price is too large."),
 ])
 def test_bad_prices(app, typed, message):

@@ -19,6 +19,7 @@ from .catalog import CatalogService
 from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
 from .extensions import babel, compress, csrf, htmx, limiter, server_session
 from .justclick import JustClickClient
+from .language import account_timezone, choose_language
 from .session_files import SessionFiles
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the session's lifetime bounds the token; forms stay open for hours
+        WTF_I18N_ENABLED=True,  # WTForms' own messages in the page's language, from its shipped catalogues
         VERSION=__version__,
         # Pages, partials and the CSV travel compressed: brotli, else gzip. Bodies under 500 bytes
         # gain nothing; a streamed body must reach the browser as it is produced, so it is left as is.
@@ -54,7 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     cache = _configure_storage(app)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
-    babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"))
+    babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
+                   default_locale=app.config["DEFAULT_LOCALE"], locale_selector=choose_language,
+                   timezone_selector=account_timezone)
     limiter.init_app(app)
 
     client = _justclick_client(app)
@@ -67,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         bulk_views,
         errors,
         history_views,
+        language,
         logs,
         request_body,
         sandbox_views,
@@ -88,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(history_views.bp)
     app.register_blueprint(bulk_views.bp)
     app.register_blueprint(sandbox_views.bp)
+    language.init_app(app)
     errors.register(app)
     app.add_url_rule("/healthz", "health", lambda: jsonify(
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
@@ -102,8 +108,9 @@ def _refuse_to_start(message: str) -> NoReturn:
     raise SystemExit(3)
 
 
-#: Where the desk writes without Redis: sessions, the list cache, history, submission tokens.
-INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens", "bulk")
+#: Where the desk writes without Redis: sessions, the list cache, history, submission tokens,
+#: each operator's preferences, the tables of "Many orders".
+INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens", "preferences", "bulk")
 
 
 def _check_instance_folder(app: Flask) -> None:
@@ -149,6 +156,7 @@ def _configure_storage(app: Flask):
     from .history import make_store
     from .journal import Journal
     from .order_index import make_index
+    from .preferences import make_preferences
     from .tokens import make_tokens
 
     url = app.config["REDIS_URL"]
@@ -176,6 +184,7 @@ def _configure_storage(app: Flask):
     app.extensions["history_store"] = make_store(app, redis_client)
     app.extensions["submission_tokens"] = make_tokens(app, redis_client)
     app.extensions["order_index"] = make_index(app, redis_client)
+    app.extensions["preferences"] = make_preferences(app, redis_client)
     app.extensions["bulk_tables"] = BulkTables(tables, app.permanent_session_lifetime.total_seconds())
     # On this instance's disk even with Redis: it holds what Redis could not take.
     app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))

@@ -144,7 +144,7 @@ def _same_origin() -> bool:
     return request.headers.get("Origin", "").rstrip("/") == request.host_url.rstrip("/")
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: the sign-in page must not become an open redirect. Printable ASCII only:
     a line break would end the Location header (werkzeug refuses it, with a 500)."""
     parts = urlsplit(target or "")
@@ -181,7 +181,7 @@ def login():
             # A new session id at sign-in: a session id planted before it is worth nothing after.
             current_app.session_interface.regenerate(session)
             log.info("sign-in ok user=%r", form.username.data)
-            return redirect(_safe_next(form.next.data), 303)
+            return redirect(safe_next(form.next.data), 303)
         log.info("sign-in failed user=%r", form.username.data)
         _count_failure(form.username.data)
         form.password.errors.append("Wrong username or password.")

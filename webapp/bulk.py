@@ -20,6 +20,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from .bulk_columns import FIELDS, match_header
+from .config import LANGUAGES
+from .countries import country_choices
 from .forms import STATUS_CHOICES
 
 MAX_ROWS = 500
@@ -204,18 +206,23 @@ def _resolved(field: str, value: str, catalog) -> str:
     return value
 
 
-#: Country names pycountry does not know (it has no Russian, and only official English names).
-COUNTRY_WORDS = {"russia": "RU", "россия": "RU", "рф": "RU", "беларусь": "BY", "белоруссия": "BY",
-                 "казахстан": "KZ", "украина": "UA", "узбекистан": "UZ", "кыргызстан": "KG", "армения": "AM",
-                 "грузия": "GE", "азербайджан": "AZ", "германия": "DE", "сша": "US", "usa": "US", "uk": "GB",
-                 "великобритания": "GB"}
+#: Everyday country names that differ from the ISO names pycountry knows in English and Russian.
+COUNTRY_WORDS = {"russia": "RU", "россия": "RU", "рф": "RU", "белоруссия": "BY", "кыргызстан": "KG",
+                 "киргизия": "KG", "сша": "US", "uk": "GB", "великобритания": "GB", "англия": "GB"}
 
 
 def _country(value: str) -> str:
+    """An ISO code from a code or a name in either language ("RU", "Russian Federation", "Германия")."""
     try:
         return pycountry.countries.lookup(value).alpha_2
     except LookupError:
-        return COUNTRY_WORDS.get(value.casefold(), value)
+        pass
+    folded = value.casefold()
+    for language in LANGUAGES:
+        found = next((c.value for c in country_choices(language) if c.label.casefold() == folded), None)
+        if found:
+            return found
+    return COUNTRY_WORDS.get(folded, value)
 
 
 def split_products(text: str, catalog) -> list[str]:

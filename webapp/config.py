@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from babel.numbers import list_currencies
 
 
 class ConfigError(Exception):
@@ -21,6 +22,9 @@ SESSION_KEPT_AFTER_SIGN_IN_HOURS = 12
 
 SANDBOX_API_URL = "http://sandbox.invalid/api/"
 SANDBOX_API_KEY = "sandbox-key"
+
+#: The languages the desk speaks, the first being the default's default.
+LANGUAGES = ("en", "ru")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -83,6 +87,8 @@ def _check_team_user(username: str, user) -> None:
         raise ConfigError(f"TEAM_USERS entry {username!r}: manager_id must be a number.")
     if user.get("name") is not None and not isinstance(user["name"], str):
         raise ConfigError(f"TEAM_USERS entry {username!r}: name must be text.")
+    if user.get("locale") is not None and user["locale"] not in LANGUAGES:
+        raise ConfigError(f"TEAM_USERS entry {username!r}: locale must be {' or '.join(LANGUAGES)}.")
 
 
 def _known_hash(password_hash: str) -> bool:
@@ -126,6 +132,15 @@ def load_config(env: Mapping[str, str]) -> dict:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"ACCOUNT_TIMEZONE {timezone!r} is not a known time zone.") from None
 
+    language = env.get("DEFAULT_LOCALE", "").strip() or LANGUAGES[0]
+    if language not in LANGUAGES:
+        raise ConfigError(f"DEFAULT_LOCALE {language!r} is not a language the desk speaks: use "
+                          f"{' or '.join(LANGUAGES)}.")
+    currency = env.get("ACCOUNT_CURRENCY", "").strip().upper() or "RUB"
+    if currency not in list_currencies():
+        raise ConfigError(f"ACCOUNT_CURRENCY {env['ACCOUNT_CURRENCY'].strip()!r} is not an ISO 4217 currency "
+                          "code such as RUB, USD or EUR.")
+
     team_users = _team_users(env.get("TEAM_USERS", ""))
     if not sandbox and not team_users:
         raise ConfigError("Cannot start: set TEAM_USERS; a desk that reaches a real shop needs sign-in.")
@@ -145,6 +160,8 @@ def load_config(env: Mapping[str, str]) -> dict:
         "CATALOG_TTL": _number(env, "CATALOG_TTL", 600.0),
         "DEFAULT_PHONE_REGION": region or None,
         "ACCOUNT_TIMEZONE": timezone or None,
+        "ACCOUNT_CURRENCY": currency,
+        "DEFAULT_LOCALE": language,
         "TEAM_USERS": team_users,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         "SESSION_LIFETIME_HOURS": _number(env, "SESSION_LIFETIME_HOURS", 12.0),

@@ -11,7 +11,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -40,12 +39,12 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from .countries import country_choices, current_language
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
+from .prices import read_price
 
-COUNTRY_CHOICES = [SelectChoice("", "— none —")] + [
-    SelectChoice(c.alpha_2, c.name) for c in sorted(pycountry.countries, key=lambda c: c.name)
-]
+NO_COUNTRY = SelectChoice("", "— none —")  # the countries themselves: in the page's language, see __init__
 STATUS_CHOICES = [
     SelectChoice("", "— not set —"),
     SelectChoice("Expected", "Expected (awaiting payment)"),
@@ -109,15 +108,9 @@ class PriceField(StringField):
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
         text, self.data = (self.data or ""), None  # only a valid price is ever data
-        text = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
-        if not text:
+        if not text.strip():
             return
-        try:
-            price = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.") from None
-        if not price.is_finite():
-            raise ValueError("Enter a price as a number, e.g. 1500 or 1500.50.")
+        price = read_price(text)  # the same in either language, or refused (see prices.py)
         if price < 0:
             raise ValueError("A price cannot be negative.")
         if price.is_zero():  # a free line; "-0" is 0 too
@@ -199,7 +192,7 @@ class OrderForm(FlaskForm):
     customer_shipping_city = _text("City", 100)
     customer_shipping_state = _text("Region / state", 100)
     customer_shipping_zip = _text("Postcode", 20)
-    customer_shipping_country_code = SelectField("Country", choices=COUNTRY_CHOICES, default="")
+    customer_shipping_country_code = SelectField("Country", choices=[NO_COUNTRY], default="")
     customer_shipping_phone = _text("Delivery phone", 40)
 
     # Billing address
@@ -209,7 +202,7 @@ class OrderForm(FlaskForm):
     customer_billing_city = _text("City", 100)
     customer_billing_state = _text("Region / state", 100)
     customer_billing_zip = _text("Postcode", 20)
-    customer_billing_country_code = SelectField("Country", choices=COUNTRY_CHOICES, default="")
+    customer_billing_country_code = SelectField("Country", choices=[NO_COUNTRY], default="")
 
     # Order
     order_status = SelectField("Status", choices=STATUS_CHOICES, default="")
@@ -237,6 +230,8 @@ class OrderForm(FlaskForm):
         self.default_region = default_region
         self.timezone = timezone
         self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
+        countries = [NO_COUNTRY, *country_choices(current_language())]
+        self.customer_shipping_country_code.choices = self.customer_billing_country_code.choices = countries
 
     # --- products -------------------------------------------------------------------------
 

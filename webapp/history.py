@@ -20,23 +20,24 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
+from flask_babel import lazy_gettext as _l
 
 from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
 from .orders import CREATEORDER_FIELDS
 
-# outcome -> what the operator reads
+# outcome (the key kept in the history, never translated) -> what the operator reads, in their language
 OUTCOMES = {
-    "sending": "Sending…",
-    "created": "Created",
-    "exists": "Already exists in JustClick",
-    "rejected": "Rejected by JustClick",
-    "unknown": "Unknown: check in JustClick",
-    "not_sent": "Not sent: JustClick unreachable",
+    "sending": _l("Sending…"),
+    "created": _l("Created"),
+    "exists": _l("Already exists in JustClick"),
+    "rejected": _l("Rejected by JustClick"),
+    "unknown": _l("Unknown: check in JustClick"),
+    "not_sent": _l("Not sent: JustClick unreachable"),
     # An unknown outcome that a lookup settled: JustClick lists no such invoice minutes later.
-    "not_found": "Not found in JustClick: most likely not created",
+    "not_found": _l("Not found in JustClick: most likely not created"),
 }
 #: JustClick's payment statuses as an operator reads them; others are shown as JustClick says them.
-PAY_STATUSES = {"waiting": "Waiting for payment", "paid": "Paid", "cancel": "Cancelled"}
+PAY_STATUSES = {"waiting": _l("Waiting for payment"), "paid": _l("Paid"), "cancel": _l("Cancelled")}
 #: Outcomes after which the order exists in JustClick.
 MADE = ("created", "exists")
 #: After the client's timeouts, this much longer before an attempt still "sending" counts as unknown:
@@ -125,7 +126,9 @@ CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *INVOICE_COLUMNS, 
 
 
 def to_csv(items: list[dict]) -> str:
-    """One row per attempt; a UTF-8 BOM so spreadsheets open Cyrillic correctly."""
+    """One row per attempt; a UTF-8 BOM so spreadsheets open Cyrillic correctly. The column names are
+    the API's field names in every language; the outcomes and payment statuses are in the
+    operator's (each cell is made text by _as_cell, which translates a lazy label)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

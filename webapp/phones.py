@@ -8,7 +8,8 @@ Munich landline in Germany, and the address says nothing about which one the cus
 from __future__ import annotations
 
 import phonenumbers
-import pycountry
+
+from .countries import country_name
 
 PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
 NO_EXTENSIONS = ("JustClick has no place for an extension: send the number without it and put the "
@@ -43,5 +44,5 @@ def reading(text: str | None, region: str | None) -> str:
         sent = read_phone(text, region)
     except PhoneError as exc:
         return str(exc)
-    country = pycountry.countries.get(alpha_2=phonenumbers.region_code_for_number(phonenumbers.parse(sent)))
-    return f"Sent as {sent}" + (f" ({country.name})." if country else ".")
+    country = country_name(phonenumbers.region_code_for_number(phonenumbers.parse(sent)))
+    return f"Sent as {sent}" + (f" ({country})." if country else ".")

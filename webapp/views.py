@@ -5,9 +5,7 @@ The history and attempt pages have their own blueprint (history_views), as has t
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,7 +26,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import history, phones
+from . import formats, history, phones
 from .auth import current_operator
 from .errors import MESSAGES, csrf_message, render_error
 from .extensions import htmx, limiter
@@ -105,17 +103,8 @@ def too_many_orders(exc):
 # --- the order page -------------------------------------------------------------------------
 
 
-@bp.app_template_filter("money")
-def money(value) -> str:
-    return f"{value:,.2f}".replace(",", "\u202f")
-
-
-@bp.app_template_filter("localtime")
-def localtime(iso: str) -> str:
-    """A recorded UTC time in the account's zone (UTC when none is set), to the second."""
-    zone = current_app.config["ACCOUNT_TIMEZONE"]
-    moment = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone) if zone else UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.tzname() or "")
+bp.add_app_template_filter(formats.money, "money")
+bp.add_app_template_filter(formats.localtime, "localtime")
 
 
 @lru_cache(maxsize=32)
