@@ -397,3 +397,20 @@ def test_a_paused_sign_in(sandbox_server, tmp_path):
         assert client.post("/login", data={"username": "alice", "password": "nope"}).status_code == 401
     paused = client.post("/login", data={"username": "alice", "password": OPERATOR["password"]})
     assert_russian(paused, status=429, expect=["Слишком много неудачных попыток входа"])
+
+
+def test_many_orders_from_a_table(ru):
+    assert_russian(ru.get("/bulk"), status=200, expect=["Проверить таблицу"])
+    assert_russian(ru.post("/bulk", data={"paste": ""}), expect=["Вставьте ячейки таблицы"])
+    table = "\n".join(["E-mail\tТовар\tЦена\tЗаметка", f"anna@example.com\t{DIGITAL['good_name']}\t1 500\t",
+                       f"not-an-email\t{DIGITAL['good_name']}\t\t"]) + "\n"
+    brought = ru.post("/bulk", data={"paste": table})
+    assert brought.status_code == 303
+    preview = brought.headers["Location"]
+    assert_russian(ru.get(preview), status=200, expect=["Отправить 1 заказ", "1 строке есть ошибки"])
+    result = ru.post(preview + "/send")  # without JavaScript: one row a press
+    while result.status_code == 303:
+        result = ru.get(result.headers["Location"]) if "send" not in result.headers["Location"] else \
+            ru.post(result.headers["Location"])
+    assert_russian(result, status=200)
+    assert_russian(ru.get(preview), status=200, expect=["Отправлено строк: 1 из 1."])

@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import (
         assets,
         auth,
+        bulk_views,
         errors,
         history_views,
         language,
@@ -90,6 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
     app.register_blueprint(history_views.bp)
+    app.register_blueprint(bulk_views.bp)
     app.register_blueprint(sandbox_views.bp)
     language.init_app(app)
     errors.register(app)
@@ -107,8 +109,8 @@ def _refuse_to_start(message: str) -> NoReturn:
 
 
 #: Where the desk writes without Redis: sessions, the list cache, history, submission tokens,
-#: each operator's preferences.
-INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens", "preferences")
+#: each operator's preferences, the tables of "Many orders".
+INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens", "preferences", "bulk")
 
 
 def _check_instance_folder(app: Flask) -> None:
@@ -150,6 +152,7 @@ def _configure_storage(app: Flask):
     """Sessions, history, submission tokens, rate limits and the list cache: in Redis when
     REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
     the workers of one instance). Returns the list cache."""
+    from .bulk_store import BulkTables
     from .history import make_store
     from .journal import Journal
     from .order_index import make_index
@@ -163,10 +166,12 @@ def _configure_storage(app: Flask):
         redis_client = redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
         app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
         cache = RedisCache(host=redis_client, key_prefix="orderdesk:cache:")
+        tables = RedisCache(host=redis_client, key_prefix="orderdesk:")
     else:
         sessions = SessionFiles(os.path.join(app.instance_path, "sessions"), threshold=50000)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=sessions)
         cache = FileSystemCache(os.path.join(app.instance_path, "cache"), threshold=10000)
+        tables = FileSystemCache(os.path.join(app.instance_path, "bulk"), threshold=0)  # 0: none dropped
     app.config.setdefault("SESSION_PERMANENT", True)
     app.config.setdefault("SESSION_KEY_PREFIX", "orderdesk:session:")
     # Save the session only when a request changed it. Flask-Session writes the whole blob, so a
@@ -180,6 +185,7 @@ def _configure_storage(app: Flask):
     app.extensions["submission_tokens"] = make_tokens(app, redis_client)
     app.extensions["order_index"] = make_index(app, redis_client)
     app.extensions["preferences"] = make_preferences(app, redis_client)
+    app.extensions["bulk_tables"] = BulkTables(tables, app.permanent_session_lifetime.total_seconds())
     # On this instance's disk even with Redis: it holds what Redis could not take.
     app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")

@@ -75,6 +75,14 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
     return Result("sent", entry)
 
 
+def earlier_attempt(params: dict, token: str = "") -> dict | None:
+    """The earlier attempt the guard would ask about before sending `params`, read without its lock:
+    for a preview, which sends nothing (the send itself checks again under the lock)."""
+    index, journal = current_app.extensions["order_index"], current_app.extensions["journal"]
+    key = identity(params, str(current_app.config["SECRET_KEY"]))
+    return _earlier_to_confirm(index.recent(key), journal.pending_for(key), token)
+
+
 def _withdraw(locked, entry: dict, tokens, token: str) -> None:
     """Undo what was written of an attempt that will not be sent, as far as the store lets us."""
     unsent = {**entry, "outcome": "not_sent", "text": Words("Not recorded, so not sent.")}

@@ -1,0 +1,56 @@
+"""Many orders in the browser: paste a table, map a column, fix a cell, send with progress, see the
+result and the rows in the history."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_accessibility import axe_violations
+
+PASTED = ("Покупатель\tИмя\tТовар\tЦена\n"
+          "anna@example.com\tАнна\tdigital\t\n"
+          "boris@\tБорис\tmentor-session\t1 500\n"
+          "vera@example.com\tВера\tCopywriting Club, monthly access\t\n")
+
+
+def test_paste_map_fix_send_and_find_the_rows_in_the_history(page, live_desk, console, screenshot):
+    live_desk.open(page, "bulk")
+    page.get_by_label("Cells copied from Excel").fill(PASTED)
+    page.get_by_role("button", name="Check the table").click()
+
+    # "Покупатель" (buyer) names no order field: the operator maps it to the email
+    column = page.get_by_label("Покупатель", exact=True)
+    expect(column).to_have_value("")
+    column.select_option("customer_email")
+    expect(page.locator("#bulk-summary")).to_contain_text("2 rows will be sent")
+    expect(page.locator("#row-1")).to_contain_text("This is not a valid email address.")
+    found = axe_violations(page)
+    assert found == [], "\n".join(found)  # the preview with an error in a cell
+
+    cell = page.get_by_label("Row 2, Покупатель")
+    cell.fill("boris@example.com")
+    page.locator("#row-1").get_by_role("button", name="Save").click()
+    expect(page.locator("#bulk-summary")).to_contain_text("3 rows will be sent")
+    screenshot(page, "bulk-preview")
+
+    page.get_by_role("button", name="Send 3 orders").click()
+    expect(page.get_by_role("heading", name="Finished")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Send"))).to_have_count(0)  # no second run to start
+    expect(page.locator("#bulk-progress")).to_have_attribute("value", "3")
+    expect(page.locator("#bulk-progress-text")).to_contain_text("3 of 3 rows sent")
+    for row in range(3):  # each row's outcome replaced the row as it came
+        expect(page.locator(f"#row-{row} .badge")).to_have_text("Created")
+    expect(page.get_by_role("button", name="Export the result (CSV)")).to_be_visible()
+    screenshot(page, "bulk-result")
+    found = axe_violations(page)
+    assert found == [], "\n".join(found)
+    assert sorted(o["params"]["customer_email"] for o in live_desk.book.all()) == [
+        "anna@example.com", "boris@example.com", "vera@example.com"]
+
+    page.get_by_role("link", name="History", exact=True).click()
+    rows = page.locator(".history-table tbody tr")
+    expect(rows).to_have_count(3)
+    for email in ("anna@example.com", "boris@example.com", "vera@example.com"):
+        expect(page.locator(".history-table")).to_contain_text(email)
+    expect(page.locator(".history-table")).not_to_contain_text(re.compile("Rejected|Unknown"))
+    console.assert_clean()

@@ -1,0 +1,138 @@
+"""Reading a table of orders: pasted cells, CSV in the encodings spreadsheets save, xlsx; header mapping."""
+
+import io
+from datetime import datetime
+
+import pytest
+from openpyxl import Workbook
+
+from webapp.bulk import (
+    MAX_ROWS,
+    TableError,
+    guess_mapping,
+    read_paste,
+    read_upload,
+    row_formdata,
+    split_prices,
+    split_products,
+)
+from webapp.catalog import Catalog
+from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
+
+CATALOG = Catalog(goods=SEED_GOODS, coupons=SEED_COUPONS, managers=SEED_MANAGERS)
+
+
+def test_cells_pasted_from_a_spreadsheet_are_tab_separated():
+    # As Excel puts them on the clipboard: a cell with a line break or a quote is quoted
+    pasted = ('Email\tFirst name\tProduct\tNote\r\n'
+              'ivan@example.com\tИван\tdigital\t"two\r\nlines, and a ""quote"""\r\n'
+              'anna@example.com\tАнна\tmentor-session\t\r\n')
+    table = read_paste(pasted)
+    assert table.headers == ["Email", "First name", "Product", "Note"]
+    assert [cells for _, cells in table.rows] == [
+        ["ivan@example.com", "Иван", "digital", 'two\r\nlines, and a "quote"'],
+        ["anna@example.com", "Анна", "mentor-session", ""],
+    ]
+
+
+def test_a_csv_with_semicolons_in_windows_1251_as_russian_excel_saves_it():
+    text = ('E-mail;Имя;Товар;Цена\r\n'
+            'ivan@example.com;Иван;"Курс «Продажи в мессенджерах»";"14 900,50"\r\n')
+    table = read_upload("заказы.csv", text.encode("cp1251"))
+    assert table.headers == ["E-mail", "Имя", "Товар", "Цена"]
+    assert table.rows == [(2, ["ivan@example.com", "Иван", "Курс «Продажи в мессенджерах»", "14 900,50"])]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_a_csv_with_commas_in_utf8_with_or_without_a_bom(encoding):
+    text = 'customer_email,product_names,note\nivan@example.com,"digital, mentor-session","a, b\nc"\n'
+    table = read_upload("orders.CSV", text.encode(encoding))
+    assert table.headers == ["customer_email", "product_names", "note"]  # no BOM glued to the first header
+    assert table.rows == [(2, ["ivan@example.com", "digital, mentor-session", "a, b\nc"])]
+
+
+def test_an_xlsx_file_with_numbers_and_dates_as_excel_keeps_them():
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Email", "Price", "Created at", "Phone"])
+    sheet.append(["ivan@example.com", 1500, datetime(2026, 1, 5, 10, 30), "+7 912 345 67 89"])
+    sheet.append([None, None, None, None])  # an empty row in the middle
+    sheet.append(["anna@example.com", 990.5, None, 79123456789])
+    data = io.BytesIO()
+    book.save(data)
+    table = read_upload("orders.xlsx", data.getvalue())
+    assert table.rows == [
+        (2, ["ivan@example.com", "1500", "2026-01-05 10:30", "+7 912 345 67 89"]),
+        (4, ["anna@example.com", "990.5", "", "79123456789"]),
+    ]
+
+
+def test_empty_rows_are_skipped_and_short_rows_padded():
+    table = read_paste("\t\t\nEmail\tProduct\tPrice\n\t\t\nivan@example.com\tdigital\n\n")
+    assert table.headers == ["Email", "Product", "Price"]
+    assert table.rows == [(4, ["ivan@example.com", "digital", ""])]
+
+
+def test_500_rows_are_read_and_501_are_refused_with_a_clear_error():
+    rows = "".join(f"user{i}@example.com\tdigital\n" for i in range(MAX_ROWS))
+    assert len(read_paste("Email\tProduct\n" + rows).rows) == MAX_ROWS
+    with pytest.raises(TableError, match="more than 500 rows"):
+        read_paste("Email\tProduct\n" + rows + "one.more@example.com\tdigital\n")
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("orders.pdf", b"%PDF", "Upload a .csv or .xlsx"),
+    ("orders.xlsx", b"not a zip", "could not be opened"),
+    ("orders.csv", b"", "The table is empty"),
+    ("orders.csv", "Email;Имя\n".encode("cp1251"), "no orders under it"),
+])
+def test_what_cannot_be_read_is_said(name, data, words):
+    with pytest.raises(TableError, match=words):
+        read_upload(name, data)
+
+
+def test_headers_in_english_and_russian_map_to_order_fields():
+    headers = ["E-mail", "Имя", "Фамилия", "Отчество", "Телефон", "Товар", "Цена", "Купон", "Статус",
+               "Дата оплаты", "Город", "Адрес доставки", "Индекс", "Страна", "Примечание", "Менеджер",
+               "Колонка для себя"]
+    assert guess_mapping(headers) == [
+        "customer_email", "customer_first_name", "customer_last_name", "customer_middle_name",
+        "customer_phone", "product_names", "product_prices", "coupon", "order_status", "order_paid_at",
+        "customer_shipping_city", "customer_shipping", "customer_shipping_zip",
+        "customer_shipping_country_code", "note", "order_sales_manager", ""]
+    english = ["Email address", "first_name", "Last Name", "PHONE", "Products", "Price override",
+               "customer_email", "utm_source", "Order tag", "Payment method", "Created at", "Paid at"]
+    assert guess_mapping(english) == [
+        "customer_email", "customer_first_name", "customer_last_name", "customer_phone", "product_names",
+        "product_prices", "", "utm_source", "order_tag", "payment_method", "order_created_at",
+        "order_paid_at"]  # a second email column is ignored: the first one fills the field
+
+
+def test_products_by_slug_title_or_id_even_when_a_title_holds_a_comma():
+    assert split_products("Copywriting Club, monthly access, digital, 75702", CATALOG) == [
+        "copywriting-club", "digital", "email-marketing-101"]
+    assert split_products("курс «продажи в мессенджерах»", CATALOG) == ["sales-in-messengers"]
+    assert split_products("digital, no-such-thing", CATALOG) == ["digital", "no-such-thing"]
+
+
+@pytest.mark.parametrize("text, products, prices", [
+    ("1 500,50", 1, ["1 500,50"]),  # one product: the whole cell, decimal comma and all
+    ("1500; ;990", 3, ["1500", "", "990"]),
+    ("1500,990", 2, ["1500", "990"]),
+    ("", 2, []),
+])
+def test_prices_follow_their_products(text, products, prices):
+    assert split_prices(text, products) == prices
+
+
+def test_a_row_becomes_the_order_forms_data():
+    cells = {"customer_email": "ivan@example.com", "product_names": "Digital product, mentor-session",
+             "product_prices": "100;", "coupon": "WELCOME10", "order_sales_manager": "Greg",
+             "customer_shipping_country_code": "Russia", "customer_billing_country_code": "Германия",
+             "order_status": "оплачен", "note": ""}
+    data = row_formdata(cells, CATALOG).formdata
+    assert data.to_dict() == {
+        "customer_email": "ivan@example.com", "coupon": "586", "order_sales_manager": "71257",
+        "customer_shipping_country_code": "RU", "customer_billing_country_code": "DE", "order_status": "Paid",
+        "products-0-good_name": "digital", "products-0-price": "100",
+        "products-1-good_name": "mentor-session", "products-1-price": ""}
