@@ -123,8 +123,9 @@ def _remembered_check(index: int, row: dict, mapping: list[str], catalog) -> Che
 
 
 def total_of(checked: list[CheckedRow], rows: list[dict]) -> tuple[int, Decimal | None]:
-    """How many rows will be sent, and their total (None when a price is unknown)."""
-    sending = [c for c in checked if c.valid and not rows[c.index].get("excluded")
+    """How many rows will be sent, and their total (None when a price is unknown). A row like a recent
+    order is not: the guard will hold it."""
+    sending = [c for c in checked if c.valid and not c.earlier and not rows[c.index].get("excluded")
                and not rows[c.index].get("entry")]
     totals = [c.total for c in sending]
     return len(sending), (sum(totals) if all(t is not None for t in totals) else None)
