@@ -98,6 +98,19 @@ def test_the_switch_beats_team_users_and_returns_to_the_same_page(desk):
     assert page_language(client.get("/history")) == "en"
 
 
+def test_a_choice_the_store_cannot_keep_is_said_and_the_page_comes_back(desk, tmp_path):
+    client = alice(desk, ENGLISH_BROWSER)
+    folder = tmp_path / "instance" / "preferences"
+    assert folder.is_dir()
+    folder.rmdir()
+    folder.write_text("not a folder")  # every read and write of a choice now fails
+    response = client.post("/language", data={"locale": "ru", "next": "/history"})
+    assert response.status_code == 303 and response.headers["Location"] == "/history"
+    page = client.get("/history").get_data(as_text=True)
+    assert "could not be kept" in page
+    assert page_language(client.get("/history")) == "en"  # the browser's, as before
+
+
 def test_the_choice_survives_signing_out_and_in_again_and_reaches_every_instance(make_desk):
     first = make_desk()
     client = alice(first)

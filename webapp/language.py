@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from babel import negotiate_locale
-from flask import Blueprint, abort, current_app, g, has_request_context, redirect, request
+from flask import Blueprint, abort, current_app, flash, g, has_request_context, redirect, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from .auth import current_operator, safe_next, team_users
 from .config import LANGUAGES
@@ -70,7 +71,12 @@ def switch():
     chosen = request.form.get("locale", "")
     if chosen not in LANGUAGES:
         abort(400)
-    _preferences().set(current_operator()["username"], locale=chosen)
+    try:
+        _preferences().set(current_operator()["username"], locale=chosen)
+    except Exception:  # the store is away: say so, and the page comes back in the language it had
+        log.warning("preferences: the store is not answering; a language choice was not kept")
+        flash(_("Your language could not be kept just now (the desk's store is not answering). "
+                "Try again in a moment."), "error")
     return redirect(safe_next(request.form.get("next")), 303)
 
 
