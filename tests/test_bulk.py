@@ -136,3 +136,72 @@ def test_a_row_becomes_the_order_forms_data():
         "customer_shipping_country_code": "RU", "customer_billing_country_code": "DE", "order_status": "Paid",
         "products-0-good_name": "digital", "products-0-price": "100",
         "products-1-good_name": "mentor-session", "products-1-price": ""}
+
+
+def _xlsx(change=None, far_cell=None) -> bytes:
+    """A one-order workbook; `change(part name, bytes)` rewrites (or, returning None, drops) its parts."""
+    import zipfile
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Email", "Product"])
+    sheet.append(["ivan@example.com", "digital"])
+    if far_cell:
+        sheet.cell(row=far_cell[0], column=far_cell[1], value="x")
+    saved = io.BytesIO()
+    book.save(saved)
+    if change is None:
+        return saved.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = change(name, source.read(name))
+            if data is not None:
+                target.writestr(name, data)
+    return out.getvalue()
+
+
+def _in_sheet(old: bytes, new: bytes):
+    return lambda name, data: data.replace(old, new) if name.endswith("sheet1.xml") else data
+
+
+@pytest.mark.parametrize("change", [
+    _in_sheet(b"</sheetData>", b"<row"),  # broken XML
+    _in_sheet(b"<c r=\"A2\" t=\"inlineStr\"><is><t>ivan@example.com</t></is></c>",
+              b"<c r=\"A2\" t=\"d\"><v>not-a-date</v></c>"),  # a date cell that is no date
+    lambda name, data: None if name.endswith("sheet1.xml") else data,  # the sheet itself missing
+], ids=["broken xml", "bad date cell", "no sheet"])
+def test_a_damaged_xlsx_is_refused_with_a_clear_error(change):
+    with pytest.raises(TableError, match="could not be opened"):
+        read_upload("orders.xlsx", _xlsx(change))
+
+
+def test_an_xlsx_with_a_cell_far_down_is_refused_not_read_row_by_empty_row():
+    """A sheet is read as far as its rows go, not as far as it says it goes; a cell on row 1,000,000
+    makes a table of a million rows, which is refused as such."""
+    with pytest.raises(TableError, match="more than 500 rows"):
+        read_upload("orders.xlsx", _xlsx(far_cell=(1_000_000, 1)))
+    wide = read_upload("orders.xlsx", _xlsx(far_cell=(1, 16_384)))  # the last column there is
+    assert wide.headers == ["Email", "Product"] and wide.rows == [(2, ["ivan@example.com", "digital"])]
+
+
+def test_a_cell_longer_than_any_order_field_is_refused():
+    long_note = "n" * 2001
+    with pytest.raises(TableError, match="row 2 .* longer than 2000 characters"):
+        read_paste(f"Email\tNote\nivan@example.com\t{long_note}\n")
+    longest = read_paste(f"Email\tNote\nivan@example.com\t{long_note[:2000]}\n")
+    assert longest.rows[0][1][1] == long_note[:2000]
+
+
+def test_an_xlsx_that_unpacks_into_more_text_than_a_table_of_orders_holds_is_refused():
+    """A shared string is stored once and shown everywhere: a small file can hold megabytes of cells."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append([f"Column {i}" for i in range(60)])
+    for _ in range(20):
+        sheet.append(["n" * 2000] * 60)  # 2.4 million characters from one string
+    saved = io.BytesIO()
+    book.save(saved)
+    assert len(saved.getvalue()) < 100_000
+    with pytest.raises(TableError, match="more text than"):
+        read_upload("orders.xlsx", saved.getvalue())

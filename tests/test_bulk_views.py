@@ -219,14 +219,15 @@ def test_stop_ends_the_run_after_the_row_in_flight(desk, shop):
 
 
 def test_failed_rows_are_retried_with_new_tokens_and_the_result_exported(desk, shop):
-    table_id = bring(desk, tsv(["Email", "Product", "Note"], ["ok@example.com", "digital", "=HYPERLINK(1)"],
-                               ["error-602@sandbox.test", "digital", ""]))
+    table_id = bring(desk, tsv(["Email", "Product", "Note", "@SUM(1)"],
+                               ["ok@example.com", "digital", "=HYPERLINK(1)", ""],
+                               ["error-602@sandbox.test", "digital", "", ""]))
     final = run(desk, table_id)
     assert creates(shop) == 2 and 'id="bulk-retry"' in final
     exported = desk.get(f"/bulk/{table_id}/result.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
-    assert rows[0][:4] == ["row", "outcome", "code", "text"]
-    assert rows[1][1] == "Created" and rows[1][-1] == "'=HYPERLINK(1)"  # a cell, never a formula
+    assert rows[0][:4] == ["row", "outcome", "code", "text"] and rows[0][-1] == "'@SUM(1)"  # the header too
+    assert rows[1][1] == "Created" and rows[1][-2] == "'=HYPERLINK(1)"  # a cell, never a formula
     assert rows[2][1] == "Rejected by JustClick" and rows[2][2] == "602"
 
     assert desk.post(f"/bulk/{table_id}/retry").status_code == 303

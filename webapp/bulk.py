@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -26,6 +25,12 @@ from .forms import STATUS_CHOICES
 
 MAX_ROWS = 500
 MAX_COLUMNS = 60
+#: Rows of the sheet read at most, empty ones included.
+MAX_SHEET_ROWS = 10 * MAX_ROWS
+#: The longest cell: the longest order field (the note).
+MAX_CELL = 2000
+#: All the text of a table: as much as a pasted table may hold (an xlsx unpacks into far more).
+MAX_TABLE_CHARS = 512 * 1024
 #: How an xlsx date is written into a cell: the first format the order form reads.
 CELL_DATETIME = "%Y-%m-%d %H:%M"
 ENCODINGS = ("utf-8-sig", "cp1251")  # as Excel saves CSV: UTF-8 (with or without a BOM), or Windows-1251
@@ -95,18 +100,31 @@ def _csv_rows(text: str, delimiter: str):
 def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
+    # Whatever a damaged or hostile file raises while it is opened or read (bad XML, a missing part,
+    # a cell that is not what its type says) means one thing to the operator.
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # read as far as its cells go, not as far as the file says they go
+            values = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+            return _table((number, [_xlsx_cell(v) for v in _trimmed(row)])
+                          for number, row in enumerate(values, 1))
+        finally:
+            book.close()
+    except TableError:
+        raise
+    except Exception:
         raise TableError(_("This .xlsx file could not be opened: save it again from the spreadsheet.")
                          ) from None
-    try:
-        sheet = book.worksheets[0]
-        rows = ((number, [_xlsx_cell(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), 1))
-        return _table(rows)
-    finally:
-        book.close()
+
+
+def _trimmed(row: tuple) -> tuple:
+    """A row without the empty cells openpyxl pads it with up to max_col."""
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return row[:end]
 
 
 def _xlsx_cell(value) -> str:
@@ -125,11 +143,21 @@ def _xlsx_cell(value) -> str:
 
 def _table(numbered_rows) -> Table:
     """The first non-empty row names the columns; empty rows are skipped; at most MAX_ROWS rows."""
-    headers, rows = None, []
+    headers, rows, size = None, [], 0
     for number, cells in numbered_rows:
+        if number > MAX_SHEET_ROWS:  # empty rows cost time too: a sheet ends where a table could
+            raise TableError(_("The table has more than %(max)d rows. Send it in parts of at most "
+                               "%(max)d rows.", max=MAX_ROWS))
         cells = [cell.strip() for cell in cells[:MAX_COLUMNS]]
         if not any(cells):
             continue
+        if max(map(len, cells)) > MAX_CELL:
+            raise TableError(_("A cell of row %(row)d is longer than %(max)d characters, more than any "
+                               "order field takes.", row=number, max=MAX_CELL))
+        size += sum(map(len, cells))
+        if size > MAX_TABLE_CHARS:
+            raise TableError(_("The table holds more text than %(max)d orders could use: bring in only "
+                               "the columns of the order.", max=MAX_ROWS))
         if headers is None:
             headers = cells
             continue

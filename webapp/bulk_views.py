@@ -283,7 +283,7 @@ def result_csv(table_id):
     out.write("\ufeff")  # spreadsheets then open Cyrillic correctly
     writer = csv.writer(out)
     writer.writerow(["row", "outcome", "code", "text", "invoice_number", "payment_link", "attempt",
-                     *table["headers"]])
+                     *map(_as_cell, table["headers"])])
     for number, row in enumerate(table["rows"], 1):
         entry = row.get("entry") or {}
         attempt = found.get(entry.get("id"), entry)
