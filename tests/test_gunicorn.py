@@ -74,6 +74,8 @@ def gunicorn(stand_in_url: str, instance: Path, **env):
 
 def signed_in(url: str, username=OPERATOR["username"], password=OPERATOR["password"]) -> requests.Session:
     browser = requests.Session()
+    # No keep-alive: a connection left open would make each shutdown wait gunicorn's keepalive out.
+    browser.headers["Connection"] = "close"
     csrf = hidden(browser.get(url + "login").text, "csrf_token")
     form = {"username": username, "password": password, "csrf_token": csrf}
     response = browser.post(url + "login", data=form)

@@ -73,6 +73,7 @@ def token_of(page: str) -> str:
 
 def browser_signed_in(root, user=OPERATOR):
     browser = requests.Session()
+    browser.headers["Connection"] = "close"  # no keep-alive for a shutdown to wait out
     response = browser.post(root + "login", data={k: user[k] for k in ("username", "password")})
     assert response.ok
     return browser
