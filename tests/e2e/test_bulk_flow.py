@@ -54,3 +54,16 @@ def test_paste_map_fix_send_and_find_the_rows_in_the_history(page, live_desk, co
         expect(page.locator(".history-table")).to_contain_text(email)
     expect(page.locator(".history-table")).not_to_contain_text(re.compile("Rejected|Unknown"))
     console.assert_clean()
+
+
+def test_sent_rows_keep_their_table_layout_on_a_phone(page, live_desk, console):
+    """A sent row is a row of the table like the others, whatever other pages call "sent"."""
+    page.set_viewport_size({"width": 375, "height": 812})
+    live_desk.open(page, "bulk")
+    page.get_by_label("Cells copied from Excel").fill("E-mail\tТовар\nphone@example.com\tdigital\n")
+    page.get_by_role("button", name="Check the table").click()
+    page.get_by_role("button", name="Send 1 order").click()
+    expect(page.get_by_role("heading", name="Finished")).to_be_visible()
+    displays = page.locator("#row-0 td").evaluate_all("cells => cells.map(c => getComputedStyle(c).display)")
+    assert displays and set(displays) == {"table-cell"}, displays
+    console.assert_clean()
