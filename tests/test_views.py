@@ -1,6 +1,7 @@
 """The desk end to end over real HTTP to a JustClick stand-in: page, submit, errors, live regions."""
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -180,28 +181,37 @@ def test_adding_a_picked_product_fills_the_blank_line(client):
     assert 'name="products-1-good_name"' not in page
 
 
-def products_region_and_summary(response) -> tuple[str, str]:
-    """An htmx line action's answer: the products fieldset (swapped for the old one) and the summary
-    (swapped out of band); nothing else of the form."""
+def lines_region(response) -> str:
+    """An htmx line action's answer: the product lines region (swapped for the old one), nothing else
+    of the form: not the picker (what is typed into it must survive), not the summary (it asks for
+    itself, through its own queue)."""
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["HX-Retarget"] == "#products" and response.headers["HX-Reswap"] == "outerHTML"
+    assert response.headers["HX-Retarget"] == "#product-lines-region"
+    assert response.headers["HX-Reswap"] == "outerHTML"
     assert "HX-Request" in response.headers["Vary"]
-    region, oob, rest = re.fullmatch(
-        r'\s*(<fieldset id="products".*?</fieldset>)\s*'
-        r'(<div hx-swap-oob="innerHTML:#summary">.*</div>)(.*)',
-        page, re.S).groups()
-    assert rest.strip() == ""
+    [region] = re.fullmatch(r'\s*(<div id="product-lines-region".*</div>)\s*', page, re.S).groups()
     assert "customer_email" not in page and 'id="order-form"' not in page and "<html" not in page
-    return region, oob
+    assert 'id="product-search"' not in page and 'id="summary' not in page and "hx-swap-oob" not in page
+    return region
 
 
-def test_a_product_picked_with_htmx_swaps_only_the_products_and_the_summary(client, sandbox_server):
+def summary_of(client, data: dict) -> str:
+    """The summary the page asks for after a line change: of the form as it then stands."""
+    response = client.post("/summary", data=data, headers=HX)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_product_picked_with_htmx_swaps_only_the_product_lines(client, sandbox_server):
     data = order(customer_first_name="Анна", products__0__price="99", action=f"add:{RUSSIAN['good_name']}")
     response = client.post("/", data=data, headers=HX)
-    region, summary = products_region_and_summary(response)
+    region = lines_region(response)
     assert f'<option value="{RUSSIAN["good_name"]}" selected>' in region and 'value="99"' in region
     assert 'data-focus="product-search"' in region  # ready for the next product
+    after = {k: v for k, v in data.items() if k != "action"}
+    after["products-1-good_name"] = RUSSIAN["good_name"]
+    summary = summary_of(client, after)
     assert RUSSIAN["good_title"] in summary and f"{DIGITAL['good_name']},{RUSSIAN['good_name']}" in summary
     full = client.post("/", data=data)  # the same button without JavaScript: the whole page
     page = full.get_data(as_text=True)
@@ -211,13 +221,12 @@ def test_a_product_picked_with_htmx_swaps_only_the_products_and_the_summary(clie
     assert sandbox_server.book.all() == []
 
 
-def test_removing_or_adding_a_line_with_htmx_swaps_only_the_products_and_the_summary(client):
+def test_removing_or_adding_a_line_with_htmx_swaps_only_the_product_lines(client):
     data = order(products__1__good_name=PHYSICAL["good_name"], products__1__price="5,5")
-    region, summary = products_region_and_summary(client.post("/", data={**data, "action": "remove:0"},
-                                                              headers=HX))
+    region = lines_region(client.post("/", data={**data, "action": "remove:0"}, headers=HX))
     assert 'name="products-1-good_name"' not in region and 'value="5,5"' in region
-    assert DIGITAL["good_title"] not in summary and PHYSICAL["good_title"] in summary
-    region, _ = products_region_and_summary(client.post("/", data={**data, "action": "add"}, headers=HX))
+    assert 'data-focus="product-search"' in region
+    region = lines_region(client.post("/", data={**data, "action": "add"}, headers=HX))
     assert 'name="products-2-good_name"' in region
     assert 'data-focus="products-2-good_name"' in region
 
@@ -693,3 +702,17 @@ def test_a_605_refusal_marks_and_links_the_shipping_fields_by_their_labels(make_
         [tag] = re.findall(rf'<input[^>]*id="{name}"[^>]*>', page)
         assert 'aria-invalid="true"' in tag
     assert " open" in _section(page, "shipping")
+
+
+def test_a_product_picked_by_its_text_is_the_pickers_first_match(client, sandbox_server):
+    """Enter in the picker sends its text ("pick:<text>"): the server adds the first product the picker
+    lists for it, so a pick never depends on whether the list had come back yet."""
+    word = RUSSIAN["good_title"].split()[-1].strip("«»")[:5]
+    region = lines_region(client.post("/", data=order(action=f"pick:{word}"), headers=HX))
+    assert f'<option value="{RUSSIAN["good_name"]}" selected>' in region
+    region = lines_region(client.post("/", data=order(action=f"pick:{RUSSIAN['id']}"), headers=HX))
+    assert f'<option value="{RUSSIAN["good_name"]}" selected>' in region
+    region = lines_region(client.post("/", data=order(action="pick:no such thing"), headers=HX))
+    assert "No product matches “no such thing”." in html.unescape(region)
+    assert 'name="products-1-good_name"' not in region and 'data-focus="product-search"' in region
+    assert sandbox_server.book.all() == []

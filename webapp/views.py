@@ -224,16 +224,22 @@ def submit():
 def _line_action(action: str) -> Response:
     """The form re-rendered after a line was added or removed, or the lists refreshed.
 
-    With htmx, a line change answers with only the products region and the summary: the rest of
-    the form is as the operator left it in the browser, and the whole form is 40 KB."""
+    With htmx, a line change answers with only the product lines: the rest of the form (the picker
+    too) is as the operator left it in the browser, and the whole form is 40 KB. The page then asks
+    for the summary through the summary's own queue, so answers land in the order they were asked."""
     catalog = _catalog(refresh=action == "refresh")
+    unmatched = None
+    if action.startswith("pick:"):  # the picker's text: its first match, as the picker lists them
+        query = action.removeprefix("pick:").strip()
+        found = catalog.search_goods(query, limit=1) if query else []
+        action, unmatched = (f"add:{found[0]['good_name']}", None) if found else ("unmatched", query)
     form = _order_form(catalog, formdata=with_line_action(request.form, action))
     focus = _focus_after(action, form, catalog)
-    if not (htmx and (action == "add" or action.startswith(("add:", "remove:")))):
-        return _order_page(form, catalog, focus=focus)
+    if not (htmx and (action in ("add", "unmatched") or action.startswith(("add:", "remove:")))):
+        return _order_page(form, catalog, focus=focus, unmatched=unmatched)
     response = make_response(render_template("partials/line_change.html", form=form, catalog=catalog,
-                                             focus=focus, **summarize(form, catalog)))
-    response.headers.update({"HX-Retarget": "#products", "HX-Reswap": "outerHTML"})
+                                             focus=focus, unmatched=unmatched))
+    response.headers.update({"HX-Retarget": "#product-lines-region", "HX-Reswap": "outerHTML"})
     response.vary.add("HX-Request")
     return response
 
@@ -242,7 +248,7 @@ def _focus_after(action: str, form: OrderForm, catalog) -> str | None:
     """Where the keyboard should be after a line action: ready for the next product."""
     if action == "add":  # "Add product line": the new, empty line
         return form.products[-1].good_name.id
-    if action.startswith(("add:", "remove:")):
+    if action.startswith(("add:", "remove:")) or action == "unmatched":
         return "product-search" if catalog.goods else "add-line"
     if action.startswith("manager:"):
         return "order_sales_manager"

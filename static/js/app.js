@@ -35,20 +35,90 @@
     if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
       if (!orderForm()) unsent = false; // the order went out: nothing left unsent
       document.body.dispatchEvent(new Event("summary-refresh"));
-    } else if (event.detail.target.id === "products") {
-      showPickers(document);
     }
   });
   document.addEventListener("htmx:afterSettle", (event) => {
     if (event.detail.target.id === "order-area" || event.detail.elt.id === "order-area") {
       placeFocus(document.getElementById("order-area") || document);
-    } else if (event.detail.target.id === "products") {
-      // A line added or removed: only the products region came back (the summary with it, out of
-      // band). Focus goes where it says: the picker for the next product, or the new line.
-      const region = document.getElementById("products");
-      const wanted = region && region.dataset.focus && document.getElementById(region.dataset.focus);
-      if (wanted) wanted.focus();
     }
+  });
+
+  // ---- Product lines: a line change never loses what is typed while it is in flight ----
+  // Adding or removing a line swaps only the lines region (never the picker above it). Whatever the
+  // operator changed in a line after the request left is carried into the lines that come back; then
+  // the summary is asked for afresh, through its own queue, so it shows the form's final state.
+  const LINES = "product-lines-region";
+  const LINE_FIELD = /^products-(\d+)-(\w+)$/;
+  const lineValues = () => Object.fromEntries(Array.from(
+    document.querySelectorAll(`#${LINES} [name^='products-']`), (control) => [control.name, control.value]));
+  // One line change at a time: while one is on its way, the next (a product picked, a line added or
+  // removed) waits its turn, and so does Create order, which must send the lines the operator chose.
+  const LINE_ACTION = /^(add|add:.+|pick:.+|remove:\d+)$/;
+  const waiting = [];
+  let linesBusy = false;
+  function lineAction(value) {
+    if (linesBusy) { waiting.push(value); return; }
+    if (value === "submit") {
+      const button = document.getElementById("submit-order");
+      if (orderForm() && button && !button.disabled) orderForm().requestSubmit(button);
+      return;
+    }
+    const button = document.getElementById("line-action");  // outside the swapped region: always there
+    button.value = value;
+    button.click();
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("#order-form button[type=submit]");
+    if (!button || !linesBusy) return;
+    const line = button.name === "action" && LINE_ACTION.test(button.value);
+    if (!line && button.id !== "submit-order") return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (button.classList.contains("picker-option")) pickerPicked();
+    waiting.push(line ? button.value : "submit");
+  }, true);
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    const submitter = trigger && trigger.submitter;
+    if (event.detail.elt.id !== "order-form" || !submitter || submitter.name !== "action") return;
+    if (!LINE_ACTION.test(submitter.value)) return;
+    linesBusy = true;
+    event.detail.xhr.lines = { sent: lineValues(), action: submitter.value };
+    if (submitter.classList.contains("picker-option")) pickerPicked();
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!event.detail.xhr.lines) return;
+    linesBusy = false;
+    if (waiting.length) lineAction(waiting.shift());
+  });
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const lines = event.detail.xhr.lines;
+    if (event.detail.target.id !== LINES || !lines) return;
+    const now = lineValues();
+    lines.edits = Object.keys(now).filter((name) => now[name] !== (lines.sent[name] ?? "")).map((name) => [name, now[name]]);
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const lines = event.detail.xhr.lines;
+    if (event.detail.target.id !== LINES) return;
+    const removed = /^remove:(\d+)$/.exec((lines && lines.action) || "");
+    for (const [name, value] of (lines && lines.edits) || []) {
+      let [, index, part] = LINE_FIELD.exec(name) || [];
+      if (index === undefined) continue;
+      index = Number(index);
+      if (removed && index === Number(removed[1])) continue;  // its line is gone
+      if (removed && index > Number(removed[1])) index -= 1;  // the lines below moved up one
+      const control = document.querySelector(`#${LINES} [name='products-${index}-${part}']`);
+      if (control) control.value = value;
+    }
+    showPickers(document);
+    deliveryCheck();
+    document.body.dispatchEvent(new Event("summary-refresh"));
+    // Focus goes where the region says (the new line, or the picker), but only when the swap took it
+    // away (the button pressed was in the region): keys are then typed where the operator expects.
+    const region = document.getElementById(LINES);
+    const wanted = region && region.dataset.focus && document.getElementById(region.dataset.focus);
+    const active = document.activeElement;
+    if (wanted && (!active || active === document.body || !active.isConnected)) wanted.focus();
   });
 
   // The picker's search text is not part of the order: typing it (input) or pressing Enter in it
@@ -88,8 +158,7 @@
     // Ctrl/Cmd+Enter sends the order from anywhere in the form.
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      const button = document.getElementById("submit-order");
-      if (!button.disabled) form.requestSubmit(button);
+      lineAction("submit");
       return;
     }
     if (event.target.id === "product-search") return pickerKeys(event);
@@ -146,8 +215,13 @@
       select(current < 0 ? (step > 0 ? 0 : options.length - 1) : (current + step + options.length) % options.length);
     } else if (event.key === "Enter") {
       event.preventDefault();
-      const chosen = options[current >= 0 ? current : 0];  // none highlighted: the first match
-      if (chosen) chosen.click();
+      // A product highlighted in a list that answers this text is that product; otherwise the first
+      // match for the text as typed, found by the server, whether or not its list has come yet.
+      const chosen = resultsFor === search.value && options[current];
+      const value = chosen ? chosen.value : (search.value.trim() ? `pick:${search.value}` : "");
+      if (!value) return;
+      pickerPicked();
+      lineAction(value);
     } else if (event.key === "Escape") {
       event.preventDefault();
       closePicker(search);
@@ -158,13 +232,34 @@
     document.getElementById("product-results").replaceChildren();
     search.setAttribute("aria-expanded", "false");
     search.removeAttribute("aria-activedescendant");
+    resultsFor = null;
   }
 
+  // A product was picked (its request has left, with the choice in it): the picker is emptied at once,
+  // in the same task as the key or click, so whatever is typed next is a new search, never lost.
+  function pickerPicked() {
+    const search = document.getElementById("product-search");
+    if (!search) return;
+    search.value = "";
+    closePicker(search);
+    resultsFor = "";
+  }
+
+  // The results belong to the text they were found for: an answer for older text is dropped (a newer
+  // one is on its way), and arrows and Enter act on a list only while it answers the text in the box.
+  let resultsFor = null;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.id !== "product-results") return;
+    const search = document.getElementById("product-search");
+    const asked = event.detail.requestConfig.parameters.q ?? "";
+    if (!search || asked !== search.value) event.detail.shouldSwap = false;
+    else resultsFor = asked;
+  });
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id !== "product-results") return;
     const search = document.getElementById("product-search");
-    const count = event.detail.target.querySelectorAll(".picker-option").length;
-    search.setAttribute("aria-expanded", String(count > 0));
+    const options = event.detail.target.querySelectorAll(".picker-option");
+    search.setAttribute("aria-expanded", String(options.length > 0));
     search.removeAttribute("aria-activedescendant");
   });
 
@@ -230,10 +325,7 @@
     count.textContent = counted(count, rows);
     total.textContent = rows ? (cell ? cell.textContent.trim() : words(total, "unknown")) : "—";
   }
-  document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id === "summary") barFigures();
-    if (event.detail.target.id === "products") deliveryCheck();
-  });
+  document.addEventListener("htmx:afterSwap", (event) => { if (event.detail.target.id === "summary") barFigures(); });
   document.addEventListener("htmx:oobAfterSwap", (event) => { if (event.detail.target.id === "summary") barFigures(); });
 
   // While an order is sending: the form is read-only and a line at the top of the viewport counts the

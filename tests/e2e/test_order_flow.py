@@ -300,7 +300,7 @@ def test_the_picker_adds_lines_by_keyboard_and_the_summary_follows(live_desk, pa
     console.assert_clean()
 
 
-def test_a_picked_product_swaps_only_the_products_and_the_summary(live_desk, page, console):
+def test_a_picked_product_swaps_only_the_product_lines_and_refreshes_the_summary(live_desk, page, console):
     """The rest of the form stays as it is in the browser: the same elements, not a re-render."""
     live_desk.open(page)
     email_input(page).fill("partial@example.com")
@@ -310,8 +310,8 @@ def test_a_picked_product_swaps_only_the_products_and_the_summary(live_desk, pag
     expect(picker_option(page, WEBINAR)).to_be_visible()
     with page.expect_response(lambda r: r.request.method == "POST" and r.url == live_desk.url) as added:
         search.press("Enter")
-    assert added.value.headers["hx-retarget"] == "#products"
-    assert 'id="order-form"' not in added.value.text()
+    assert added.value.headers["hx-retarget"] == "#product-lines-region"
+    assert 'id="order-form"' not in added.value.text() and 'id="product-search"' not in added.value.text()
 
     expect(product_select(page)).to_have_value(WEBINAR["good_name"])
     expect(search).to_be_focused()
