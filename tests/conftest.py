@@ -73,8 +73,8 @@ def make_sandbox(tmp_path):
     """Start stand-ins with chosen settings (latency, slow_seconds); each over real HTTP."""
     stack = []
 
-    def start(**settings):
-        book = OrderBook(str(tmp_path / f"orders-{len(stack)}.sqlite3"))
+    def start(clock_skew: float = 0.0, **settings):
+        book = OrderBook(str(tmp_path / f"orders-{len(stack)}.sqlite3"), clock_skew=clock_skew)
         settings.setdefault("slow_seconds", 1.5)
         app = create_sandbox_app(API_KEY, login=LOGIN, book=book, **settings)
         context = serve(app)
@@ -112,6 +112,9 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "TEAM_USERS": TEAM_USERS,
         "STATIC_BUILD_FOLDER": STATIC_BUILD_FOLDER,
+        # A new instance folder remembers no order, so the guard would first ask JustClick: tests of other
+        # things run as a desk that has remembered long enough (tests/test_guard_memory.py tests the asking).
+        "GUARD_ASKS_JUSTCLICK": False,
         **overrides,
     }
 

@@ -1,17 +1,29 @@
 """Finding the invoice an order made: against the stand-in over real HTTP, and pytest-httpserver for
-the replies the stand-in never gives (other `created` forms, domains, garbage, refusals)."""
+the replies the stand-in never gives (other `created` forms, domains, garbage, refusals).
+
+An invoice is an attempt's own only when it agrees with everything the attempt sent and was made
+inside the attempt's own window; the tests of those rules each show a case the former "newest invoice
+with these products" rule would have attached wrongly."""
 
 import json
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from tests.conftest import API_KEY, LOGIN
 from webapp.invoices import (
+    CLOCK_SLACK,
     MAX_DETAIL_CALLS,
+    Candidate,
+    Expected,
+    Finding,
     Invoice,
     failure_reason,
     find_invoice,
@@ -19,119 +31,171 @@ from webapp.invoices import (
     site_of,
 )
 from webapp.justclick import BadResponse, JustClickClient, Rejected, Unavailable
+from webapp.sandbox import SEED_COUPONS, SEED_GOODS
 
 EMAIL = "maria@example.com"
+#: What the desk knows when it sends: the catalogue's prices and the coupons' codes.
+CATALOGUE = {g["good_name"]: g["good_sum"] for g in SEED_GOODS}
+COUPONS = {str(c["id"]): c["coupon"] for c in SEED_COUPONS}
 
 
 def make_client(url, login=LOGIN, timeout=2.0):
     return JustClickClient(url, API_KEY, login=login, timeout=timeout, connect_timeout=timeout)
 
 
-@pytest.fixture
-def shop(sandbox_server):
-    """The stand-in, a client for it, and a way to create orders there."""
-    client = make_client(sandbox_server.url)
-
-    def create(products, email=EMAIL, **fields):
-        client.create_order({"customer_email": email, "product_names": products, **fields})
-        return str(sandbox_server.book.all()[0]["bill_id"])
-
-    sandbox_server.client, sandbox_server.create = client, create
-    sandbox_server.site = site_of(sandbox_server.url)
-    return sandbox_server
+def expect(sent: dict, start: datetime, end: datetime | None = None, **known) -> Expected:
+    """What an attempt sent (to EMAIL unless it says otherwise), made between start and end."""
+    return Expected.of({"customer_email": EMAIL, **sent}, (start, end or start), **known)
 
 
 def just_now():
-    return datetime.now(UTC).replace(microsecond=0)
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def shop(sandbox_server):
+    """The stand-in, a client for it, and a way to make attempts there."""
+    return _shop(sandbox_server, sandbox_server.url)
+
+
+def _shop(server, url):
+    client = make_client(url)
+
+    def create(products, email=EMAIL, **fields):
+        """One attempt: its invoice's number, what it sent, and its own window."""
+        sent = {"customer_email": email, "product_names": products, **fields}
+        start = just_now()
+        client.create_order(sent)
+        window = (start, just_now())
+        number = str(server.book.all()[0]["bill_id"])
+        return SimpleNamespace(number=number, sent=sent, window=window,
+                               expected=Expected.of(sent, window, catalogue_prices=CATALOGUE,
+                                                    coupon_codes=COUPONS))
+
+    def find(expected, **options):
+        return find_invoice(client, expected, site_url=site_of(url), **options)
+
+    server.client, server.create, server.find, server.site = client, create, find, site_of(url)
+    return server
+
+
+class _OneDateHandler(WSGIRequestHandler):
+    """Answers with the application's Date header only, as a production server does (werkzeug's
+    development server writes its own Date before the application's, and a client sees both)."""
+
+    def send_response(self, code, message=None):
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
+
+@contextmanager
+def served_with_one_date(wsgi_app):
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=_OneDateHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # --- against the stand-in ------------------------------------------------------------------------
 
 def test_the_invoice_just_made_is_found_with_its_sums_status_and_working_link(shop):
-    sent_at = just_now()
-    number = shop.create("digital,sales-in-messengers", product_prices="500.00")
+    made = shop.create("digital,sales-in-messengers", product_prices="500.00")
 
-    invoice = find_invoice(shop.client, EMAIL, ["digital", "sales-in-messengers"], sent_at,
-                           site_url=shop.site)
-    assert invoice.number == number
+    invoice = shop.find(made.expected).invoice
+    assert invoice.number == made.number
     assert invoice.order_sum == invoice.sum_to_pay == Decimal("15400.00")  # 500 sent + 14900 catalogue
     assert invoice.pay_status == "waiting" and not invoice.paid
-    assert invoice.link.startswith(f"{shop.root}bill/{number}/")
-    assert sent_at - timedelta(seconds=1) <= invoice.created <= just_now() + timedelta(seconds=1)
+    assert invoice.link.startswith(f"{shop.root}bill/{made.number}/")
+    start, end = made.window
+    assert start - timedelta(seconds=1) <= invoice.created <= end + timedelta(seconds=1)
     page = requests.get(invoice.link, timeout=5)
     assert page.status_code == 200 and "15400.00" in page.text
 
 
-def test_of_two_invoices_for_one_email_the_newest_is_found(shop):
-    sent_at = just_now()
-    first = shop.create("digital")
-    second = shop.create("digital")
+def test_two_identical_invoices_inside_one_window_are_candidates_not_the_newest(shop):
+    start = just_now()
+    first = shop.create("digital").number
+    second = shop.create("digital").number
     assert int(second) > int(first)
-    assert find_invoice(shop.client, EMAIL, ["digital"], sent_at, site_url=shop.site).number == second
-    # An invoice another attempt already claimed is passed over.
-    found = find_invoice(shop.client, EMAIL, ["digital"], sent_at, site_url=shop.site, exclude={second})
-    assert found.number == first
+    found = shop.find(expect({"product_names": "digital"}, start, just_now(), catalogue_prices=CATALOGUE))
+    assert found.invoice is None
+    assert [c.invoice.number for c in found.candidates] == [second, first]
+    assert {(c.timing, c.titles, c.customer) for c in found.candidates} == {
+        ("inside", ("Digital product",), f"<{EMAIL}>")}
+    # An invoice another attempt already claimed is passed over: the other one is this attempt's.
+    found = shop.find(expect({"product_names": "digital"}, start, just_now()), exclude={second})
+    assert found == Finding(invoice=found.invoice) and found.invoice.number == first
 
 
 def test_the_same_products_in_another_order_match(shop):
-    sent_at = just_now()
-    number = shop.create("sales-in-messengers,digital")
-    found = find_invoice(shop.client, EMAIL, ["digital", "sales-in-messengers"], sent_at, site_url=shop.site)
-    assert found.number == number
+    start = just_now()
+    number = shop.create("sales-in-messengers,digital", product_prices="100.00,200.00").number
+    sent = {"product_names": "digital,sales-in-messengers", "product_prices": "200,100"}
+    assert shop.find(expect(sent, start, just_now())).invoice.number == number
 
 
-@pytest.mark.parametrize("sent", [["digital"], ["digital", "copywriting-club", "mentor-session"],
-                                  ["digital", "mentor-session"]])
+@pytest.mark.parametrize("sent", ["digital", "digital,copywriting-club,mentor-session",
+                                  "digital,mentor-session"])
 def test_different_products_do_not_match(shop, sent):
-    sent_at = just_now()
+    start = just_now()
     shop.create("digital,copywriting-club")
-    shop.create(",".join(sent), email="someone.else@example.com")  # the right products, another email
-    assert find_invoice(shop.client, EMAIL, sent, sent_at, site_url=shop.site) is None
+    shop.create(sent, email="someone.else@example.com")  # the right products, another email
+    assert shop.find(expect({"product_names": sent}, start, just_now())) == Finding()
 
 
-def test_an_invoice_older_than_the_send_is_not_taken_but_clock_slack_is_allowed(shop):
-    number = shop.create("digital")
+def test_an_invoice_older_than_the_window_is_never_the_finding_but_clock_slack_is_allowed(shop):
+    made = shop.create("digital")
+    sent = {"product_names": "digital"}
     later = just_now() + timedelta(minutes=3)
-    assert find_invoice(shop.client, EMAIL, ["digital"], later, site_url=shop.site) is None
-    slightly_later = just_now() + timedelta(minutes=1)  # within two minutes of clock difference
-    assert find_invoice(shop.client, EMAIL, ["digital"], slightly_later, site_url=shop.site).number == number
+    found = shop.find(expect(sent, later, later + timedelta(seconds=2)))
+    assert found.invoice is None
+    assert [(c.invoice.number, c.timing) for c in found.candidates] == [(made.number, "outside")]
+    slightly_later = just_now() + CLOCK_SLACK / 2  # JustClick's stamp may precede the window a little
+    assert shop.find(expect(sent, slightly_later)).invoice.number == made.number
 
 
 def test_an_email_without_invoices_is_not_listed(shop):
-    found = find_invoice(shop.client, "nobody@example.com", ["digital"], just_now(), site_url=shop.site)
-    assert found is None
+    sent = {"customer_email": "nobody@example.com", "product_names": "digital"}
+    assert shop.find(expect(sent, just_now())) == Finding()
 
 
 def test_slow_made_the_order_and_is_found_down_made_none(make_sandbox):
     server = make_sandbox(slow_seconds=1.0)
     client = make_client(server.url, timeout=0.3)
-    sent_at = just_now()
+    start = just_now()
     for local in ("slow", "down"):
         with pytest.raises(Unavailable if local == "slow" else BadResponse):
             client.create_order({"customer_email": f"{local}@sandbox.test", "product_names": "digital"})
+    end = just_now()  # an unknown outcome's window ends where the desk stopped waiting
     site = site_of(server.url)
-    found = find_invoice(client, "slow@sandbox.test", ["digital"], sent_at, site_url=site)
-    assert found.number == str(server.book.all()[0]["bill_id"])
-    assert find_invoice(client, "down@sandbox.test", ["digital"], sent_at, site_url=site) is None
+    found = find_invoice(client, expect({"customer_email": "slow@sandbox.test", "product_names": "digital"},
+                                        start, end), site_url=site)
+    assert found.invoice.number == str(server.book.all()[0]["bill_id"])
+    down = expect({"customer_email": "down@sandbox.test", "product_names": "digital"}, start, end)
+    assert find_invoice(client, down, site_url=site) == Finding()
 
 
 def test_refresh_status_sees_a_payment(shop):
-    sent_at = just_now()
-    number = shop.create("email-marketing-101")
-    invoice = find_invoice(shop.client, EMAIL, ["email-marketing-101"], sent_at, site_url=shop.site)
+    made = shop.create("email-marketing-101")
+    invoice = shop.find(made.expected).invoice
     assert requests.post(invoice.link, timeout=5).status_code == 200  # pays, then follows the 303
 
-    paid = refresh_status(shop.client, number, site_url=shop.site)
+    paid = refresh_status(shop.client, made.number, site_url=shop.site)
     assert paid.paid and paid.pay_status == "paid"
     assert paid.sum_to_pay == Decimal("0.00") and paid.order_sum == Decimal("3900.00")
-    assert paid.number == number and paid.link == invoice.link and paid.created == invoice.created
+    assert paid.number == made.number and paid.link == invoice.link and paid.created == invoice.created
     assert refresh_status(shop.client, 99999, site_url=shop.site) is None
 
 
 def test_a_refused_signature_cannot_look_and_says_why(shop):
     wrong_login = make_client(shop.url, login="someone-else")
     with pytest.raises(Rejected) as caught:
-        find_invoice(wrong_login, EMAIL, ["digital"], just_now(), site_url=shop.site)
+        find_invoice(wrong_login, expect({"product_names": "digital"}, just_now()), site_url=shop.site)
     assert caught.value.code == 4
     reason = failure_reason(caught.value)
     assert "JUSTCLICK_USERNAME" in reason and "API 1.0" in reason
@@ -141,15 +205,115 @@ def test_a_refused_signature_cannot_look_and_says_why(shop):
 def test_a_lookup_that_times_out_cannot_look(make_sandbox):
     server = make_sandbox(latency=1.0)
     with pytest.raises(Unavailable) as caught:
-        find_invoice(make_client(server.url, timeout=0.2), EMAIL, ["digital"], just_now(),
+        find_invoice(make_client(server.url, timeout=0.2), expect({"product_names": "digital"}, just_now()),
                      site_url=site_of(server.url))
     assert failure_reason(caught.value) == "JustClick did not answer within 0.2 s."
+
+
+# --- the rules that make an invoice the attempt's own, against the stand-in -----------------------
+
+def test_a_price_other_than_the_one_sent_is_not_the_attempts_invoice(shop):
+    made = shop.create("digital", product_prices="500.00")  # the catalogue says 990.00
+    start, end = made.window
+    typed_other = expect({"product_names": "digital", "product_prices": "600.00"}, start, end)
+    assert shop.find(typed_other) == Finding()
+    catalogue = expect({"product_names": "digital"}, start, end, catalogue_prices=CATALOGUE)
+    assert shop.find(catalogue) == Finding()
+    # The price it was sent at (written either way), or no price known to compare: it is the one.
+    for sent in ({"product_prices": "500"}, {}):
+        found = shop.find(expect({"product_names": "digital", **sent}, start, end))
+        assert found.invoice.number == made.number
+
+
+def test_two_attempts_of_the_same_products_at_100_and_200_each_find_their_own(shop):
+    cheap = shop.create("digital,copywriting-club", product_prices="100.00,100.00")
+    dear = shop.create("digital,copywriting-club", product_prices="200.00,200.00")
+    # Their windows overlap: the prices alone tell the invoices apart.
+    window = (cheap.window[0], dear.window[1])
+    for made in (cheap, dear):
+        sent = {k: v for k, v in made.sent.items() if k != "customer_email"}
+        assert shop.find(expect(sent, *window)).invoice.number == made.number
+        assert shop.find(made.expected).invoice.number == made.number
+
+
+def test_a_later_invoice_with_the_same_products_is_never_the_finding(shop):
+    then = just_now().replace(microsecond=0) - timedelta(minutes=10)
+    own = str(shop.book.add({"customer_email": EMAIL, "product_names": "digital"}, created_at=then))
+    later = shop.create("digital").number  # another attempt's, made after this attempt's window
+    sent = {"product_names": "digital"}
+    assert shop.find(expect(sent, then, then + timedelta(seconds=2))).invoice.number == own
+    # An attempt that made nothing: both invoices came after it; neither is attached.
+    found = shop.find(expect(sent, then - timedelta(minutes=5), then - timedelta(minutes=4)))
+    assert found.invoice is None
+    assert [(c.invoice.number, c.timing) for c in found.candidates] == [(later, "outside"), (own, "outside")]
+
+
+SAME = {"customer_first_name": "Maria", "customer_phone": "+7 (916) 123-45-67", "note": "Call after 6 pm",
+        "coupon": "585", "utm_source": "telegram", "order_tag": "spring"}
+
+
+@pytest.mark.parametrize("field, other", [
+    ("customer_first_name", "Marina"),
+    ("customer_phone", "+7 916 123-45-68"),
+    ("note", "Call before noon"),
+    ("coupon", "586"),
+    ("utm_source", "vk"),
+    ("order_tag", "autumn"),
+])
+def test_a_sent_field_that_differs_excludes_the_invoice(shop, field, other):
+    made = shop.create("digital", **SAME)
+    found = shop.find(expect({"product_names": "digital", **SAME, field: other}, *made.window,
+                             coupon_codes=COUPONS))
+    assert found == Finding()
+    # The same values as JustClick writes them back: the phone's digits, a name's case and spacing.
+    same = {**SAME, "customer_first_name": " maria ", "customer_phone": "79161234567"}
+    found = shop.find(expect({"product_names": "digital", **same}, *made.window, coupon_codes=COUPONS))
+    assert found.invoice.number == made.number
+
+
+def test_a_local_created_time_is_only_a_candidate_without_the_accounts_zone(make_sandbox):
+    shop = _shop(server := make_sandbox(created_zone="Europe/Moscow"), server.url)
+    made = shop.create("digital")
+    found = shop.find(made.expected)  # tz=None: "2025-03-01 12:00:00" could be any moment
+    assert found.invoice is None
+    assert [(c.invoice.number, c.timing) for c in found.candidates] == [(made.number, "unknown")]
+    placed = shop.find(made.expected, tz="Europe/Moscow").invoice
+    assert placed.number == made.number
+    assert made.window[0] - timedelta(seconds=1) <= placed.created <= made.window[1] + timedelta(seconds=1)
+    # Read in the wrong zone, it lies three hours off the window: not attached either.
+    wrong = shop.find(made.expected, tz="UTC")
+    assert wrong.invoice is None and [c.timing for c in wrong.candidates] == ["outside"]
+
+
+@pytest.mark.parametrize("skew", [-150, 150])
+def test_a_justclick_clock_off_by_150_seconds_still_finds_the_attempts_own(make_sandbox, skew):
+    server = make_sandbox(clock_skew=skew)
+    with served_with_one_date(server.app) as root:
+        shop = _shop(server, root + "api/")
+        before = str(server.book.add({"customer_email": EMAIL, "product_names": "digital"},
+                                     created_at=just_now() - timedelta(minutes=5)))
+        made = shop.create("digital")
+        found = shop.find(made.expected)
+        assert found.invoice.number == made.number
+        assert found.invoice.number != before
+        assert abs(shop.client.clock_offset - skew) <= 1.5  # from the Date header of each reply
+        # On JustClick's clock the invoice lies outside the window as the desk counted it.
+        start, end = made.window
+        assert not start - CLOCK_SLACK <= found.invoice.created <= end + CLOCK_SLACK
+
+
+def test_an_excluded_invoice_is_never_the_finding(shop):
+    made = shop.create("digital")
+    assert shop.find(made.expected).invoice.number == made.number
+    assert shop.find(made.expected, exclude={made.number}) == Finding()
+    assert shop.find(made.expected, exclude={int(made.number)}) == Finding()
 
 
 # --- replies the stand-in does not give ----------------------------------------------------------
 
 SENT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SITE = "https://testshop.justclick.io"
+CONSULT = {"product_names": "consult"}
 
 
 def envelope(result=None, code=0, text="OK"):
@@ -157,9 +321,18 @@ def envelope(result=None, code=0, text="OK"):
             "hash": "0" * 32}
 
 
-def details(**fields):
+def goods(*names):
+    return {str(75000 + i): {"good_name": n, "good_title": n.title()} for i, n in enumerate(names)}
+
+
+def details(lines=(("consult", "990.00"),), **fields):
+    """getOrderDetails of an invoice of `lines` (name, price; ids as goods() gives them), made just
+    after SENT."""
+    total = f"{sum(Decimal(p) for _, p in lines):.2f}"
+    items = [{"id": str(75000 + i), "title": n.title(), "sum": p, "price": p, "partners": []}
+             for i, (n, p) in enumerate(lines)]
     return {"id": "1", "created": int(SENT.timestamp()) + 5, "pay_status": "waiting",
-            "link": "/bill/1/abc", "price": "990.00", "bill_sum_topay": "990.00", **fields}
+            "link": "/bill/1/abc", "price": total, "bill_sum_topay": total, "items": items, **fields}
 
 
 def fake_justclick(httpserver, bills, orders):
@@ -181,33 +354,82 @@ def detail_calls(httpserver):
     return [r.form["bill_id"] for r, _ in httpserver.log if r.path.endswith("/getOrderDetails")]
 
 
-def goods(*names):
-    return {str(75000 + i): {"good_name": n, "good_title": n.title()} for i, n in enumerate(names)}
+def timings(found: Finding) -> list[tuple[str, str]]:
+    return [(c.invoice.number, c.timing) for c in found.candidates]
 
 
-@pytest.mark.parametrize("created, tz, found", [
-    (int(SENT.timestamp()), None, True),
-    (str(int(SENT.timestamp())), None, True),
-    (f"{SENT.timestamp():.0f}.5", None, True),
-    ("2025-03-01 12:00:00", "Europe/Moscow", True),  # 09:00 UTC
-    ("2025-03-01 11:58:30", "Europe/Moscow", True),  # 08:58:30 UTC: within the clock slack
-    ("2025-03-01 11:57:00", "Europe/Moscow", False),  # 08:57 UTC: made before the send
-    ("2025-03-01 09:00:00", None, True),  # no zone given: UTC
-    (int((SENT - timedelta(minutes=3)).timestamp()), None, False),
+@pytest.mark.parametrize("created, tz, timing", [
+    (int(SENT.timestamp()), None, "inside"),
+    (str(int(SENT.timestamp())), None, "inside"),
+    (f"{SENT.timestamp():.0f}.5", None, "inside"),
+    ("2025-03-01 12:00:00", "Europe/Moscow", "inside"),  # 09:00 UTC
+    ("2025-03-01 11:59:05", "Europe/Moscow", "inside"),  # 08:59:05 UTC: within the clock slack
+    ("2025-03-01 11:58:50", "Europe/Moscow", "outside"),  # 08:58:50 UTC: made before the window
+    ("2025-03-01 12:02:00", "Europe/Moscow", "outside"),  # 09:02 UTC: made after it
+    ("2025-03-01 09:00:00", None, "unknown"),  # a local time, and the account's zone not known
+    (int((SENT - timedelta(minutes=3)).timestamp()), None, "outside"),
 ])
-def test_created_in_each_form(httpserver, created, tz, found):
+def test_created_in_each_form(httpserver, created, tz, timing):
     client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": details(created=created)})
-    invoice = find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE, tz=tz)
-    assert (invoice is not None) == found
-    if found:
-        assert invoice.created.tzinfo is not None
-        assert abs(invoice.created - SENT) <= timedelta(minutes=3)
+    found = find_invoice(client, expect(CONSULT, SENT), site_url=SITE, tz=tz)
+    if timing == "inside":
+        assert found.candidates == () and found.invoice.number == "10401"
+        assert found.invoice.created.tzinfo is not None
+        assert abs(found.invoice.created - SENT) <= CLOCK_SLACK
+    else:
+        assert found.invoice is None and timings(found) == [("10401", timing)]
 
 
 def test_a_local_created_time_is_read_in_the_accounts_zone(httpserver):
     client = fake_justclick(httpserver, None, {"7": details(created="2025-03-01 12:00:00")})
     assert refresh_status(client, 7, site_url=SITE, tz="Europe/Moscow").created == SENT
     assert refresh_status(client, 7, site_url=SITE).created == SENT + timedelta(hours=3)
+
+
+def test_an_invoice_whose_time_cannot_be_placed_keeps_another_from_being_attached(httpserver):
+    client = fake_justclick(httpserver, {"10401": goods("consult"), "10402": goods("consult")},
+                            {"10401": details(), "10402": details(created="2025-03-01 09:00:05")})
+    found = find_invoice(client, expect(CONSULT, SENT), site_url=SITE)
+    assert found.invoice is None
+    assert timings(found) == [("10401", "inside"), ("10402", "unknown")]
+
+
+def test_a_field_the_invoice_does_not_report_is_not_held_against_it(httpserver):
+    order = details(utm={"medium": "cpc"})  # no names, phone, comment, tag, kupon; utm without source
+    client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": order})
+    sent = {**CONSULT, "customer_first_name": "Maria", "customer_last_name": "Ivanova",
+            "customer_phone": "+79161234567", "note": "Call after 6 pm", "order_tag": "spring",
+            "coupon": "585", "utm_source": "telegram", "utm_medium": "CPC"}
+    found = find_invoice(client, expect(sent, SENT, coupon_codes=COUPONS), site_url=SITE)
+    assert found.invoice.number == "10401"
+
+
+@pytest.mark.parametrize("kupon", ["585", "coupon50proc"])
+def test_a_coupon_is_recognised_by_its_id_or_its_code(httpserver, kupon):
+    client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": details(kupon=kupon)})
+    sent = {**CONSULT, "coupon": "585"}
+    found = find_invoice(client, expect(sent, SENT, coupon_codes=COUPONS), site_url=SITE)
+    assert found.invoice.number == "10401"
+    other = {**CONSULT, "coupon": "586"}
+    assert find_invoice(client, expect(other, SENT, coupon_codes=COUPONS), site_url=SITE) == Finding()
+
+
+@pytest.mark.parametrize("items", [None, "consult", [["consult", "990.00"]], []])
+def test_an_invoice_whose_items_cannot_be_compared_is_not_the_attempts(httpserver, items):
+    order = {k: v for k, v in details(items=items).items() if v is not None}
+    client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": order})
+    assert find_invoice(client, expect(CONSULT, SENT), site_url=SITE) == Finding()
+
+
+def test_a_candidate_keeps_in_a_history_entry(httpserver):
+    order = details(first_name="Maria", last_name="Ivanova", email=EMAIL)
+    client = fake_justclick(httpserver, {"10401": goods("consult"), "10402": goods("consult")},
+                            {"10401": order, "10402": order})
+    found = find_invoice(client, expect(CONSULT, SENT), site_url=SITE)
+    assert [c.customer for c in found.candidates] == [f"Ivanova Maria <{EMAIL}>"] * 2
+    assert [c.titles for c in found.candidates] == [("Consult",)] * 2
+    for candidate in found.candidates:
+        assert Candidate.from_dict(json.loads(json.dumps(candidate.to_dict()))) == candidate
 
 
 @pytest.mark.parametrize("link, domain, site, expected", [
@@ -228,42 +450,53 @@ def test_a_local_created_time_is_read_in_the_accounts_zone(httpserver):
 def test_payment_links_are_made_absolute(httpserver, link, domain, site, expected):
     order = {k: v for k, v in details(link=link, domain=domain).items() if v is not None}
     client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": order})
-    assert find_invoice(client, EMAIL, ["consult"], SENT, site_url=site).link == expected
+    assert find_invoice(client, expect(CONSULT, SENT), site_url=site).invoice.link == expected
 
 
 def test_an_invoice_listed_but_not_yet_readable_is_skipped(httpserver):
     client = fake_justclick(httpserver, {"10401": goods("consult"), "10402": goods("consult")},
                             {"10401": details()})
-    assert find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE).number == "10401"
+    assert find_invoice(client, expect(CONSULT, SENT), site_url=SITE).invoice.number == "10401"
     assert detail_calls(httpserver) == ["10402", "10401"]
 
 
-def test_at_most_three_detail_calls_per_lookup_newest_first(httpserver):
+def test_at_most_four_detail_calls_per_lookup_newest_first(httpserver):
     bills = {str(n): goods("consult") for n in (10401, 10402, 10399, 10405, 10403, 10404)}
     bills["10406"] = goods("other")
     client = fake_justclick(httpserver, bills, {})  # none readable: code 400 every time
-    assert find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE) is None
-    assert detail_calls(httpserver) == ["10405", "10404", "10403"]
-    assert MAX_DETAIL_CALLS == 3
+    assert find_invoice(client, expect(CONSULT, SENT), site_url=SITE) == Finding()
+    assert detail_calls(httpserver) == ["10405", "10404", "10403", "10402"]
+    assert MAX_DETAIL_CALLS == 4
 
 
-def test_an_older_newest_match_ends_the_lookup(httpserver):
+def test_an_invoice_older_than_the_window_ends_the_lookup(httpserver):
     old = details(created=int((SENT - timedelta(hours=1)).timestamp()))
     client = fake_justclick(httpserver, {"10401": goods("consult"), "10402": goods("consult")},
-                            {"10401": old, "10402": old})
-    assert find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE) is None
+                            {"10401": details(), "10402": old})
+    found = find_invoice(client, expect(CONSULT, SENT), site_url=SITE)
+    assert found.invoice is None and timings(found) == [("10402", "outside")]
     assert detail_calls(httpserver) == ["10402"]  # numbers go up with time: 10401 is older still
 
 
 def test_products_as_a_php_list_match_too(httpserver):
     client = fake_justclick(httpserver, {"10401": list(goods("consult", "book").values())},
-                            {"10401": details()})
-    assert find_invoice(client, EMAIL, ["book", "consult"], SENT, site_url=SITE).number == "10401"
+                            {"10401": details((("consult", "990.00"), ("book", "500.00")))})
+    sent = {"product_names": "book,consult"}
+    assert find_invoice(client, expect(sent, SENT), site_url=SITE).invoice.number == "10401"
+
+
+def test_a_skewed_date_header_from_a_development_server_still_gives_the_clock(httpserver):
+    behind = datetime.now(UTC) - timedelta(seconds=150)
+    httpserver.expect_request("/api/GetBills").respond_with_json(
+        envelope({"10401": goods("consult")}), headers={"Date": behind.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    client = make_client(httpserver.url_for("/api/"))
+    client.get_bills(EMAIL)
+    assert client.clock_offset is not None and abs(client.clock_offset + 150) <= 1.5
 
 
 def test_the_signed_lookups_on_the_wire(httpserver):
     client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": details()})
-    find_invoice(client, "a b+c@example.com", ["consult"], SENT, site_url=SITE)
+    find_invoice(client, expect({**CONSULT, "customer_email": "a b+c@example.com"}, SENT), site_url=SITE)
     bills, order = (r.get_data(as_text=True) for r, _ in httpserver.log)
     # Each body is signed as PHP's http_build_query writes it, with the hash last.
     assert bills.startswith("email=a+b%2Bc%40example.com&hash=")
@@ -288,7 +521,7 @@ def test_the_signed_lookups_on_the_wire(httpserver):
 def test_garbage_cannot_look(httpserver, bills, orders):
     client = fake_justclick(httpserver, bills, orders)
     with pytest.raises(BadResponse) as caught:
-        find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE)
+        find_invoice(client, expect(CONSULT, SENT), site_url=SITE)
     assert "JustClick" in failure_reason(caught.value)
 
 
@@ -296,7 +529,7 @@ def test_an_html_page_cannot_look(httpserver):
     httpserver.expect_request("/api/GetBills").respond_with_data(
         "<html><body>502 Bad Gateway</body></html>", status=502, content_type="text/html")
     with pytest.raises(BadResponse) as caught:
-        find_invoice(make_client(httpserver.url_for("/api/")), EMAIL, ["consult"], SENT, site_url=SITE)
+        find_invoice(make_client(httpserver.url_for("/api/")), expect(CONSULT, SENT), site_url=SITE)
     assert failure_reason(caught.value) == "JustClick answered HTTP 502 with an HTML page."
 
 
@@ -313,7 +546,7 @@ def test_refusals_cannot_look_and_say_why(httpserver, method, code, words):
         httpserver.expect_request("/api/GetBills").respond_with_json(envelope({"10401": goods("consult")}))
         httpserver.expect_request("/api/getOrderDetails").respond_with_json(refusal)
     with pytest.raises(Rejected) as caught:
-        find_invoice(make_client(httpserver.url_for("/api/")), EMAIL, ["consult"], SENT, site_url=SITE)
+        find_invoice(make_client(httpserver.url_for("/api/")), expect(CONSULT, SENT), site_url=SITE)
     reason = failure_reason(caught.value)
     assert words in reason and f"error {code}: Refused {code}" in reason
 
@@ -340,8 +573,8 @@ def test_site_of_is_the_api_urls_scheme_and_host():
     assert site_of("http://127.0.0.1:8001/api/") == "http://127.0.0.1:8001"
 
 
-def test_a_send_time_without_a_zone_is_refused_before_any_call(httpserver):
+def test_a_window_without_a_zone_is_refused_before_any_call(httpserver):
     with pytest.raises(ValueError, match="timezone-aware"):
-        find_invoice(make_client(httpserver.url_for("/api/")), EMAIL, ["consult"], datetime(2025, 3, 1),
+        find_invoice(make_client(httpserver.url_for("/api/")), expect(CONSULT, datetime(2025, 3, 1)),
                      site_url=SITE)
     assert httpserver.log == []

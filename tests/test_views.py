@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
-from webapp.invoices import find_invoice, refresh_status
+from webapp.invoices import Expected, find_invoice, refresh_status
 from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
 
 DIGITAL = next(g for g in SEED_GOODS if g["good_type"] == "digital")
@@ -345,8 +345,9 @@ def test_sandbox_mode_serves_the_payment_pages_under_the_desks_own_host(tmp_path
     justclick.create_order({"customer_email": "ivan@example.com", "product_names": DIGITAL["good_name"]})
 
     # The lookup's links belong to the desk's /sandbox, where a browser can open them.
-    invoice = find_invoice(justclick, "ivan@example.com", [DIGITAL["good_name"]], sent_at,
-                           site_url="http://localhost/sandbox")
+    sent = {"customer_email": "ivan@example.com", "product_names": DIGITAL["good_name"]}
+    window = (sent_at, datetime.now(UTC))
+    invoice = find_invoice(justclick, Expected.of(sent, window), site_url="http://localhost/sandbox").invoice
     assert re.fullmatch(rf"http://localhost/sandbox/bill/{invoice.number}/[0-9a-f]+", invoice.link)
     page = client.get(invoice.link)
     assert page.status_code == 200 and f"Pay {DIGITAL['good_sum']}" in page.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -49,6 +50,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(test_config or {})
     _check_instance_folder(app)
+    if not app.config["SANDBOX"] and not app.config["ACCOUNT_TIMEZONE"]:
+        logging.getLogger(__name__).warning(
+            "ACCOUNT_TIMEZONE is not set: an invoice whose creation time JustClick gives as a local "
+            "date-time is offered to the operator to choose, never attached by itself. Set it to the "
+            "account's zone (e.g. Europe/Moscow) to make invoice lookups automatic.")
     if not app.config["SECRET_KEY"]:  # only in sandbox mode: load_config insists elsewhere
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(

@@ -25,9 +25,9 @@ from .sending import NotRecorded, send_order
 log = logging.getLogger(__name__)
 
 #: Outcomes after which a row may be sent again with a new token: JustClick made no order.
-RETRYABLE = ("rejected", "not_sent", "not_found")
+RETRYABLE = ("rejected", "not_sent", "not_made")
 #: Outcomes that may have made an order: nothing is retried while one of them is in the table.
-UNSETTLED = ("unknown", "sending")
+UNSETTLED = ("unknown", "sending", "not_found")  # not_found: an earlier release's guess
 #: JustClick's "too many requests": the run pauses instead of meeting it row after row.
 TOO_MANY = 8
 #: The row summary a table keeps of its attempt (the history keeps the whole attempt).

@@ -101,6 +101,15 @@ def _known_hash(password_hash: str) -> bool:
     return pbkdf2_digest is None or pbkdf2_digest in hashlib.algorithms_available
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} {value!r} is neither on nor off.")
+    return value in ("on", "true", "1", "yes")
+
+
 def load_config(env: Mapping[str, str]) -> dict:
     """Flask config values from the environment; raises ConfigError naming what is wrong."""
     username = env.get("JUSTCLICK_USERNAME", "").strip()
@@ -159,7 +168,8 @@ def load_config(env: Mapping[str, str]) -> dict:
         "JUSTCLICK_CONNECT_TIMEOUT": _number(env, "JUSTCLICK_CONNECT_TIMEOUT", 5.0),
         "CATALOG_TTL": _number(env, "CATALOG_TTL", 600.0),
         "DEFAULT_PHONE_REGION": region or None,
-        "ACCOUNT_TIMEZONE": timezone or None,
+        # The sandbox stands in for a Russian shop, on Moscow time as such accounts are.
+        "ACCOUNT_TIMEZONE": timezone or ("Europe/Moscow" if sandbox else None),
         "ACCOUNT_CURRENCY": currency,
         "DEFAULT_LOCALE": language,
         "TEAM_USERS": team_users,
@@ -168,4 +178,6 @@ def load_config(env: Mapping[str, str]) -> dict:
         "HISTORY_LIMIT": int(_number(env, "HISTORY_LIMIT", 500, minimum=0)),
         "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "").strip() or "20 per minute",
         "PROXY_HOPS": int(_number(env, "PROXY_HOPS", 1, minimum=-1)),
+        # While the order index remembers less than the duplicate window, ask JustClick before sending.
+        "GUARD_ASKS_JUSTCLICK": _switch(env, "GUARD_ASKS_JUSTCLICK", True),
     }

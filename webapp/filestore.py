@@ -10,6 +10,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import suppress
 
@@ -27,6 +28,17 @@ def write_atomically(path: str, data: str) -> None:
         with suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def write_new(path: str, data: str) -> None:
+    """Write a file that must not exist yet (FileExistsError if it does), whole or not at all."""
+    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(data)
+    try:
+        os.link(temporary, path)  # atomic, and refuses an existing file
+    finally:
+        os.unlink(temporary)
 
 
 def lock_file(handle, wait: float) -> bool:
@@ -64,6 +76,8 @@ class ExpiringFolder:
         removed = 0
         with suppress(OSError), os.scandir(self.root) as found:
             for item in list(found):
+                if item.name.startswith("."):  # the folder's own files (a marker), not entries
+                    continue
                 with suppress(OSError):
                     if item.is_dir() == self.folders and item.stat().st_mtime < cutoff:
                         if self.folders:

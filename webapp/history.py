@@ -34,8 +34,8 @@ OUTCOMES = {
     "rejected": _l("Rejected by JustClick"),
     "unknown": _l("Unknown: check in JustClick"),
     "not_sent": _l("Not sent: JustClick unreachable"),
-    # An unknown outcome that a lookup settled: JustClick lists no such invoice minutes later.
-    "not_found": _l("Not found in JustClick: most likely not created"),
+    # An unknown outcome an operator settled, having looked in JustClick: no order was made.
+    "not_made": _l("Not made (checked in JustClick)"),
 }
 #: JustClick's payment statuses as an operator reads them; others are shown as JustClick says them.
 PAY_STATUSES = {"waiting": _l("Waiting for payment"), "paid": _l("Paid"), "cancel": _l("Cancelled")}
@@ -86,7 +86,11 @@ def sending_deadline(entry: dict) -> datetime:
 
 
 def as_known(entry: dict) -> dict:
-    """The attempt as it stands now: one "sending" past its deadline is unknown (its sender stopped)."""
+    """The attempt as it stands now: one "sending" past its deadline is unknown (its sender stopped).
+    So is one an earlier release settled as "not_found" by itself: not finding an invoice in time never
+    meant the order was not made (a skewed clock hid made orders), so only an operator may say so."""
+    if entry.get("outcome") == "not_found":
+        return {**entry, "outcome": "unknown", "resolved": None}
     if entry.get("outcome") != "sending" or datetime.now(UTC) < sending_deadline(entry):
         return entry
     return {**entry, "outcome": "unknown",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from . import history, invoice_lookup
+from .auth import current_operator
+from .errors import render_error
 from .extensions import htmx
 from .invoice_lookup import Look
 from .pages import page_or_region
@@ -51,22 +55,73 @@ def invoice(entry_id):
     """The attempt's invoice region. GET (htmx, when the region loads) looks only while nothing is
     kept; POST ("Find the invoice", "Look again", "Refresh status") always looks. Without
     JavaScript the answer is the attempt's page, showing what the look found."""
-    entry = history.find(entry_id) or abort(404)
-    if entry["outcome"] not in invoice_lookup.LOOKABLE:
-        abort(404)  # refused or never sent: there is no invoice to look for
+    entry = _lookable(entry_id)
     if request.method == "GET" and invoice_lookup.kept_invoice(entry):
         look = Look("found", entry)  # kept: no call
     else:
         look = invoice_lookup.look_up(entry)
     tries = 1 if request.method == "POST" else max(1, request.args.get("try", 1, type=int))
-    context = {"entry": look.entry, "look": look, "tries": tries, "catalog": _catalog(),
-               "settles_in": invoice_lookup.seconds_until_settled(look.entry)}
+    return _region(look, tries)
+
+
+@bp.post("/attempts/<entry_id>/invoice/choose")
+def choose_invoice(entry_id):
+    """The operator names the attempt's invoice among the candidates a look offered."""
+    entry = _lookable(entry_id)
+    return _region(invoice_lookup.choose(entry, request.form.get("bill_id", ""), current_operator() or {}))
+
+
+@bp.post("/attempts/<entry_id>/invoice/none")
+def none_of_these(entry_id):
+    entry = _lookable(entry_id)
+    try:
+        entry = invoice_lookup.none_of_these(entry, request.form.getlist("bill_id"))
+    except Exception:
+        log.exception("the operator's answer for attempt %s could not be kept", entry_id)
+        return render_error(503, _("The desk could not keep your answer (its store is not answering). "
+                                   "Nothing changed: try again in a minute."))
+    return _region(Look("not_listed", entry))
+
+
+@bp.post("/attempts/<entry_id>/not-made")
+def not_made(entry_id):
+    """An operator's word, having looked in JustClick, that an unknown attempt made no order."""
+    entry = history.find(entry_id) or abort(404)
+    if entry["outcome"] not in invoice_lookup.UNSETTLED:
+        return redirect(url_for(".attempt", entry_id=entry_id), 303)  # settled meanwhile: show how
+    try:
+        invoice_lookup.not_made(entry, current_operator() or {})
+    except Exception:
+        log.exception("the decision on attempt %s could not be kept", entry_id)
+        return render_error(503, _("The desk could not keep your decision (its store is not answering), "
+                                   "so the order is still held as unknown: try again in a minute."))
+    return redirect(url_for(".attempt", entry_id=entry_id), 303)
+
+
+def _lookable(entry_id: str) -> dict:
+    entry = history.find(entry_id) or abort(404)
+    if entry["outcome"] not in invoice_lookup.LOOKABLE:
+        abort(404)  # refused, never sent, or settled as not made: there is no invoice to look for
+    return entry
+
+
+def _region(look: Look, tries: int = 1) -> Response:
+    """The invoice region as the look left it. A look that settled the outcome changes what the whole
+    page must say (the order exists: no live form, no "check before sending"), so with htmx the
+    attempt's result replaces the page's order area; without, the attempt's page is the answer."""
+    context = {"entry": look.entry, "look": look, "tries": tries, "catalog": _catalog()}
     if not htmx:
         response = Response(render_template("attempt.html", **context))
+    elif look.settled:
+        current = urlsplit(request.headers.get("HX-Current-URL", "")).path
+        on_order_page = current == url_for("orders.new_order")
+        response = Response(render_template("partials/result.html", **context)
+                            + (render_template("partials/summary_sent.html") if on_order_page else ""))
+        response.headers.update({"HX-Retarget": "#order-area", "HX-Reswap": "outerHTML",
+                                 "HX-Trigger": "history-changed",
+                                 "HX-Push-Url": url_for(".attempt", entry_id=look.entry["id"])})
     else:
         response = Response(render_template("partials/invoice_state.html", **context))
-        if look.settled:  # the outcome changed: the heading above and the history panel follow
-            response.headers["HX-Trigger"] = "history-changed"
     response.vary.add("HX-Request")
     return response
 

@@ -1,23 +1,24 @@
-"""An attempt's invoice: found once the order is made, kept with the attempt, its payment status
-refreshed; and an unknown outcome settled by looking in JustClick, never by sending again.
+"""An attempt's invoice: identified once the order is made, kept with the attempt, its payment status
+refreshed; and an unknown outcome settled by what JustClick lists or by an operator, never by a guess.
 
-`invoices` knows JustClick's replies; this module knows the attempt: what was sent and when, which
-invoices the same order's other attempts already claimed, and where a finding is kept (the
-operator's history and the team-wide order index), so that later views and the duplicate guard
-need no call. A look never changes a made order ("created", "exists") into anything else.
+`invoices` knows JustClick's replies and what makes an invoice an attempt's own; this module knows
+the attempt: what it sent, its window of time, which invoices the team's other attempts claimed, and
+where a finding is kept (the operator's history and the team-wide order index), so that later views
+and the duplicate guard need no call. An invoice is attached under the order's lock, so two attempts
+can never both claim it. A look never turns an outcome into "not made": only an operator does, having
+seen what was looked for, and that decision is recorded with who made it and when.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, request
 
 from . import history
-from .invoices import Invoice, failure_reason, find_invoice, refresh_status, site_of
+from .invoices import Candidate, Expected, Invoice, failure_reason, find_invoice, refresh_status, site_of
 from .justclick import JustClickError
 from .order_index import identity
 
@@ -29,25 +30,21 @@ TRIES = 6
 RETRY_SECONDS = 5
 #: The history page refreshes a kept payment status at most this often.
 STATUS_MAX_AGE = timedelta(minutes=1)
-#: An unknown attempt that JustClick still does not list this long after it was sent was most
-#: likely not made: a made order is listed within seconds.
-NOT_FOUND_AFTER = timedelta(minutes=3)
 #: Outcomes whose invoice may be looked for: made, or perhaps made.
-LOOKABLE = ("created", "exists", "unknown", "not_found")
-#: Outcomes a look may settle: to "created" when the invoice is found, to "not_found" when not.
-UNSETTLED = ("unknown", "not_found")
-#: A 601 ("already exists") names an invoice made before this attempt: any time will do.
-_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+LOOKABLE = ("created", "exists", "unknown")
+#: Outcomes a look may settle (to "created", when the attempt's own invoice is listed).
+UNSETTLED = ("unknown",)
 
 
 @dataclass(frozen=True)
 class Look:
     """What one look found; `entry` is the attempt as it stands after it."""
 
-    state: str  # "found", "not_listed" (yet), "not_found" (most likely never made), "failed"
+    state: str  # "found", "choose" (candidates for the operator), "not_listed" (yet), "failed"
     entry: dict
     reason: str = ""  # why the desk could not look, in an operator's words ("failed")
     settled: bool = False  # this look changed the attempt's outcome
+    candidates: tuple[Candidate, ...] = ()
 
 
 def kept_invoice(entry: dict) -> Invoice | None:
@@ -65,36 +62,66 @@ def status_due(entry: dict) -> bool:
 
 
 def look_up(entry: dict) -> Look:
-    """Look for the attempt's invoice (or read a known one afresh) and keep what is found."""
+    """Look for the attempt's invoice (or read a known one afresh) and keep what is identified."""
     if entry["outcome"] not in LOOKABLE:
         raise ValueError(f"an attempt that is {entry['outcome']} has no invoice to look for")
     try:
-        invoice = _find(entry)
+        if entry.get("bill_id"):  # known already (found before, or named by a 601): read it by number
+            invoice = refresh_status(current_app.extensions["justclick"], entry["bill_id"],
+                                     site_url=_site_url(), tz=current_app.config["ACCOUNT_TIMEZONE"])
+            return _attach(entry, invoice, by="lookup") if invoice else Look("not_listed", entry)
+        finding = _find(entry)
     except JustClickError as exc:
         log.warning("invoice lookup failed: %s", type(exc).__name__)
         return Look("failed", entry, reason=failure_reason(exc))
-    now = datetime.now(UTC)
-    if invoice is not None:
-        kept = {**entry, "bill_id": invoice.number,
-                "invoice": {**invoice.to_dict(), "checked_at": now.isoformat(timespec="seconds")}}
-        settled = entry["outcome"] in UNSETTLED
-        if settled:
-            kept.update(outcome="created", resolved=_resolution(entry, now))
-        _keep(kept)
-        return Look("found", kept, settled=settled)
-    if entry["outcome"] == "unknown" and now - sent_at(entry) >= NOT_FOUND_AFTER:
-        kept = {**entry, "outcome": "not_found", "resolved": _resolution(entry, now)}
-        _keep(kept)
-        return Look("not_found", kept, settled=True)
-    return Look("not_found" if entry["outcome"] == "not_found" else "not_listed", entry)
+    if finding.invoice is not None:
+        return _attach(entry, finding.invoice, by="lookup")
+    if finding.candidates:
+        return Look("choose", entry, candidates=finding.candidates)
+    return Look("not_listed", entry)
 
 
-def seconds_until_settled(entry: dict) -> int:
-    """For an unknown attempt, how long until a look that finds nothing may settle it as not made."""
-    if entry["outcome"] != "unknown":
-        return 0
-    left = sent_at(entry) + NOT_FOUND_AFTER - datetime.now(UTC)
-    return max(0, math.ceil(left.total_seconds()))
+def choose(entry: dict, number: str, operator: dict) -> Look:
+    """The operator names which of the candidates is the attempt's invoice. It is looked up again,
+    and attached only if it is still a candidate (or the finding) and no other attempt claimed it."""
+    try:
+        finding = _find(entry)
+    except JustClickError as exc:
+        return Look("failed", entry, reason=failure_reason(exc))
+    offered = [c.invoice for c in finding.candidates] + ([finding.invoice] if finding.invoice else [])
+    chosen = next((invoice for invoice in offered if invoice.number == str(number)), None)
+    if chosen is None:
+        return Look("choose", entry, candidates=finding.candidates)
+    return _attach(entry, chosen, by="operator", operator=operator)
+
+
+def none_of_these(entry: dict, numbers: list[str]) -> dict:
+    """The operator says none of these invoices is the attempt's: they are not offered again."""
+    kept = {**entry, "not_these": sorted({*entry.get("not_these", []), *map(str, numbers)})}
+    _keep(kept)
+    return kept
+
+
+def not_made(entry: dict, operator: dict) -> dict:
+    """The operator, having looked in JustClick, says an unknown attempt made no order: the guard
+    lets the order go, and the history says who decided it and when."""
+    if entry["outcome"] not in UNSETTLED:
+        raise ValueError(f"an attempt that is {entry['outcome']} cannot be declared not made")
+    kept = {**entry, "outcome": "not_made",
+            "resolved": _resolution(entry, datetime.now(UTC), by="operator", operator=operator)}
+    _keep(kept)
+    return kept
+
+
+def window(entry: dict) -> tuple[datetime, datetime]:
+    """The attempt's own stretch of time on the desk's clock: from just before createorder went out to
+    its answer; for an outcome without one, to the end of the read timeout (JustClick may still have
+    been making the order when the desk stopped waiting)."""
+    start = datetime.fromisoformat(entry["at"])
+    was = (entry.get("resolved") or {}).get("was", entry["outcome"])
+    if was in ("created", "exists") and entry.get("answered_at"):
+        return start, datetime.fromisoformat(entry["answered_at"]) + timedelta(seconds=1)  # to the second
+    return start, history.sending_deadline(entry)
 
 
 def sent_at(entry: dict) -> datetime:
@@ -102,15 +129,34 @@ def sent_at(entry: dict) -> datetime:
     return datetime.fromisoformat(entry["at"])
 
 
-def _find(entry: dict) -> Invoice | None:
-    client, config = current_app.extensions["justclick"], current_app.config
-    site, tz = _site_url(), config["ACCOUNT_TIMEZONE"]
-    if entry.get("bill_id"):  # known already (found before, or named by a 601): read it by number
-        return refresh_status(client, entry["bill_id"], site_url=site, tz=tz)
-    sent = entry["sent"]
-    since = _LONG_AGO if entry["outcome"] == "exists" else sent_at(entry)
-    return find_invoice(client, sent.get("customer_email", ""), sent.get("product_names", "").split(","),
-                        since, site_url=site, tz=tz, exclude=_claimed_by_others(entry))
+def _find(entry: dict):
+    config, catalog = current_app.config, current_app.extensions["catalog"].get()
+    expected = Expected.of(entry["sent"], window(entry), catalogue_prices=entry.get("catalogue_prices"),
+                           coupon_codes={str(c["id"]): c["coupon"] for c in catalog.coupons or ()})
+    exclude = _claimed_by_others(entry) | set(entry.get("not_these", []))
+    return find_invoice(current_app.extensions["justclick"], expected, site_url=_site_url(),
+                        tz=config["ACCOUNT_TIMEZONE"], exclude=exclude)
+
+
+def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = None) -> Look:
+    """Keep the invoice with the attempt, under the order's lock: an invoice another attempt of the
+    team claimed meanwhile is not attached to this one."""
+    now = datetime.now(UTC)
+    kept = {**entry, "bill_id": invoice.number,
+            "invoice": {**invoice.to_dict(), "checked_at": now.isoformat(timespec="seconds")}}
+    settled = entry["outcome"] in UNSETTLED
+    if settled:
+        kept.update(outcome="created", resolved=_resolution(entry, now, by=by, operator=operator))
+    index = current_app.extensions["order_index"]
+    try:
+        with index.lock(_key(entry)) as locked:
+            if invoice.number in {str(s.get("bill_id")) for s in locked.recent() if s["id"] != entry["id"]}:
+                return Look("not_listed", entry)  # another attempt's invoice
+            locked.put(kept)
+        history.update(kept)
+    except Exception:  # shown all the same, and identified again next time
+        log.exception("what a look found for attempt %s could not be kept", entry["id"])
+    return Look("found", kept, settled=settled)
 
 
 def _site_url() -> str:
@@ -126,22 +172,20 @@ def _key(entry: dict) -> str:
 
 
 def _claimed_by_others(entry: dict) -> set[str]:
-    """Invoices the same order's other attempts (anyone's) are known to have made."""
+    """Invoices the same order's other attempts (anyone's) are known to have made. An invoice can
+    only agree with attempts of the same customer and products, so the order's index sees them all."""
     summaries = current_app.extensions["order_index"].recent(_key(entry))
     return {str(s["bill_id"]) for s in summaries if s.get("bill_id") and s["id"] != entry["id"]}
 
 
-def _resolution(entry: dict, now: datetime) -> dict:
+def _resolution(entry: dict, now: datetime, *, by: str, operator: dict | None = None) -> dict:
     """How an unsettled outcome was settled; `was` keeps the outcome JustClick's answer first gave."""
     was = (entry.get("resolved") or {}).get("was", entry["outcome"])
-    return {"by": "lookup", "at": now.isoformat(timespec="seconds"), "was": was}
+    who = {"operator": operator.get("username"), "operator_name": operator.get("name")} if operator else {}
+    return {"by": by, "at": now.isoformat(timespec="seconds"), "was": was, **who}
 
 
 def _keep(entry: dict) -> None:
-    """Into the operator's history and the order index (for the guard). A store that fails here
-    loses only the finding: it is shown all the same, and found again next time."""
-    try:
-        history.update(entry)
-        current_app.extensions["order_index"].put(_key(entry), entry)
-    except Exception:
-        log.exception("what a look found for attempt %s could not be kept", entry["id"])
+    """Into the operator's history and the order index (for the guard)."""
+    history.update(entry)
+    current_app.extensions["order_index"].put(_key(entry), entry)

@@ -1,11 +1,12 @@
 """Finding the invoice an order made, and its payment status, with JustClick's signed API 1.0 reads.
 
-`createorder` answers `result: []`, so the invoice is found afterwards: GetBills lists the customer's
-invoices with their products; the newest whose products are exactly those sent, and which
-getOrderDetails shows was created no earlier than the send, is the one.
+`createorder` answers `result: []`, so the invoice is identified afterwards: GetBills lists the
+customer's invoices with their products; getOrderDetails shows each one's prices, names, fields and
+creation time. An invoice is an attempt's own only when it agrees with everything the attempt sent
+and was made inside the attempt's own window (`find_invoice`); a guess is worse than "unknown".
 
-Outcomes: an `Invoice`; None when JustClick does not list it (yet); or one of the client's
-`JustClickError`s when the lookup could not be made (`failure_reason` says why, for an operator).
+Outcomes: a `Finding` (the invoice, or candidates for the operator, or nothing yet); or one of the
+client's `JustClickError`s when the lookup could not be made (`failure_reason` says why).
 Nothing here changes an order, and nothing of Flask is imported.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -22,10 +23,12 @@ from zoneinfo import ZoneInfo
 from .justclick import BadResponse, JustClickClient, JustClickError, Rejected
 from .words import Words
 
-#: How much earlier than the send an invoice may say it was made: the two clocks differ.
-CLOCK_SLACK = timedelta(minutes=2)
+#: How far outside an attempt's own window (send … answer) its invoice's `created` may lie, once the
+#: skew of JustClick's clock is applied: JustClick stamps it somewhere inside the call; the rest is the
+#: Date header's one-second grain and the time a reply takes.
+CLOCK_SLACK = timedelta(seconds=60)
 #: getOrderDetails calls one lookup may make, however many invoices match.
-MAX_DETAIL_CALLS = 3
+MAX_DETAIL_CALLS = 4
 
 _UNIX_SECONDS = re.compile(r"\d+(\.\d+)?")
 
@@ -67,44 +70,232 @@ def site_of(api_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What an attempt sent, as the invoice it made must show it, and when it can have been made.
+
+    `prices` holds, per product, the price the invoice must carry: the one typed, or the catalogue
+    price the desk knew when sending; None where it knew none (not compared). `fields` holds the
+    other sent values getOrderDetails reports, by getOrderDetails' names. `window` is the attempt's
+    own stretch of time on the desk's clock: from the send to its answer (or to the end of the read
+    timeout, when no answer came)."""
+
+    email: str
+    products: tuple[str, ...]
+    prices: tuple[Decimal | None, ...]
+    window: tuple[datetime, datetime]
+    fields: dict[str, str] = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
+    coupon: frozenset[str] = frozenset()  # the coupon sent, as its id and its code; empty: none sent
+
+    @classmethod
+    def of(cls, sent: dict, window: tuple[datetime, datetime], *, catalogue_prices: dict | None = None,
+           coupon_codes: dict | None = None) -> Expected:
+        names = [n.strip() for n in sent.get("product_names", "").split(",") if n.strip()]
+        typed = [p.strip() for p in sent.get("product_prices", "").split(",") if p.strip()]
+        known = catalogue_prices or {}
+        prices = tuple(_decimal(typed[i]) if i < len(typed) else _decimal(known.get(name))
+                       for i, name in enumerate(names))
+        coupon, codes = str(sent.get("coupon") or "").strip(), coupon_codes or {}
+        return cls(
+            email=sent.get("customer_email", ""), products=tuple(names), prices=prices, window=window,
+            fields={theirs: sent[ours] for ours, theirs in DETAIL_FIELDS.items() if sent.get(ours)},
+            utm={part: sent[f"utm_{part}"] for part in UTM_PARTS if sent.get(f"utm_{part}")},
+            # JustClick reports the coupon's code: without it known, the coupon is not compared.
+            coupon=frozenset((coupon, codes[coupon])) if coupon in codes else frozenset(),
+        )
+
+
+#: Sent fields that getOrderDetails reports back: ours -> its name.
+DETAIL_FIELDS = {"customer_first_name": "first_name", "customer_last_name": "last_name",
+                 "customer_middle_name": "middle_name", "customer_phone": "phone", "note": "comment",
+                 "order_tag": "tag"}
+UTM_PARTS = ("medium", "source", "campaign", "content", "term")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An invoice of the customer with the attempt's products that agrees with everything that
+    could be compared, but which the desk cannot call the attempt's own by itself."""
+
+    invoice: Invoice
+    titles: tuple[str, ...]
+    customer: str  # the name on the invoice
+    timing: str  # "inside" the attempt's window, "outside" it, or "unknown" (a local time, no zone)
+
+    def to_dict(self) -> dict:
+        return {"invoice": self.invoice.to_dict(), "titles": list(self.titles), "customer": self.customer,
+                "timing": self.timing}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Candidate:
+        return cls(Invoice.from_dict(data["invoice"]), tuple(data["titles"]), data["customer"],
+                   data["timing"])
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a lookup found: the attempt's own invoice, or candidates for the operator, or neither."""
+
+    invoice: Invoice | None = None
+    candidates: tuple[Candidate, ...] = ()
+
+
 def find_invoice(
     client: JustClickClient,
-    email: str,
-    product_names: Iterable[str],
-    sent_at: datetime,
+    expected: Expected,
     *,
     site_url: str,
     tz: str | tzinfo | None = None,
     exclude: Collection[str] = (),
-) -> Invoice | None:
-    """The invoice an order for `email` with exactly `product_names` (good_name slugs) made.
+) -> Finding:
+    """The invoice an attempt made, identified, never guessed.
 
-    `sent_at` is when createorder was sent (aware). `site_url` is the base of relative payment
-    links (`site_of(api_url)`, or any prefix that serves /bill/...). `tz` is the account's time zone,
-    for `created` given as a date-time (UTC when None). `exclude`: invoice numbers already claimed
-    by other attempts. Returns None when JustClick does not list it (yet); raises JustClickError
-    when it could not look.
+    Among the customer's invoices with exactly the attempt's products (GetBills), newest first, one is
+    the attempt's own only when getOrderDetails agrees with everything the attempt sent that it
+    reports (each product's price, names, phone, comment, tag, coupon, UTM) and its `created` lies in
+    the attempt's window, placed on JustClick's clock by the skew its Date header shows. One such
+    invoice is the finding. Several, or ones that fit but for their time (or whose local time cannot
+    be placed without the account's zone), are candidates for the operator: nothing is attached.
+    `exclude`: invoices other attempts of the team have claimed. Raises JustClickError when it
+    could not look.
     """
-    if sent_at.tzinfo is None:
-        raise ValueError("sent_at must be timezone-aware")
-    wanted = {name.strip() for name in product_names if name.strip()}
-    bills = client.get_bills(email)
-    candidates = sorted(
-        (number for number, goods in bills.items() if _good_names(number, goods) == wanted),
-        key=_bill_number, reverse=True,
-    )
-    claimed = {str(number) for number in exclude}
-    candidates = [number for number in candidates if number not in claimed]
-    not_before = sent_at - CLOCK_SLACK
-    for number in candidates[:MAX_DETAIL_CALLS]:
+    start, end = expected.window
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("the window must be timezone-aware")
+    wanted = set(expected.products)
+    bills = client.get_bills(expected.email)
+    skew = timedelta(seconds=client.clock_offset or 0.0)
+    earliest, latest = start + skew - CLOCK_SLACK, end + skew + CLOCK_SLACK
+    numbers = sorted((n for n, goods in bills.items() if _good_names(n, goods) == wanted
+                      and str(n) not in {str(x) for x in exclude}), key=_bill_number, reverse=True)
+    fits, others = [], []
+    for number in numbers[:MAX_DETAIL_CALLS]:
         details = client.get_order_details(number, good_info=True)
-        if details is None:  # listed, but not yet (or no longer) readable
+        if details is None:  # listed, but not (yet, or any longer) readable
             continue
         invoice = _invoice(number, details, site_url, tz)
-        if invoice.created < not_before:
-            return None  # numbers go up with time: every other candidate is older still
-        return invoice
-    return None
+        at = _placed(details.get("created"), tz)
+        timing = "unknown" if at is None else "inside" if earliest <= at <= latest else "outside"
+        if _agrees(expected, details, _slugs(bills[number])):
+            candidate = Candidate(invoice, _titles(details, bills[number]), _customer(details), timing)
+            (fits if timing == "inside" else others).append(candidate)
+        if at is not None and at < earliest:
+            break  # numbers go up with time: every other invoice is older still
+    if len(fits) == 1 and not any(c.timing == "unknown" for c in others):
+        return Finding(invoice=fits[0].invoice)
+    return Finding(candidates=tuple(fits + others))
+
+
+def made_since(client: JustClickClient, email: str, products: Iterable[str], since: datetime, *,
+               tz: str | tzinfo | None = None) -> list[tuple[str, datetime | None]]:
+    """The customer's invoices with exactly these products made since `since` (the desk's clock), newest
+    first, as (number, creation time on the desk's clock, or None where a local time cannot be placed:
+    such an invoice may be recent). For the duplicate guard when its own memory is younger than its
+    window. Raises JustClickError when it could not look."""
+    wanted = {name.strip() for name in products if name.strip()}
+    bills = client.get_bills(email)
+    skew = timedelta(seconds=client.clock_offset or 0.0)
+    numbers = sorted((n for n, goods in bills.items() if _good_names(n, goods) == wanted),
+                     key=_bill_number, reverse=True)
+    found = []
+    for number in numbers[:MAX_DETAIL_CALLS]:
+        details = client.get_order_details(number, good_info=False)
+        if details is None:
+            continue
+        at = _placed(details.get("created"), tz)
+        if at is not None and at - skew < since - CLOCK_SLACK:
+            break  # numbers go up with time: every other invoice is older still
+        found.append((str(number), None if at is None else at - skew))
+    return found
+
+
+def _agrees(expected: Expected, details: dict, slugs: dict[str, str]) -> bool:
+    """Whether the invoice shows what the attempt sent: each product at its price, and every other
+    sent field that getOrderDetails reports. A field it does not report is not held against it."""
+    items = details.get("items")
+    if not isinstance(items, list):
+        return False  # the prices cannot be compared: the invoice cannot be called the attempt's
+    if not all(isinstance(item, dict) for item in items) or len(items) != len(expected.products):
+        return False
+    charged = [(slugs.get(str(i.get("id"))), _decimal(i.get("price", i.get("sum")))) for i in items]
+    sent = list(zip(expected.products, expected.prices, strict=True))
+    if slugs:  # each product at its own price
+        prices = all(_prices_agree([p for n, p in sent if n == name], [p for n, p in charged if n == name])
+                     for name in set(expected.products))
+    else:  # products listed without ids (PHP-style): the prices as a whole
+        prices = _prices_agree([p for _, p in sent], [p for _, p in charged])
+    return prices and _others_agree(expected, details)
+
+
+def _prices_agree(sent: list, charged: list) -> bool:
+    """Whether the prices charged are those sent, as a whole: each known price once, and as many
+    others as were sent without a known price."""
+    left = list(charged)
+    for price in (p for p in sent if p is not None):
+        if price not in left:
+            return False
+        left.remove(price)
+    return len(left) == sum(1 for p in sent if p is None)
+
+
+def _others_agree(expected: Expected, details: dict) -> bool:
+    for theirs, ours in expected.fields.items():
+        if theirs in details and not _same(theirs, details[theirs], ours):
+            return False
+    utm = details.get("utm") if isinstance(details.get("utm"), dict) else {}
+    if any(part in utm and not _same("utm", utm[part], value) for part, value in expected.utm.items()):
+        return False
+    if expected.coupon and "kupon" in details and str(details["kupon"]).strip() not in expected.coupon:
+        return False
+    return True
+
+
+def _same(name: str, theirs: object, ours: str) -> bool:
+    if name == "phone":  # JustClick may write a number its own way: the digits decide
+        return re.sub(r"\D", "", str(theirs)) == re.sub(r"\D", "", ours)
+    return " ".join(str(theirs).split()).casefold() == " ".join(ours.split()).casefold()
+
+
+def _slugs(goods: object) -> dict[str, str]:
+    """A GetBills invoice's products: product id -> good_name."""
+    if isinstance(goods, dict):
+        return {str(k): v["good_name"].strip() for k, v in goods.items()}
+    return {str(g.get("good_id") or g.get("id")): g["good_name"].strip()
+            for g in goods if g.get("good_id") or g.get("id")}
+
+
+def _titles(details: dict, goods: object) -> tuple[str, ...]:
+    items = details.get("items") if isinstance(details.get("items"), list) else []
+    titles = [str(i.get("title", "")) for i in items if isinstance(i, dict) and i.get("title")]
+    if titles:
+        return tuple(titles)
+    listed = goods.values() if isinstance(goods, dict) else goods
+    return tuple(str(g.get("good_title") or g.get("good_name")) for g in listed)
+
+
+def _customer(details: dict) -> str:
+    parts = (details.get(f) for f in ("last_name", "first_name", "middle_name"))
+    name = " ".join(str(p).strip() for p in parts if p and str(p).strip())
+    return " ".join(filter(None, (name, f"<{details['email']}>" if details.get("email") else "")))
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _placed(value: object, tz: str | tzinfo | None) -> datetime | None:
+    """`created` as a moment, or None when it is a local time and the account's zone is not known:
+    such a time is never used to decide anything by itself."""
+    if isinstance(value, str) and not _UNIX_SECONDS.fullmatch(value.strip()) and tz is None:
+        return None
+    return _created(value, tz)
 
 
 def refresh_status(client: JustClickClient, bill_id: str | int, *, site_url: str,

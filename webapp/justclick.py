@@ -13,6 +13,8 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote_plus, urlencode
 
 import requests
@@ -159,6 +161,9 @@ class JustClickClient:
         self.login = login
         self.timeout = (connect_timeout, timeout)
         self.session = session or requests.Session()
+        #: JustClick's clock minus ours, in seconds, from the Date header of its latest reply (None
+        #: before any): the invoice lookup places JustClick's times on the desk's clock with it.
+        self.clock_offset: float | None = None
         # Only failures to connect are retried: those never reached JustClick. Read errors and
         # statuses are never retried, so a createorder that may have arrived is not sent again.
         retry = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)
@@ -267,6 +272,7 @@ class JustClickClient:
                 stream=True,  # read the body ourselves, up to a limit
             )
             status = response.status_code
+            self._note_clock(_last_date(response))
             _read_capped(response)
             reply = self._parse(response)
             code = reply.code
@@ -290,6 +296,16 @@ class JustClickClient:
                 method, status, code, (time.perf_counter() - started) * 1000,
                 f" products={log_detail}" if log_detail else "",
             )
+
+    def _note_clock(self, header: str | None) -> None:
+        try:
+            theirs = parsedate_to_datetime(header) if header else None
+        except (TypeError, ValueError):
+            theirs = None
+        if theirs is None or theirs.tzinfo is None:
+            return
+        # A Date header counts whole seconds, cut down: the middle of that second is the best guess.
+        self.clock_offset = (theirs - datetime.now(UTC)).total_seconds() + 0.5
 
     def _redact(self, text: str) -> str:
         """Blank the key out of anything kept from a reply: a proxy or an error text may echo it,
@@ -341,6 +357,14 @@ def _is_envelope(body) -> bool:
     code = body.get("error_code") if isinstance(body, dict) else None
     return (not isinstance(code, bool) and isinstance(code, int | str)
             and ERROR_CODE.fullmatch(str(code)) is not None)
+
+
+def _last_date(response: requests.Response) -> str | None:
+    """The reply's Date header. A server in front of an app may write its own before the app's (both then
+    arrive, and requests joins them with a comma): the last one is the app's."""
+    raw = getattr(getattr(response, "raw", None), "headers", None)
+    dates = raw.getlist("Date") if hasattr(raw, "getlist") else [response.headers.get("Date")]
+    return dates[-1] if dates and dates[-1] else None
 
 
 #: A reply larger than this is not JustClick's (its lists are kilobytes): stop reading it.

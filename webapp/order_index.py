@@ -14,12 +14,13 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
-from .filestore import SWEEP_EVERY, ExpiringFolder, lock_file, write_atomically
+from .filestore import SWEEP_EVERY, ExpiringFolder, lock_file, write_atomically, write_new
 
 #: The fields of an attempt the index keeps (no customer data beyond the identity's own email).
 #: `said`: the desk's own words of `text`, to be said again in the reader's language (i18n.desk_text).
@@ -27,6 +28,9 @@ SUMMARY_FIELDS = ("id", "at", "outcome", "operator", "operator_name", "token", "
                   "bill_id")
 #: How long a lock may be waited for; a store that cannot give one by then is treated as down.
 LOCK_WAIT = 5.0
+
+
+log = logging.getLogger(__name__)
 
 
 class StoreBusy(Exception):
@@ -73,6 +77,18 @@ class FileIndex(ExpiringFolder):
     def put(self, key: str, entry: dict) -> None:
         with self.lock(key) as locked:
             locked.put(entry)
+
+    def memory_since(self) -> float:
+        """When this index began to remember (unix time): a new instance folder starts afresh."""
+        path = os.path.join(self.root, ".since")
+        try:
+            with open(path, encoding="ascii") as f:
+                return float(f.read())
+        except (FileNotFoundError, ValueError):
+            with suppress(FileExistsError):
+                write_new(path, repr(time.time()))
+            with open(path, encoding="ascii") as f:
+                return float(f.read())
 
     def recent(self, key: str) -> list[dict]:
         """The identity's attempts, read without the lock (each write replaces the file whole)."""
@@ -133,6 +149,12 @@ class RedisIndex:
     def recent(self, key: str) -> list[dict]:
         return self._read(key)
 
+    def memory_since(self) -> float:
+        """When this index began to remember (unix time). A Redis restarted empty (no persistence) has
+        forgotten every order: the marker is gone with them, and is set afresh."""
+        self.client.set(self.prefix + "since", repr(time.time()), nx=True)
+        return float(self.client.get(self.prefix + "since"))
+
     def _read(self, key: str) -> list[dict]:
         return [json.loads(raw) for raw in self.client.hvals(self.prefix + key)]
 
@@ -141,5 +163,19 @@ def make_index(app, redis_client=None):
     """The order index: in Redis when the app has a client for it, else files under instance/orders/."""
     lifetime = app.permanent_session_lifetime.total_seconds()
     if redis_client is not None:
+        _warn_without_persistence(redis_client)
         return RedisIndex(redis_client, lifetime)
     return FileIndex(os.path.join(app.instance_path, "orders"), lifetime)
+
+
+def _warn_without_persistence(client) -> None:
+    """A Redis that keeps nothing on disk forgets every order when it restarts: the guard then asks
+    JustClick for a while (see sending), but the team should know. Managed Redis may refuse to say."""
+    try:
+        info = client.info("persistence")
+        saves = client.config_get("save").get("save", "")
+    except Exception:
+        return
+    if not info.get("aof_enabled") and not saves.strip():
+        log.warning("REDIS_URL's Redis keeps nothing on disk (no RDB snapshots, no AOF): a restart empties "
+                    "the order index behind the duplicate guard. Give it persistence.")

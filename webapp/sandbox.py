@@ -18,15 +18,17 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 from markupsafe import escape
 from requests.structures import CaseInsensitiveDict
 from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.utils import redirect
@@ -117,10 +119,14 @@ PRICE_RE = re.compile(r"\d+(\.\d+)?")
 
 
 class OrderBook:
-    """Accepted orders in a sqlite file, so several worker processes see the same book."""
+    """Accepted orders in a sqlite file, so several worker processes see the same book.
 
-    def __init__(self, path: str):
+    `clock_skew`: seconds the stand-in's clock is ahead of the machine's (negative: behind), as a
+    JustClick whose clock differs from the desk's; its `created` times and Date headers follow it."""
+
+    def __init__(self, path: str, clock_skew: float = 0.0):
         self.path = str(path)
+        self.clock_skew = clock_skew
         with self._connect() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS orders ("
@@ -141,9 +147,13 @@ class OrderBook:
         finally:
             conn.close()
 
-    def add(self, params: dict) -> int:
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.clock_skew)
+
+    def add(self, params: dict, created_at: datetime | None = None) -> int:
+        """Book an order; `created_at` places it in the past (an order made before the desk looked)."""
         params = {k: v for k, v in params.items() if k != "rpsKey"}  # the key is never stored
-        created_at = datetime.now(UTC).isoformat(timespec="seconds")
+        created_at = (created_at or self.now()).isoformat(timespec="seconds")
         with self._connect() as conn:
             # One statement picks and inserts the next number, so concurrent writers cannot collide.
             cursor = conn.execute(
@@ -164,7 +174,7 @@ class OrderBook:
     def mark_paid(self, bill_id: int) -> None:
         with self._connect() as conn:  # the first payment's time is kept
             conn.execute("INSERT OR IGNORE INTO payments (bill_id, paid_at) VALUES (?, ?)",
-                         (bill_id, datetime.now(UTC).isoformat(timespec="seconds")))
+                         (bill_id, self.now().isoformat(timespec="seconds")))
 
     def _select(self, where: str, args: tuple = ()) -> list[dict]:
         with self._connect() as conn:
@@ -261,9 +271,12 @@ def _is_date(value: str) -> bool:
 
 
 class SandboxApp:
-    def __init__(self, api_key, login, book, slow_seconds, latency):
+    def __init__(self, api_key, login, book, slow_seconds, latency, created_zone=None):
         self.api_key, self.login, self.book = api_key, login, book
         self.slow_seconds, self.latency = slow_seconds, latency
+        # getOrderDetails' `created`: unix seconds, or (a zone given) "YYYY-MM-DD HH:MM:SS" in that
+        # zone, as an account on local time writes it.
+        self.created_zone = ZoneInfo(created_zone) if created_zone else None
         self.url_map = Map([
             Rule("/", endpoint="orders_page", methods=["GET"]),
             Rule("/api/<method>", endpoint="api", methods=["POST"]),
@@ -291,7 +304,8 @@ class SandboxApp:
             endpoint, args = self.url_map.bind_to_environ(environ).match()
             response = getattr(self, endpoint)(request, **args)
         except HTTPException as exc:
-            response = exc
+            response = exc.get_response(environ)
+        response.headers["Date"] = http_date(self.book.now())  # JustClick's clock, as its server says it
         return response(environ, start_response)
 
     def reply(self, code=0, text="OK", result=None) -> Response:
@@ -359,7 +373,7 @@ class SandboxApp:
             "id": str(order["bill_id"]),
             **{f: params.get(f"customer_{f}", "") for f in ("first_name", "last_name", "middle_name",
                                                            "email", "phone")},
-            "created": _unix(order["created_at"]),
+            "created": self.created(order["created_at"]),
             "pay_status": self.pay_status(order),
             "paid": _unix(order["paid_at"]) or "",
             "domain": "",
@@ -377,6 +391,11 @@ class SandboxApp:
             details.update(good_ids=",".join(str(good["id"]) for good, _ in lines),
                            good_count=len(lines), prepayment_enabled="0", prepayment_minsum="0.00")
         return details
+
+    def created(self, iso: str) -> int | str:
+        if self.created_zone is None:
+            return _unix(iso)
+        return datetime.fromisoformat(iso).astimezone(self.created_zone).strftime("%Y-%m-%d %H:%M:%S")
 
     @staticmethod
     def pay_status(order: dict) -> str:
@@ -488,12 +507,12 @@ class SandboxApp:
 
 
 def create_sandbox_app(api_key: str, login: str = "sandbox", book: OrderBook | None = None,
-                       slow_seconds: float = 35.0, latency: float = 0.0):
+                       slow_seconds: float = 35.0, latency: float = 0.0, created_zone: str | None = None):
     if book is None:
         fd, path = tempfile.mkstemp(prefix="justclick-sandbox-", suffix=".sqlite3")
         os.close(fd)
         book = OrderBook(path)
-    return SandboxApp(api_key, login, book, slow_seconds, latency)
+    return SandboxApp(api_key, login, book, slow_seconds, latency, created_zone)
 
 
 class WSGIAdapter(requests.adapters.BaseAdapter):

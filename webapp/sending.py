@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from . import history
+from .invoices import made_since
 from .justclick import JustClickError, Rejected
 from .order_index import identity, summary
 from .words import Words, said
@@ -45,14 +46,16 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
                               for name in ("submission_tokens", "order_index", "journal"))
     key = identity(params, str(current_app.config["SECRET_KEY"]))
     entry = history.new_entry(outcome="sending", sent=params, reply=None, operator=operator.get("username"),
-                              extra={**extra, "token": token, "operator_name": operator.get("name")})
+                              extra={**extra, "token": token, "operator_name": operator.get("name"),
+                                     "catalogue_prices": _catalogue_prices(params)})
     hid = history.history_id()
     try:
         if tokens.is_claimed(token):  # a twin of a form already sent: no lock, no question
             return Result("twin", _twin(token))
         stored = _replay(journal, force=True)  # earlier outcomes reach the store before any new send
+        elsewhere = _asked_justclick(index, key, params)  # outside the lock: a call may take seconds
         with index.lock(key) as locked:
-            earlier = _earlier_to_confirm(locked.recent(), journal.pending_for(key), token)
+            earlier = _earlier_to_confirm(locked.recent() + elsewhere, journal.pending_for(key), token)
             if earlier and confirmed != earlier["id"]:
                 return Result("confirm", earlier)
             if not stored:
@@ -73,6 +76,44 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
     entry = _call(entry, params)
     _keep(entry, hid, key)
     return Result("sent", entry)
+
+
+def _asked_justclick(index, key: str, params: dict) -> list[dict]:
+    """What JustClick knows of this order, when the index cannot know it: its memory began less than
+    the duplicate window ago (a Redis restarted empty, a new instance folder) and it holds nothing for
+    this order. Each recent invoice of the customer with these products is an earlier "created" for
+    the guard; a look that fails is an earlier that could not be checked. Both are asked about."""
+    config = current_app.config
+    if not config["GUARD_ASKS_JUSTCLICK"] or index.recent(key):
+        return []
+    since = datetime.fromtimestamp(index.memory_since(), UTC)
+    now = datetime.now(UTC)
+    if now - since >= DUPLICATE_WINDOW:
+        return []
+    try:
+        found = made_since(current_app.extensions["justclick"], params.get("customer_email", ""),
+                           params.get("product_names", "").split(","), now - DUPLICATE_WINDOW,
+                           tz=config["ACCOUNT_TIMEZONE"])
+    except JustClickError as exc:
+        log.warning("the guard could not ask JustClick: %s", type(exc).__name__)
+        return [{"id": f"unchecked-{key[:12]}", "at": now.isoformat(timespec="seconds"),
+                 "outcome": "unchecked", "source": "justclick", "text": str(exc),
+                 "said": said(exc.args[0] if exc.args else "")}]
+    return [{"id": f"justclick-{number}", "at": (at or now).isoformat(timespec="seconds"),
+             "outcome": "created", "bill_id": number, "source": "justclick"} for number, at in found]
+
+
+def _catalogue_prices(params: dict) -> dict[str, str]:
+    """The catalogue price of each product sent without a price, as the desk knows it now: what its
+    invoice must then charge (JustClick applies the catalogue price), for the invoice lookup."""
+    names = [n for n in params.get("product_names", "").split(",") if n]
+    typed = len([p for p in params.get("product_prices", "").split(",") if p])
+    try:
+        prices = current_app.extensions["catalog"].get().prices
+    except Exception:  # no lists at hand: those prices are simply not compared
+        log.warning("catalogue prices unavailable for the attempt's record")
+        return {}
+    return {name: str(prices[name]) for name in names[typed:] if name in prices}
 
 
 def earlier_attempt(params: dict, token: str = "") -> dict | None:
@@ -144,7 +185,7 @@ def _earlier_to_confirm(recent: list[dict], pending: list[dict], token: str) -> 
         attempt = history.as_known(attempt)
         if attempt.get("token") == token:
             continue
-        if attempt["outcome"] in ("sending", "unknown"):
+        if attempt["outcome"] in ("sending", "unknown", "unchecked"):
             return attempt
         recent_enough = now - datetime.fromisoformat(attempt["at"]) <= DUPLICATE_WINDOW
         if attempt["outcome"] in history.MADE and recent_enough:

@@ -37,7 +37,8 @@ def search_box(page: Page):
 
 
 def line_products(page: Page) -> list[str]:
-    return page.eval_on_selector_all("#product-lines select[name$='-good_name']", "els => els.map(e => e.value)")
+    selects = "#product-lines select[name$='-good_name']"
+    return page.eval_on_selector_all(selects, "els => els.map(e => e.value)")
 
 
 def fresh_order_page(desk, page: Page) -> None:
