@@ -20,7 +20,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from tests.conftest import desk_config, sign_in
+from tests.conftest import desk_config, reply_hash, sign_in
 from tests.test_faults import FailingOn, answer_lists
 from webapp import create_app, invoice_lookup
 from webapp.order_index import identity
@@ -152,8 +152,9 @@ def justclick(httpserver):
 
 
 def envelope(result=None, code=0, text="OK"):
+    """A reply signed as JustClick signs it, with the account's key."""
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
-            "hash": "0" * 32}
+            "hash": reply_hash(code, text)}
 
 
 def calls(httpserver, method: str) -> int:
@@ -314,6 +315,28 @@ def test_an_unknown_outcome_not_listed_minutes_later_was_most_likely_not_created
     # A resolved "not found" is no longer unknown to the guard: the new form is sent when asked.
     resent = client.post("/", data=down)
     assert resent.status_code == 502 and shop.counted.methods.count("createorder") == 2
+
+
+# --- replies that cannot be trusted --------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_a_reply_that_does_not_verify_attaches_no_invoice(justclick, tmp_path, method):
+    justclick.expect_request("/api/createorder").respond_with_json(envelope())
+    bills = envelope({"10401": {"75696": {"good_name": "digital", "good_title": "Digital product"}}})
+    order = envelope({"id": "10401", "created": int(time.time()), "pay_status": "waiting",
+                      "link": "/bill/10401/f00d", "price": "990.00", "bill_sum_topay": "990.00"})
+    forged = bills if method == "GetBills" else order
+    forged["hash"] = "0" * 32
+    justclick.expect_request("/api/GetBills").respond_with_json(bills)
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(order)
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+
+    page = html.unescape(region(client, entry_id))
+    assert "The invoice could not be looked up" in page and "reply could not be verified" in page
+    assert "Invoice 10401" not in page and "/bill/10401" not in page
+    entry = stored(app, entry_id)
+    assert "invoice" not in entry and "bill_id" not in entry and entry["outcome"] == "created"
 
 
 # --- when the desk cannot look -------------------------------------------------------------------------

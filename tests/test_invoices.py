@@ -2,6 +2,7 @@
 the replies the stand-in never gives (other `created` forms, domains, garbage, refusals)."""
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, LOGIN
+from tests.conftest import API_KEY, LOGIN, reply_hash
 from webapp.invoices import (
     MAX_DETAIL_CALLS,
     Invoice,
@@ -153,8 +154,9 @@ SITE = "https://testshop.justclick.io"
 
 
 def envelope(result=None, code=0, text="OK"):
+    """A reply signed as JustClick signs it, with the account's key."""
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
-            "hash": "0" * 32}
+            "hash": reply_hash(code, text)}
 
 
 def details(**fields):
@@ -290,6 +292,54 @@ def test_garbage_cannot_look(httpserver, bills, orders):
     with pytest.raises(BadResponse) as caught:
         find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE)
     assert "JustClick" in failure_reason(caught.value)
+
+
+def unsigned(reply, how):
+    """`reply` with its hash zeroed, gone, signed with another key, or in capitals."""
+    if how == "missing":
+        return {k: v for k, v in reply.items() if k != "hash"}
+    forged = {"zeroed": "0" * 32, "other key": reply_hash(reply["error_code"], reply["error_text"], "other"),
+              "another text": reply_hash(reply["error_code"], "ok")}[how]
+    return {**reply, "hash": forged}
+
+
+@pytest.mark.parametrize("how", ["zeroed", "missing", "other key", "another text"])
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_a_success_reply_whose_hash_does_not_verify_cannot_look(httpserver, caplog, method, how):
+    bills = envelope({"10401": goods("consult")})
+    order = envelope(details())
+    if method == "GetBills":
+        bills = unsigned(bills, how)
+    else:
+        order = unsigned(order, how)
+    httpserver.expect_request("/api/GetBills").respond_with_json(bills)
+    httpserver.expect_request("/api/getOrderDetails").respond_with_json(order)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(BadResponse) as caught:
+        find_invoice(make_client(httpserver.url_for("/api/")), EMAIL, ["consult"], SENT, site_url=SITE)
+    assert failure_reason(caught.value).startswith("JustClick's reply could not be verified")
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert method in warning.getMessage()
+    assert API_KEY not in caplog.text and "consult" not in caplog.text and "/bill/" not in caplog.text
+
+
+def test_a_reply_hash_in_capitals_and_a_cyrillic_text_verify(httpserver):
+    text = "Заказ найден"
+    bills = {**envelope({"10401": goods("consult")}, text=text)}
+    bills["hash"] = bills["hash"].upper()
+    httpserver.expect_request("/api/GetBills").respond_with_json(bills)
+    httpserver.expect_request("/api/getOrderDetails").respond_with_json(envelope(details(), text="ok"))
+    client = make_client(httpserver.url_for("/api/"))
+    assert find_invoice(client, EMAIL, ["consult"], SENT, site_url=SITE).number == "10401"
+
+
+def test_a_refusal_with_a_wrong_hash_still_says_its_code(httpserver):
+    """A refusal is not acted on beyond "could not look", so its code is shown whatever its hash."""
+    httpserver.expect_request("/api/GetBills").respond_with_json(
+        unsigned(envelope(code=8, text="Limit"), "zeroed"))
+    with pytest.raises(Rejected) as caught:
+        find_invoice(make_client(httpserver.url_for("/api/")), EMAIL, ["consult"], SENT, site_url=SITE)
+    assert caught.value.code == 8
 
 
 def test_an_html_page_cannot_look(httpserver):
