@@ -23,7 +23,7 @@ from webapp.sandbox import OrderBook, create_sandbox_app
 
 # The suite never reaches a real shop, whatever the developer's shell exports.
 for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "TEAM_USERS", "REDIS_URL",
-              "SECRET_KEY", "DEFAULT_PHONE_REGION", "ACCOUNT_TIMEZONE"):
+              "SECRET_KEY", "DEFAULT_PHONE_REGION", "ACCOUNT_TIMEZONE", "PAYMENT_LINK_HOSTS"):
     os.environ.pop(_name, None)
 
 API_KEY = "test-key~0a/1b+2c"  # - ~ / +: characters that URL and JSON encoding each write their own way

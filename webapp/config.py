@@ -101,6 +101,35 @@ def _known_hash(password_hash: str) -> bool:
     return pbkdf2_digest is None or pbkdf2_digest in hashlib.algorithms_available
 
 
+#: One label of a host name (IDNA-encoded), and a host name of such labels.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+
+
+def _payment_link_hosts(raw: str) -> tuple[str, ...]:
+    """PAYMENT_LINK_HOSTS: host names, comma-separated, where the account's payment pages may also be.
+    `.example.com` or `*.example.com` means example.com and its subdomains; kept as `.example.com`."""
+    hosts = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        subdomains = item.startswith((".", "*."))
+        name = item.removeprefix("*").removeprefix(".") if subdomains else item
+        try:
+            name = name.encode("idna").decode("ascii").lower()  # as browsers write a host
+        except UnicodeError:
+            name = ""
+        if not HOST_NAME.fullmatch(name):
+            raise ConfigError(f"PAYMENT_LINK_HOSTS: {item!r} is not a host name. List host names separated "
+                              "by commas, such as pay.example.com, or .example.com for a domain and its "
+                              "subdomains (no scheme, port or path).")
+        if subdomains and "." not in name:
+            raise ConfigError(f"PAYMENT_LINK_HOSTS: {item!r} would take every site under .{name} as the "
+                              "account's: name the account's own domain.")
+        hosts.append(f".{name}" if subdomains else name)
+    return tuple(hosts)
+
+
 def load_config(env: Mapping[str, str]) -> dict:
     """Flask config values from the environment; raises ConfigError naming what is wrong."""
     username = env.get("JUSTCLICK_USERNAME", "").strip()
@@ -161,6 +190,7 @@ def load_config(env: Mapping[str, str]) -> dict:
         "DEFAULT_PHONE_REGION": region or None,
         "ACCOUNT_TIMEZONE": timezone or None,
         "ACCOUNT_CURRENCY": currency,
+        "PAYMENT_LINK_HOSTS": _payment_link_hosts(env.get("PAYMENT_LINK_HOSTS", "")),
         "DEFAULT_LOCALE": language,
         "TEAM_USERS": team_users,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,

@@ -104,18 +104,19 @@ def sent_at(entry: dict) -> datetime:
 
 def _find(entry: dict) -> Invoice | None:
     client, config = current_app.extensions["justclick"], current_app.config
-    site, tz = _site_url(), config["ACCOUNT_TIMEZONE"]
+    site, tz, hosts = _site_url(), config["ACCOUNT_TIMEZONE"], config["PAYMENT_LINK_HOSTS"]
     if entry.get("bill_id"):  # known already (found before, or named by a 601): read it by number
-        return refresh_status(client, entry["bill_id"], site_url=site, tz=tz)
+        return refresh_status(client, entry["bill_id"], site_url=site, tz=tz, link_hosts=hosts)
     sent = entry["sent"]
     since = _LONG_AGO if entry["outcome"] == "exists" else sent_at(entry)
     return find_invoice(client, sent.get("customer_email", ""), sent.get("product_names", "").split(","),
-                        since, site_url=site, tz=tz, exclude=_claimed_by_others(entry))
+                        since, site_url=site, tz=tz, exclude=_claimed_by_others(entry), link_hosts=hosts)
 
 
 def _site_url() -> str:
-    """Where relative payment links belong. The sandbox's pages are served under the desk's /sandbox:
-    its API host (sandbox.invalid) is no place a browser can open."""
+    """Where relative payment links belong, and a host payment links may name. The sandbox's pages are
+    served under the desk's /sandbox: its API host (sandbox.invalid) is no place a browser can open, and
+    the desk's own host is where the stand-in's payment pages are."""
     if current_app.config["SANDBOX"]:
         return request.host_url + "sandbox"
     return site_of(current_app.config["JUSTCLICK_API_URL"])
