@@ -1,6 +1,7 @@
 """Shared fixtures: a JustClick stand-in over real HTTP on 127.0.0.1, and the desk pointed at it."""
 
 import gzip
+import hashlib
 import html
 import logging
 import os
@@ -22,11 +23,18 @@ from webapp.sandbox import OrderBook, create_sandbox_app
 
 # The suite never reaches a real shop, whatever the developer's shell exports.
 for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "TEAM_USERS", "REDIS_URL",
-              "SECRET_KEY", "DEFAULT_PHONE_REGION", "ACCOUNT_TIMEZONE"):
+              "SECRET_KEY", "DEFAULT_PHONE_REGION", "ACCOUNT_TIMEZONE", "PAYMENT_LINK_HOSTS"):
     os.environ.pop(_name, None)
 
 API_KEY = "test-key~0a/1b+2c"  # - ~ / +: characters that URL and JSON encoding each write their own way
 LOGIN = "testshop"
+
+
+def reply_hash(code: int, text: str, key: str = API_KEY) -> str:
+    """The hash JustClick signs a reply with: md5("{error_code}::{error_text}::{secret}")."""
+    return hashlib.md5(f"{code}::{text}::{key}".encode()).hexdigest()
+
+
 OPERATOR = {"username": "alice", "password": "correct horse 7", "manager_id": 71258, "name": "Alice Smith"}
 TEAM_USERS = {OPERATOR["username"]: {"password_hash": generate_password_hash(OPERATOR["password"]),
                                      "manager_id": OPERATOR["manager_id"], "name": OPERATOR["name"]}}

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from cachelib import FileSystemCache, SimpleCache
 
-from tests.conftest import API_KEY, LOGIN, serve
+from tests.conftest import API_KEY, LOGIN, reply_hash, serve
 from webapp.catalog import Catalog, CatalogService
 from webapp.justclick import JustClickClient
 from webapp.sandbox import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS, OrderBook, create_sandbox_app
@@ -35,7 +35,7 @@ def make_client(url):
 
 
 def ok(result):
-    return {"error_code": 0, "error_text": "OK", "result": result, "hash": "0" * 32}
+    return {"error_code": 0, "error_text": "OK", "result": result, "hash": reply_hash(0, "OK")}
 
 
 def serve_lists(httpserver, failing=(), failure=None):

@@ -105,6 +105,30 @@ def test_language_and_currency_default_to_english_and_roubles():
     assert (config["DEFAULT_LOCALE"], config["ACCOUNT_CURRENCY"]) == ("ru", "EUR")
 
 
+def test_payment_link_hosts_are_read_as_hosts_and_domains():
+    assert load_config({})["PAYMENT_LINK_HOSTS"] == ()
+    config = load_config({"PAYMENT_LINK_HOSTS": " Pay.Example.com, .school.example ,*.курсы.рф,"})
+    assert config["PAYMENT_LINK_HOSTS"] == ("pay.example.com", ".school.example", ".xn--j1amdg6b.xn--p1ai")
+
+
+@pytest.mark.parametrize("value, words", [
+    ("https://pay.example.com", "'https://pay.example.com' is not a host name"),
+    ("pay.example.com:443", "'pay.example.com:443' is not a host name"),
+    ("pay.example.com/bill", "'pay.example.com/bill' is not a host name"),
+    ("pay.example.com pay2.example.com", "is not a host name"),
+    ("*example.com", "'*example.com' is not a host name"),
+    ("*", "'*' is not a host name"),
+    ("example..com", "'example..com' is not a host name"),
+    ("-pay.example.com", "is not a host name"),
+    (".com", "every site under .com"),
+    ("*.ru", "every site under .ru"),
+])
+def test_a_malformed_payment_link_host_stops_the_start(value, words):
+    with pytest.raises(ConfigError) as caught:
+        load_config({"PAYMENT_LINK_HOSTS": value})
+    assert str(caught.value).startswith("PAYMENT_LINK_HOSTS: ") and words in str(caught.value)
+
+
 def test_the_app_refuses_to_start_with_a_plain_message(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("JUSTCLICK_USERNAME", "myshop")
     with pytest.raises(SystemExit) as caught:

@@ -20,7 +20,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from tests.conftest import desk_config, sign_in
+from tests.conftest import desk_config, reply_hash, sign_in
 from tests.test_faults import FailingOn, answer_lists
 from webapp import create_app, invoice_lookup
 from webapp.order_index import identity
@@ -178,8 +178,9 @@ def justclick(httpserver):
 
 
 def envelope(result=None, code=0, text="OK"):
+    """A reply signed as JustClick signs it, with the account's key."""
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
-            "hash": "0" * 32}
+            "hash": reply_hash(code, text)}
 
 
 def calls(httpserver, method: str) -> int:
@@ -296,7 +297,7 @@ def test_an_unknown_outcome_found_in_justclick_becomes_created(app, client, shop
     assert found.headers["HX-Retarget"] == "#order-area" and found.headers["HX-Reswap"] == "outerHTML"
     assert re.search(r'<h2 id="outcome-title">[^<]*Created — found in JustClick', page)
     assert 'id="order-form"' not in page and "Check in JustClick before sending again" not in page
-    assert "Repeat in a new form" in page and 'id="summary"' in page
+    assert "Duplicate into form" in page and 'id="summary"' in page
     assert found.headers["HX-Trigger"] == "history-changed"
     assert found.headers["HX-Push-Url"] == f"/attempts/{entry_id}"
 
@@ -378,6 +379,105 @@ def test_an_earlier_release_s_not_found_is_unknown_again(app, client, shop):
     assert "I looked in JustClick: it was not made" in region(client, entry_id)
     assert client.post("/", data=down).status_code == 409
     assert shop.counted.methods.count("createorder") == 1
+
+
+#: getOrderDetails' items of the invoice of ORDER's one product, by the product id the fakes' GetBills
+#: lists (75696: digital), as the attempt's own invoice must show them. answer_lists refuses
+#: GetAllGoods, so the desk knows no price to compare: the item count and the product decide.
+DIGITAL_ITEMS = [{"id": "75696", "price": "990.00", "title": "Digital product"}]
+
+
+# --- replies that cannot be trusted --------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_a_reply_that_does_not_verify_attaches_no_invoice(justclick, tmp_path, method):
+    justclick.expect_request("/api/createorder").respond_with_json(envelope())
+    bills = envelope({"10401": {"75696": {"good_name": "digital", "good_title": "Digital product"}}})
+    order = envelope({"id": "10401", "created": int(time.time()), "pay_status": "waiting",
+                      "link": "/bill/10401/f00d", "price": "990.00", "bill_sum_topay": "990.00",
+                      "items": DIGITAL_ITEMS})  # but for its hash, the attempt's own invoice
+    forged = bills if method == "GetBills" else order
+    forged["hash"] = "0" * 32
+    justclick.expect_request("/api/GetBills").respond_with_json(bills)
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(order)
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+
+    page = html.unescape(region(client, entry_id))
+    assert "The invoice could not be looked up" in page and "reply could not be verified" in page
+    assert "Invoice 10401" not in page and "/bill/10401" not in page
+    entry = stored(app, entry_id)
+    assert "invoice" not in entry and "bill_id" not in entry and entry["outcome"] == "created"
+
+
+def answer_an_invoice_with_link(justclick, link, domain=""):
+    justclick.expect_request("/api/createorder").respond_with_json(envelope())
+    justclick.expect_request("/api/GetBills").respond_with_json(
+        envelope({"10401": {"75696": {"good_name": "digital", "good_title": "Digital product"}}}))
+    justclick.expect_request("/api/getOrderDetails").respond_with_json(envelope({
+        "id": "10401", "created": int(time.time()), "pay_status": "waiting", "link": link, "domain": domain,
+        "price": "990.00", "bill_sum_topay": "990.00", "items": DIGITAL_ITEMS}))
+
+
+def message_in(page: str) -> str:
+    return html.unescape(re.search(r'<textarea id="invoice-message"[^>]*>(.*?)</textarea>', page, re.S)[1])
+
+
+@pytest.mark.parametrize("link, domain, words", [
+    ("https://evil.example/bill/10401/f00d", "", "on another site (evil.example)"),
+    ("/bill/10401/f00d", "evil.example", "on another site (evil.example)"),
+    ("javascript:alert(1)", "", "not a web address of the account's site"),
+])
+def test_a_payment_link_off_the_accounts_hosts_is_not_shown_and_the_region_says_why(
+        justclick, tmp_path, link, domain, words):
+    answer_an_invoice_with_link(justclick, link, domain)
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+
+    page = region(client, entry_id)
+    assert "Invoice 10401" in page
+    assert 'id="invoice-link"' not in page and 'data-copy="invoice-link"' not in page
+    refusal = html.unescape(re.search(r'<span id="invoice-link-refused">(.*?)</span>', page, re.S)[1])
+    assert words in refusal and "open the invoice in JustClick" in refusal
+    assert "evil" not in message_in(page) and "alert" not in message_in(page)
+    assert "You can pay it here" not in message_in(page)
+    kept = stored(app, entry_id)["invoice"]
+    refused = "javascript:" if "alert" in link else "evil.example"
+    assert kept["link"] is None and kept["link_refused"] == refused
+    history = html.unescape(client.get("/history").get_data(as_text=True))
+    assert words in history and "evil.example/bill" not in history and "javascript:alert" not in history
+
+
+def test_an_invoice_kept_before_links_were_checked_shows_in_the_history_as_it_was(justclick, tmp_path):
+    answer_an_invoice_with_link(justclick, "")  # JustClick gave no link
+    app, client = fake_desk(justclick, tmp_path)
+    entry_id = created(client)
+    region(client, entry_id)
+    [path] = glob.glob(os.path.join(app.instance_path, "history", "*", f"*-{entry_id}.json"))
+    with open(path, encoding="utf-8") as f:
+        entry = json.load(f)
+    del entry["invoice"]["link_refused"]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(entry, f)
+    cell = re.search(r'<td data-label="Invoice">(.*?)</td>', client.get("/history").get_data(as_text=True),
+                     re.S)[1]
+    assert cell.strip() == "10401"  # no refusal said: nothing was refused
+    assert "JustClick gave no payment link" in region(client, entry_id)
+
+
+@pytest.mark.parametrize("link, configured", [
+    ("/bill/10401/f00d", ""),  # the API URL's host
+    ("https://testshop.justclick.ru/bill/10401/f00d", ""),
+    ("https://pay.partner.example/bill/10401/f00d", "*.partner.example"),
+])
+def test_a_payment_link_on_the_accounts_hosts_is_shown(justclick, tmp_path, monkeypatch, link, configured):
+    monkeypatch.setenv("PAYMENT_LINK_HOSTS", configured)
+    answer_an_invoice_with_link(justclick, link)
+    app, client = fake_desk(justclick, tmp_path)
+    page = region(client, created(client))
+    expected = link if "://" in link else f"http://localhost:{justclick.port}{link}"
+    assert link_in(page) == expected and f"You can pay it here: {expected}" in message_in(page)
+    assert 'id="invoice-link-refused"' not in page
 
 
 # --- when the desk cannot look -------------------------------------------------------------------------

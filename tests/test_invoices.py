@@ -6,6 +6,7 @@ inside the attempt's own window; the tests of those rules each show a case the f
 with these products" rule would have attached wrongly."""
 
 import json
+import logging
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, LOGIN
+from tests.conftest import API_KEY, LOGIN, reply_hash
 from webapp.invoices import (
     CLOCK_SLACK,
     MAX_DETAIL_CALLS,
@@ -317,8 +318,9 @@ CONSULT = {"product_names": "consult"}
 
 
 def envelope(result=None, code=0, text="OK"):
+    """A reply signed as JustClick signs it, with the account's key."""
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
-            "hash": "0" * 32}
+            "hash": reply_hash(code, text)}
 
 
 def goods(*names):
@@ -443,14 +445,71 @@ def test_a_candidate_keeps_in_a_history_entry(httpserver):
     ("//school.example.org/bill/1", None, SITE, "https://school.example.org/bill/1"),
     # A stand-in mounted under a path: the path is kept.
     ("/bill/10401/f00d", None, "http://desk.local/sandbox", "http://desk.local/sandbox/bill/10401/f00d"),
-    ("javascript:alert(1)", None, SITE, None),
     ("", None, SITE, None),
     (None, None, SITE, None),
 ])
 def test_payment_links_are_made_absolute(httpserver, link, domain, site, expected):
     order = {k: v for k, v in details(link=link, domain=domain).items() if v is not None}
     client = fake_justclick(httpserver, {"10401": goods("consult")}, {"10401": order})
-    assert find_invoice(client, expect(CONSULT, SENT), site_url=site).invoice.link == expected
+    invoice = find_invoice(client, expect(CONSULT, SENT), site_url=site,
+                           link_hosts=("pay.example.com", ".example.org")).invoice
+    assert invoice.link == expected and invoice.link_refused is None and invoice.link_refusal is None
+
+
+SHOP = "https://shop.example.net"  # an account on its own domain: its API URL's host
+
+
+@pytest.mark.parametrize("link, domain, kept", [
+    ("/bill/1/f00d", None, f"{SHOP}/bill/1/f00d"),  # the API URL's host
+    (f"{SHOP}:8443/bill/1/f00d", None, f"{SHOP}:8443/bill/1/f00d"),
+    ("https://shop.example.net./bill/1", None, "https://shop.example.net./bill/1"),
+    ("https://testshop.justclick.ru/bill/1/f00d", None, "https://testshop.justclick.ru/bill/1/f00d"),
+    ("/bill/1/f00d", "testshop.justclick.io", "https://testshop.justclick.io/bill/1/f00d"),
+    ("https://JustClick.ru/bill/1", None, "https://JustClick.ru/bill/1"),
+    ("https://pay.partner.example/bill/1", None, "https://pay.partner.example/bill/1"),  # configured
+    ("/bill/1", "a.b.school.example", "https://a.b.school.example/bill/1"),  # configured with subdomains
+    ("/bill/1", "school.example", "https://school.example/bill/1"),
+])
+def test_payment_links_on_the_accounts_own_hosts_are_kept(httpserver, link, domain, kept):
+    order = {k: v for k, v in details(link=link, domain=domain).items() if v is not None}
+    client = fake_justclick(httpserver, None, {"1": order})
+    invoice = refresh_status(client, 1, site_url=SHOP, link_hosts=("pay.partner.example", ".school.example"))
+    assert invoice.link == kept and invoice.link_refused is None
+
+
+@pytest.mark.parametrize("link, domain, refused", [
+    ("https://evil.example/bill/1/f00d", None, "evil.example"),
+    ("/bill/1/f00d", "evil.example", "evil.example"),
+    ("/bill/1/f00d", "https://evil.example/", "evil.example"),
+    ("//evil.example/bill/1", None, "evil.example"),
+    ("http://Evil.Example:8080/bill/1", None, "evil.example"),
+    ("https://testshop.justclick.io.evil.example/bill/1", None, "testshop.justclick.io.evil.example"),
+    ("https://notjustclick.ru/bill/1", None, "notjustclick.ru"),
+    ("https://partner.example/bill/1", None, "partner.example"),  # pay.partner.example is, not its parent
+    ("https://evil.example.net/bill/1", None, "evil.example.net"),  # shop.example.net's sibling
+    ("https://пример.рф/bill/1", None, "xn--e1afmkfd.xn--p1ai"),
+    ("javascript:alert(1)", None, "javascript:"),
+    ("JavaScript:alert(document.cookie)//https://shop.example.net", None, "javascript:"),
+    ("data:text/html,<script>alert(1)</script>", None, "data:"),
+    # Links a browser reads otherwise than a parser might: never shown.
+    ("https://shop.example.net@evil.example/bill/1", None, ""),
+    ("https://evil.example\\@shop.example.net/bill/1", None, ""),
+    ("https://evil.example\\.shop.example.net/bill/1", None, ""),
+    ("https://evil.example%2f.justclick.ru/bill/1", None, ""),
+    ("https://shop.example.net:port/bill/1", None, ""),
+    ("https:///bill/1", None, ""),
+])
+def test_payment_links_on_any_other_host_are_refused_and_the_reason_kept(httpserver, link, domain, refused):
+    order = {k: v for k, v in details(link=link, domain=domain).items() if v is not None}
+    client = fake_justclick(httpserver, None, {"1": order})
+    invoice = refresh_status(client, 1, site_url=SHOP, link_hosts=("pay.partner.example", ".school.example"))
+    assert invoice.link is None and invoice.link_refused == refused
+    if refused.endswith(":") or not refused:
+        assert "not a web address of the account's site" in invoice.link_refusal
+    else:
+        assert invoice.link_refusal == (f"JustClick gave a payment link on another site ({refused}), so the "
+                                        "desk does not show it: open the invoice in JustClick.")
+    assert Invoice.from_dict(json.loads(json.dumps(invoice.to_dict()))) == invoice
 
 
 def test_an_invoice_listed_but_not_yet_readable_is_skipped(httpserver):
@@ -525,6 +584,54 @@ def test_garbage_cannot_look(httpserver, bills, orders):
     assert "JustClick" in failure_reason(caught.value)
 
 
+def unsigned(reply, how):
+    """`reply` with its hash zeroed, gone, signed with another key, or in capitals."""
+    if how == "missing":
+        return {k: v for k, v in reply.items() if k != "hash"}
+    forged = {"zeroed": "0" * 32, "other key": reply_hash(reply["error_code"], reply["error_text"], "other"),
+              "another text": reply_hash(reply["error_code"], "ok")}[how]
+    return {**reply, "hash": forged}
+
+
+@pytest.mark.parametrize("how", ["zeroed", "missing", "other key", "another text"])
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_a_success_reply_whose_hash_does_not_verify_cannot_look(httpserver, caplog, method, how):
+    bills = envelope({"10401": goods("consult")})
+    order = envelope(details())
+    if method == "GetBills":
+        bills = unsigned(bills, how)
+    else:
+        order = unsigned(order, how)
+    httpserver.expect_request("/api/GetBills").respond_with_json(bills)
+    httpserver.expect_request("/api/getOrderDetails").respond_with_json(order)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(BadResponse) as caught:
+        find_invoice(make_client(httpserver.url_for("/api/")), expect(CONSULT, SENT), site_url=SITE)
+    assert failure_reason(caught.value).startswith("JustClick's reply could not be verified")
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert method in warning.getMessage()
+    assert API_KEY not in caplog.text and "consult" not in caplog.text and "/bill/" not in caplog.text
+
+
+def test_a_reply_hash_in_capitals_and_a_cyrillic_text_verify(httpserver):
+    text = "Заказ найден"
+    bills = {**envelope({"10401": goods("consult")}, text=text)}
+    bills["hash"] = bills["hash"].upper()
+    httpserver.expect_request("/api/GetBills").respond_with_json(bills)
+    httpserver.expect_request("/api/getOrderDetails").respond_with_json(envelope(details(), text="ok"))
+    client = make_client(httpserver.url_for("/api/"))
+    assert find_invoice(client, expect(CONSULT, SENT), site_url=SITE).invoice.number == "10401"
+
+
+def test_a_refusal_with_a_wrong_hash_still_says_its_code(httpserver):
+    """A refusal is not acted on beyond "could not look", so its code is shown whatever its hash."""
+    httpserver.expect_request("/api/GetBills").respond_with_json(
+        unsigned(envelope(code=8, text="Limit"), "zeroed"))
+    with pytest.raises(Rejected) as caught:
+        find_invoice(make_client(httpserver.url_for("/api/")), expect(CONSULT, SENT), site_url=SITE)
+    assert caught.value.code == 8
+
+
 def test_an_html_page_cannot_look(httpserver):
     httpserver.expect_request("/api/GetBills").respond_with_data(
         "<html><body>502 Bad Gateway</body></html>", status=502, content_type="text/html")
@@ -566,6 +673,11 @@ def test_an_invoice_keeps_in_a_history_entry():
     assert Invoice.from_dict(kept) == invoice
     missing = Invoice("1", None, None, "", None, SENT)
     assert Invoice.from_dict(json.loads(json.dumps(missing.to_dict()))) == missing
+    refused = Invoice("1", None, None, "", None, SENT, link_refused="evil.example")
+    assert Invoice.from_dict(json.loads(json.dumps(refused.to_dict()))) == refused
+    # Kept before payment links were checked: nothing refused.
+    before = {k: v for k, v in invoice.to_dict().items() if k != "link_refused"}
+    assert Invoice.from_dict(before) == invoice and invoice.link_refused is None
 
 
 def test_site_of_is_the_api_urls_scheme_and_host():

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, LOGIN, serve
+from tests.conftest import API_KEY, LOGIN, reply_hash, serve
 from webapp.justclick import (
     BadResponse,
     JustClickClient,
@@ -34,7 +34,7 @@ from webapp.sandbox import (
 
 TIMEOUT = 0.5
 EMAIL = "ivan.petrov@example.com"
-ENVELOPE_OK = {"error_code": 0, "error_text": "OK", "result": [], "hash": "0" * 32}
+ENVELOPE_OK = {"error_code": 0, "error_text": "OK", "result": [], "hash": reply_hash(0, "OK")}
 
 
 def make_client(url, key=API_KEY, **kwargs):
@@ -187,6 +187,26 @@ def test_get_all_goods_code_700_means_no_products(httpserver):
     # The contract: hash = md5(body_without_hash + "::" + login + "::" + secret); the body is empty.
     expected = hashlib.md5(f"::{LOGIN}::{API_KEY}".encode()).hexdigest()
     assert request.get_data() == f"hash={expected}".encode()
+
+
+@pytest.mark.parametrize("reply_hash_sent", ["0" * 32, None, reply_hash(0, "OK", key="another-key")],
+                         ids=["zeroed", "missing", "another key"])
+def test_get_all_goods_whose_reply_does_not_verify_is_a_bad_response(httpserver, reply_hash_sent):
+    goods = [{"good_id": 1, "good_name": "kurs", "good_title": "Kurs", "good_sum": "1.00"}]
+    reply = {**ENVELOPE_OK, "result": goods, "hash": reply_hash_sent}
+    httpserver.expect_request("/api/GetAllGoods").respond_with_json(
+        {k: v for k, v in reply.items() if v is not None})
+    with pytest.raises(BadResponse) as caught:
+        make_client(httpserver.url_for("/api/")).get_all_goods()
+    assert str(caught.value).startswith("JustClick's reply could not be verified")
+    assert caught.value.body == ""  # nothing of an unverified reply is kept
+
+
+def test_api_2_replies_are_read_whatever_their_hash(httpserver):
+    """Only API 1.0's reply hash is documented; 2.0's is an inference, so it is not checked."""
+    httpserver.expect_request("/api/getgoods").respond_with_json(
+        {**ENVELOPE_OK, "result": [{"id": 1, "good_name": "kurs", "good_title": "Kurs"}], "hash": "0" * 32})
+    assert make_client(httpserver.url_for("/api/")).get_goods()[0]["good_name"] == "kurs"
 
 
 def test_get_all_goods_other_codes_still_raise(httpserver):

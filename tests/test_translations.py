@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.conftest import OPERATOR, desk_config, desk_in, sign_in
+from tests.conftest import OPERATOR, desk_config, desk_in, reply_hash, sign_in
 from tests.test_faults import answer_lists
 from webapp import create_app
 from webapp.sandbox import ERROR_TEXTS, SEED_GOODS
@@ -361,7 +361,7 @@ def test_an_earlier_unclear_attempt_is_described_in_russian(ru):
 
 def _envelope(result=None, code=0, text="OK"):
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
-            "hash": "0" * 32}
+            "hash": reply_hash(code, text)}
 
 
 @pytest.mark.parametrize(("outcome", "bills", "expect"), [

@@ -110,6 +110,35 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     return value in ("on", "true", "1", "yes")
 
 
+#: One label of a host name (IDNA-encoded), and a host name of such labels.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+
+
+def _payment_link_hosts(raw: str) -> tuple[str, ...]:
+    """PAYMENT_LINK_HOSTS: host names, comma-separated, where the account's payment pages may also be.
+    `.example.com` or `*.example.com` means example.com and its subdomains; kept as `.example.com`."""
+    hosts = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        subdomains = item.startswith((".", "*."))
+        name = item.removeprefix("*").removeprefix(".") if subdomains else item
+        try:
+            name = name.encode("idna").decode("ascii").lower()  # as browsers write a host
+        except UnicodeError:
+            name = ""
+        if not HOST_NAME.fullmatch(name):
+            raise ConfigError(f"PAYMENT_LINK_HOSTS: {item!r} is not a host name. List host names separated "
+                              "by commas, such as pay.example.com, or .example.com for a domain and its "
+                              "subdomains (no scheme, port or path).")
+        if subdomains and "." not in name:
+            raise ConfigError(f"PAYMENT_LINK_HOSTS: {item!r} would take every site under .{name} as the "
+                              "account's: name the account's own domain.")
+        hosts.append(f".{name}" if subdomains else name)
+    return tuple(hosts)
+
+
 def load_config(env: Mapping[str, str]) -> dict:
     """Flask config values from the environment; raises ConfigError naming what is wrong."""
     username = env.get("JUSTCLICK_USERNAME", "").strip()
@@ -171,6 +200,7 @@ def load_config(env: Mapping[str, str]) -> dict:
         # The sandbox stands in for a Russian shop, on Moscow time as such accounts are.
         "ACCOUNT_TIMEZONE": timezone or ("Europe/Moscow" if sandbox else None),
         "ACCOUNT_CURRENCY": currency,
+        "PAYMENT_LINK_HOSTS": _payment_link_hosts(env.get("PAYMENT_LINK_HOSTS", "")),
         "DEFAULT_LOCALE": language,
         "TEAM_USERS": team_users,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,

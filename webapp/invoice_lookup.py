@@ -67,8 +67,9 @@ def look_up(entry: dict) -> Look:
         raise ValueError(f"an attempt that is {entry['outcome']} has no invoice to look for")
     try:
         if entry.get("bill_id"):  # known already (found before, or named by a 601): read it by number
-            invoice = refresh_status(current_app.extensions["justclick"], entry["bill_id"],
-                                     site_url=_site_url(), tz=current_app.config["ACCOUNT_TIMEZONE"])
+            config, client = current_app.config, current_app.extensions["justclick"]
+            invoice = refresh_status(client, entry["bill_id"], site_url=_site_url(),
+                                     tz=config["ACCOUNT_TIMEZONE"], link_hosts=config["PAYMENT_LINK_HOSTS"])
             return _attach(entry, invoice, by="lookup") if invoice else Look("not_listed", entry)
         finding = _find(entry)
     except JustClickError as exc:
@@ -135,7 +136,8 @@ def _find(entry: dict):
                            coupon_codes={str(c["id"]): c["coupon"] for c in catalog.coupons or ()})
     exclude = _claimed_by_others(entry) | set(entry.get("not_these", []))
     return find_invoice(current_app.extensions["justclick"], expected, site_url=_site_url(),
-                        tz=config["ACCOUNT_TIMEZONE"], exclude=exclude)
+                        tz=config["ACCOUNT_TIMEZONE"], exclude=exclude,
+                        link_hosts=config["PAYMENT_LINK_HOSTS"])
 
 
 def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = None) -> Look:
@@ -160,8 +162,9 @@ def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = N
 
 
 def _site_url() -> str:
-    """Where relative payment links belong. The sandbox's pages are served under the desk's /sandbox:
-    its API host (sandbox.invalid) is no place a browser can open."""
+    """Where relative payment links belong, and a host payment links may name. The sandbox's pages are
+    served under the desk's /sandbox: its API host (sandbox.invalid) is no place a browser can open, and
+    the desk's own host is where the stand-in's payment pages are."""
     if current_app.config["SANDBOX"]:
         return request.host_url + "sandbox"
     return site_of(current_app.config["JUSTCLICK_API_URL"])

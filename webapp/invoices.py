@@ -29,6 +29,9 @@ from .words import Words
 CLOCK_SLACK = timedelta(seconds=60)
 #: getOrderDetails calls one lookup may make, however many invoices match.
 MAX_DETAIL_CALLS = 4
+#: JustClick's own domains, where every account's payment pages may live. A leading "." means the
+#: domain and its subdomains, as in PAYMENT_LINK_HOSTS.
+JUSTCLICK_HOSTS = (".justclick.ru", ".justclick.io")
 
 _UNIX_SECONDS = re.compile(r"\d+(\.\d+)?")
 
@@ -41,17 +44,31 @@ class Invoice:
     pay_status: str  # as JustClick says it: waiting, paid, cancel, ...
     link: str | None  # the payment page, absolute; None when JustClick gives none usable
     created: datetime  # aware, UTC
+    # A payment link JustClick gave that is not shown: the host it pointed to, or, for a link that is
+    # no plain web address, its scheme ("javascript:") or "". None when nothing was refused.
+    link_refused: str | None = None
 
     @property
     def paid(self) -> bool:
         return self.pay_status.lower() == "paid"
+
+    @property
+    def link_refusal(self) -> Words | None:
+        """Why the invoice shows no payment link although JustClick gave one, for the operator."""
+        if self.link_refused is None:
+            return None
+        if _HOST_NAME.fullmatch(self.link_refused):
+            return Words("JustClick gave a payment link on another site (%(host)s), so the desk does not "
+                         "show it: open the invoice in JustClick.", host=self.link_refused)
+        return Words("JustClick gave a payment link that is not a web address of the account's site, so "
+                     "the desk does not show it: open the invoice in JustClick.")
 
     def to_dict(self) -> dict:
         """A JSON-ready form, for keeping in a history entry."""
         money = {k: None if v is None else str(v) for k, v in
                  (("sum_to_pay", self.sum_to_pay), ("order_sum", self.order_sum))}
         return {"number": self.number, **money, "pay_status": self.pay_status, "link": self.link,
-                "created": self.created.isoformat()}
+                "link_refused": self.link_refused, "created": self.created.isoformat()}
 
     @classmethod
     def from_dict(cls, data: dict) -> Invoice:
@@ -61,6 +78,7 @@ class Invoice:
             order_sum=None if data["order_sum"] is None else Decimal(data["order_sum"]),
             pay_status=data["pay_status"], link=data["link"],
             created=datetime.fromisoformat(data["created"]),
+            link_refused=data.get("link_refused"),  # absent from entries kept before links were checked
         )
 
 
@@ -148,6 +166,7 @@ def find_invoice(
     site_url: str,
     tz: str | tzinfo | None = None,
     exclude: Collection[str] = (),
+    link_hosts: Collection[str] = (),
 ) -> Finding:
     """The invoice an attempt made, identified, never guessed.
 
@@ -157,8 +176,8 @@ def find_invoice(
     the attempt's window, placed on JustClick's clock by the skew its Date header shows. One such
     invoice is the finding. Several, or ones that fit but for their time (or whose local time cannot
     be placed without the account's zone), are candidates for the operator: nothing is attached.
-    `exclude`: invoices other attempts of the team have claimed. Raises JustClickError when it
-    could not look.
+    `exclude`: invoices other attempts of the team have claimed. `link_hosts`: hosts besides site_url's
+    and JustClick's where a payment link may point. Raises JustClickError when it could not look.
     """
     start, end = expected.window
     if start.tzinfo is None or end.tzinfo is None:
@@ -174,7 +193,7 @@ def find_invoice(
         details = client.get_order_details(number, good_info=True)
         if details is None:  # listed, but not (yet, or any longer) readable
             continue
-        invoice = _invoice(number, details, site_url, tz)
+        invoice = _invoice(number, details, site_url, tz, link_hosts)
         at = _placed(details.get("created"), tz)
         timing = "unknown" if at is None else "inside" if earliest <= at <= latest else "outside"
         if _agrees(expected, details, _slugs(bills[number])):
@@ -299,10 +318,10 @@ def _placed(value: object, tz: str | tzinfo | None) -> datetime | None:
 
 
 def refresh_status(client: JustClickClient, bill_id: str | int, *, site_url: str,
-                   tz: str | tzinfo | None = None) -> Invoice | None:
+                   tz: str | tzinfo | None = None, link_hosts: Collection[str] = ()) -> Invoice | None:
     """A known invoice read afresh (for its payment status); None if JustClick no longer has it."""
     details = client.get_order_details(bill_id, good_info=True)
-    return None if details is None else _invoice(str(bill_id), details, site_url, tz)
+    return None if details is None else _invoice(str(bill_id), details, site_url, tz, link_hosts)
 
 
 def failure_reason(exc: JustClickError) -> str:
@@ -338,14 +357,17 @@ def _good_names(number: str, goods: object) -> set[str]:
     return {g["good_name"].strip() for g in items}
 
 
-def _invoice(number: str, details: dict, site_url: str, tz: str | tzinfo | None) -> Invoice:
+def _invoice(number: str, details: dict, site_url: str, tz: str | tzinfo | None,
+             link_hosts: Collection[str] = ()) -> Invoice:
+    link, refused = _absolute_link(details.get("link"), details.get("domain"), site_url, link_hosts)
     return Invoice(
         number=str(number),
         sum_to_pay=_money("bill_sum_topay", details.get("bill_sum_topay")),
         order_sum=_money("price", details.get("price")),
         pay_status=str(details.get("pay_status") or "").strip(),
-        link=_absolute_link(details.get("link"), details.get("domain"), site_url),
+        link=link,
         created=_created(details.get("created"), tz),
+        link_refused=refused,
     )
 
 
@@ -378,10 +400,13 @@ def _money(name: str, value: object) -> Decimal | None:
     return amount
 
 
-def _absolute_link(link: object, domain: object, site_url: str) -> str | None:
-    """The payment link made absolute: a relative one belongs to the order's domain, else the site."""
+def _absolute_link(link: object, domain: object, site_url: str,
+                   link_hosts: Collection[str] = ()) -> tuple[str | None, str | None]:
+    """The payment link made absolute (a relative one belongs to the order's domain, else the site),
+    kept only on the account's own hosts, since it goes to the customer: (link, None). A link given but
+    refused is (None, where it pointed: see Invoice.link_refused); no link at all is (None, None)."""
     if not isinstance(link, str) or not link.strip():
-        return None
+        return None, None
     link = link.strip()
     scheme = urlsplit(site_url).scheme or "https"
     if link.startswith("//"):
@@ -393,5 +418,41 @@ def _absolute_link(link: object, domain: object, site_url: str) -> str | None:
             base = domain if "://" in domain else f"{scheme}://{domain}"
         # Joined, not urljoin-ed: a site_url with a path (a mounted stand-in) keeps it.
         link = f"{base.rstrip('/')}/{link.lstrip('/')}"
+    parts = urlsplit(link)
     # Only web links: anything else (javascript:, data:) must never become a link in a page.
-    return link if urlsplit(link).scheme in ("http", "https") and urlsplit(link).netloc else None
+    if parts.scheme not in ("http", "https"):
+        return None, f"{parts.scheme}:" if parts.scheme else ""
+    host = _link_host(link)
+    if host is None:
+        return None, ""
+    account = (urlsplit(site_url).hostname or "", *JUSTCLICK_HOSTS, *link_hosts)
+    return (link, None) if _on_hosts(host, account) else (None, host)
+
+
+#: A host name as the desk compares them: ASCII (IDNA) labels, lowercase.
+_HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
+#: What a browser reads otherwise than urlsplit does (it drops tabs and newlines, and takes "\" for
+#: "/"), so that a link holding them may open another host than the one checked.
+_MISREAD = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def _link_host(link: str) -> str | None:
+    """The host a browser opens for `link`, as a plain host name; None when that is not certain."""
+    parts = urlsplit(link)
+    if _MISREAD.search(link) or "@" in parts.netloc or not parts.hostname:
+        return None  # a user name before "@" is a classic way to make a link read as another site
+    try:
+        _ = parts.port  # raises for a port that is no number, which no browser opens
+        host = parts.hostname.rstrip(".").encode("idna").decode("ascii")  # as a browser writes it
+    except (ValueError, UnicodeError):
+        return None
+    return host if _HOST_NAME.fullmatch(host) else None
+
+
+def _on_hosts(host: str, hosts: Iterable[str]) -> bool:
+    """Whether `host` is one of `hosts`; an entry with a leading "." covers that domain's subdomains."""
+    for allowed in hosts:
+        domain = allowed.removeprefix(".")
+        if host == domain or (allowed.startswith(".") and host.endswith(allowed)):
+            return True
+    return False

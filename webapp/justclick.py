@@ -8,6 +8,7 @@ once it may have reached JustClick.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -251,11 +252,38 @@ class JustClickClient:
         return reply.result
 
     def _signed(self, method: str, fields: dict) -> Reply:
-        """An API 1.0 call: the hash signs the exact bytes sent before it, and goes last."""
+        """An API 1.0 call: the hash signs the exact bytes sent before it, and goes last.
+        Its reply is believed only when signed with the account's key, as JustClick's example checks."""
         body = php_urlencode(fields)
         signature = f"hash={self.sign(body)}"
-        return self._call(method, None, raw_body=f"{body}&{signature}" if body else signature,
-                          hints=SIGNED_CODE_HINTS)
+        reply = self._call(method, None, raw_body=f"{body}&{signature}" if body else signature,
+                           hints=SIGNED_CODE_HINTS)
+        # Only a success reaches here: a refusal (Rejected) is acted on no further than "could not
+        # look" or "not listed", so its code and text are shown whatever its hash says.
+        self._verify(method, reply)
+        return reply
+
+    def _verify(self, method: str, reply: Reply) -> None:
+        """An API 1.0 reply's hash: md5("{error_code}::{error_text}::{secret}"), lowercase hex.
+        (API 2.0 replies are not checked: their hash is inferred from 1.0's, not documented.)"""
+        sent = reply.raw.get("hash")
+        expected = self._reply_hash(reply)
+        if isinstance(sent, str) and expected is not None and hmac.compare_digest(sent.lower(), expected):
+            return
+        log.warning("justclick %s reply hash %s: the reply is not trusted", method,
+                    "missing" if sent is None else "does not match")
+        raise BadResponse(Words("JustClick's reply could not be verified: it is not signed with the "
+                                "account's API key. Check JUSTCLICK_API_KEY; if it is right, the reply "
+                                "did not come from JustClick."), status=200)
+
+    def _reply_hash(self, reply: Reply) -> str | None:
+        """The hash of the code as the integer sent and the text exactly as sent (PHP writes a
+        missing text as ""); None for a text no signature could cover."""
+        text = reply.raw.get("error_text")
+        text = "" if text is None else text
+        if not isinstance(text, str):
+            return None
+        return hashlib.md5(f"{reply.code}::{text}::{self._api_key}".encode()).hexdigest()
 
     def _call(self, method: str, fields: dict | None, *, raw_body: str | None = None,
               log_detail: str = "", hints: dict = CODE_HINTS) -> Reply:
