@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from limits import parse_many
 
 from . import history
+from .auth import operator_name
 from .bulk_check import CheckedRow, check_table
 from .extensions import limiter
 from .sending import NotRecorded, send_order
@@ -119,7 +120,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
         row["entry"] = {name: result.entry.get(name) for name in KEPT}
     if row["entry"].get("code") == TOO_MANY:  # refused, not made: sent again when the run resumes
         row["tried"] = [*row.get("tried", []), row["entry"]]
-        row.update(entry=None, token=current_app.extensions["submission_tokens"].new())
+        row.update(entry=None, token=current_app.extensions["submission_tokens"].new(operator_name()))
         table.update(state="paused", message=_(
             "JustClick answered code 8 (too many requests) at row %(row)d, so sending is paused. "
             "Wait a minute, then continue: the row will be sent again.", row=index + 1))
@@ -142,7 +143,7 @@ def retry_failed(table: dict) -> int:
         if outcomes.get(i) in RETRYABLE:
             entry = row["entry"]
             row["tried"] = [*row.get("tried", []), entry]
-            row.update(entry=None, token=tokens.new(), queued=False)
+            row.update(entry=None, token=tokens.new(operator_name()), queued=False)
             count += 1
     table.update(state="draft", message="")
     return count

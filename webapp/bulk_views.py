@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from . import bulk_run, exports, history
-from .auth import current_operator
+from .auth import current_operator, operator_name
 from .bulk import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
 from .bulk_check import check_row, check_table, total_of
 from .extensions import htmx
@@ -79,7 +79,7 @@ def upload():
     tokens = current_app.extensions["submission_tokens"]
     table = {"source": source, "headers": found.headers, "mapping": guess_mapping(found.headers),
              "state": "draft", "message": "",
-             "rows": [{"line": line, "cells": cells, "token": tokens.new(), "entry": None}
+             "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}
                       for line, cells in found.rows]}
     table_id = _tables().new(history.history_id(), table)
     return redirect(url_for("bulk.table", table_id=table_id), 303)
