@@ -88,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     request_body.init_app(app)
     app.before_request(sending.replay_journal)
     auth.init_app(app)
+    app.before_request(request_body.readable_form_only)  # after the gate: the operator's language
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
     csrf.init_app(app)
     app.before_request(logs.bind_operator)
