@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import formats, history, phones
+from . import formats, history, order_budget, phones
 from .auth import current_operator, operator_name
 from .errors import MESSAGES, csrf_message, render_error
 from .extensions import htmx, limiter
@@ -153,10 +153,6 @@ def new_order():
     return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
 
 
-def _operator_key() -> str:
-    return f"orders:{(current_operator() or {}).get('username', '')}"
-
-
 def _not_an_order_to_send() -> bool:
     """Line actions are not orders; nor is a twin of a form already sent: it is answered with the
     first post's outcome, never with the rate limit."""
@@ -168,9 +164,13 @@ def _not_an_order_to_send() -> bool:
         return False
 
 
+def _order_was_sent(_response) -> bool:
+    return g.get("order_sent", False)
+
+
 @bp.post("/")
-@limiter.limit(lambda: current_app.config["ORDER_RATE_LIMIT"], key_func=_operator_key,
-               exempt_when=_not_an_order_to_send, deduct_when=lambda response: g.get("order_sent", False))
+@limiter.shared_limit(order_budget.limit_value, order_budget.SCOPE, key_func=order_budget.key,
+                      exempt_when=_not_an_order_to_send, deduct_when=_order_was_sent)
 def submit():
     action = request.form.get("action", "")
     if action == "paste":
