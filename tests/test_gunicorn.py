@@ -360,3 +360,26 @@ def test_a_hostile_xlsx_is_refused_while_the_desk_answers_and_no_worker_grows(pu
     assert set(after) == set(before), public_desk.log.read_text()[-2000:]  # no worker killed
     assert all(after[pid] - before[pid] < 100 * 1024 for pid in before), (before, after)
     assert health and set(health) == {200}, health
+
+
+def test_sign_in_limits_hold_across_the_workers_of_one_instance_without_redis(public_desk):
+    """Counted in one file for both workers: 5 failures for a username from an address, then 429;
+    and 20 failures from one address, whatever the usernames. Each worker counting alone let 11
+    through and never reached 20 at 25 usernames."""
+    url = public_desk.url
+
+    def fail(username: str, address: str) -> int:
+        browser = requests.Session()  # a new connection each time: either worker may answer
+        browser.headers.update({"Connection": "close", "X-Forwarded-For": address})
+        page = browser.get(url + "login", timeout=10).text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+        form = {"username": username, "password": "wrong", "csrf_token": token}
+        return browser.post(url + "login", data=form, timeout=20).status_code
+
+    same_user = [fail("Alice", "10.20.0.1") for _ in range(8)]
+    assert same_user == [401] * 5 + [429] * 3, same_user
+    many_users = [fail(f"guess{i}", "10.20.0.2") for i in range(25)]
+    assert many_users == [401] * 20 + [429] * 5, many_users
+    log = public_desk.log.read_text()
+    served_by = set(re.findall(r'"POST /login HTTP/1.1" (?:401|429) .* worker=<?(\d+)>?', log))
+    assert len(served_by) == 2  # both workers answered, and counted together

@@ -197,7 +197,11 @@ def _configure_storage(app: Flask):
     app.extensions["bulk_tables"] = BulkTables(tables, app.permanent_session_lifetime.total_seconds())
     # On this instance's disk even with Redis: it holds what Redis could not take.
     app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
-    app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")
+    # Without Redis, limits are counted in a file every worker of this instance shares.
+    from . import limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          url or f"orderdesk+sqlite://{os.path.join(app.instance_path, 'limits.sqlite3')}")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # While Redis is away, limits are counted in memory rather than failing every request.
