@@ -362,11 +362,11 @@ def test_a_hostile_xlsx_is_refused_while_the_desk_answers_and_no_worker_grows(pu
     assert health and set(health) == {200}, health
 
 
-def test_sign_in_limits_hold_across_the_workers_of_one_instance_without_redis(public_desk):
-    """Counted in one file for both workers: 5 failures for a username from an address, then 429;
-    and 20 failures from one address, whatever the usernames. Each worker counting alone let 11
-    through and never reached 20 at 25 usernames."""
-    url = public_desk.url
+def assert_sign_in_limits_hold_across_workers(desk) -> None:
+    """5 failures for a username from an address, then 429; and 20 failures from one address,
+    whatever the usernames; both workers answering. Each worker counting alone let 11 through and
+    never reached 20 at 25 usernames."""
+    url = desk.url
 
     def fail(username: str, address: str) -> int:
         browser = requests.Session()  # a new connection each time: either worker may answer
@@ -380,6 +380,28 @@ def test_sign_in_limits_hold_across_the_workers_of_one_instance_without_redis(pu
     assert same_user == [401] * 5 + [429] * 3, same_user
     many_users = [fail(f"guess{i}", "10.20.0.2") for i in range(25)]
     assert many_users == [401] * 20 + [429] * 5, many_users
-    log = public_desk.log.read_text()
+    log = desk.log.read_text()
     served_by = set(re.findall(r'"POST /login HTTP/1.1" (?:401|429) .* worker=<?(\d+)>?', log))
     assert len(served_by) == 2  # both workers answered, and counted together
+
+
+def test_sign_in_limits_hold_across_the_workers_of_one_instance_without_redis(public_desk):
+    """Counted in one SQLite file in the instance folder."""
+    assert_sign_in_limits_hold_across_workers(public_desk)
+
+
+def test_sign_in_limits_hold_across_instances_with_redis(make_sandbox, tmp_path, redis_url):
+    """Two instances (each of two workers, with instance folders of their own) share one Redis."""
+    stand_in = make_sandbox()
+    with gunicorn(stand_in.url, tmp_path / "one", REDIS_URL=redis_url) as one, \
+            gunicorn(stand_in.url, tmp_path / "two", REDIS_URL=redis_url) as two:
+        def fail(desk, username: str) -> int:
+            browser = requests.Session()
+            browser.headers.update({"Connection": "close", "X-Forwarded-For": "10.30.0.1"})
+            page = browser.get(desk.url + "login", timeout=10).text
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+            form = {"username": username, "password": "wrong", "csrf_token": token}
+            return browser.post(desk.url + "login", data=form, timeout=20).status_code
+
+        answers = [fail(desk, "alice") for desk in (one, two) * 4]
+    assert answers == [401] * 5 + [429] * 3, answers
