@@ -288,6 +288,19 @@ def test_security_headers_on_every_page(app, client, anonymous):
             assert "Strict-Transport-Security" not in response.headers
 
 
+def test_pages_are_never_kept_by_a_shared_browser_or_proxy(app, client):
+    """Every page the desk renders (the order page, history, an attempt, the exports, htmx regions)
+    says no-store; static files keep their year-long caching (tests/test_assets.py)."""
+    order = {"customer_email": "cache@example.com", "products-0-good_name": "digital"}
+    entry_id = client.post("/", data=order).headers["Location"].rsplit("/", 1)[1]
+    pages = [concrete_url(r) for r in app.url_map.iter_rules()
+             if "GET" in r.methods and "<" not in r.rule and r.endpoint != "static"]
+    for url in [*pages, f"/attempts/{entry_id}", "/history.xlsx", "/login"]:
+        for headers in ({}, HX):
+            response = client.get(url, headers=headers)
+            assert response.headers.get("Cache-Control") == "no-store", (url, headers, response.status_code)
+
+
 def test_https_behind_the_router_gets_hsts_and_secure_cookies(anonymous):
     form = {"username": OPERATOR["username"], "password": OPERATOR["password"]}
     response = anonymous.post("/login", data=form, headers={"X-Forwarded-Proto": "https"})

@@ -6,6 +6,7 @@ from datetime import datetime
 import pytest
 from openpyxl import Workbook
 
+from tests.hostile_xlsx import REFUSALS, SHAPES
 from webapp.bulk import (
     MAX_ROWS,
     TableError,
@@ -167,13 +168,19 @@ def _in_sheet(old: bytes, new: bytes):
 
 @pytest.mark.parametrize("change", [
     _in_sheet(b"</sheetData>", b"<row"),  # broken XML
-    _in_sheet(b"<c r=\"A2\" t=\"inlineStr\"><is><t>ivan@example.com</t></is></c>",
-              b"<c r=\"A2\" t=\"d\"><v>not-a-date</v></c>"),  # a date cell that is no date
     lambda name, data: None if name.endswith("sheet1.xml") else data,  # the sheet itself missing
-], ids=["broken xml", "bad date cell", "no sheet"])
+], ids=["broken xml", "no sheet"])
 def test_a_damaged_xlsx_is_refused_with_a_clear_error(change):
     with pytest.raises(TableError, match="could not be opened"):
         read_upload("orders.xlsx", _xlsx(change))
+
+
+def test_a_date_cell_that_is_no_date_is_read_as_the_text_it_holds():
+    """The row then gets the form's own message for that field, as a typed value would."""
+    table = read_upload("orders.xlsx", _xlsx(_in_sheet(
+        b"<c r=\"A2\" t=\"inlineStr\"><is><t>ivan@example.com</t></is></c>",
+        b"<c r=\"A2\" t=\"d\"><v>not-a-date</v></c>")))
+    assert table.rows == [(2, ["not-a-date", "digital"])]
 
 
 def test_an_xlsx_with_a_cell_far_down_is_refused_not_read_row_by_empty_row():
@@ -205,3 +212,45 @@ def test_an_xlsx_that_unpacks_into_more_text_than_a_table_of_orders_holds_is_ref
     assert len(saved.getvalue()) < 100_000
     with pytest.raises(TableError, match="more text than"):
         read_upload("orders.xlsx", saved.getvalue())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_hostile_xlsx_is_refused_before_it_is_parsed(shape):
+    """512 KB that unpack into hundreds of megabytes of styles, shared strings or cells: each part is
+    unpacked only as far as a table of orders could reach, and counted, before any reader sees it."""
+    data = SHAPES[shape]()
+    assert len(data) <= 512 * 1024
+    with pytest.raises(TableError, match=REFUSALS[shape]):
+        read_upload("orders.xlsx", data)
+
+
+def test_a_part_whose_header_understates_its_size_is_refused():
+    """zipfile stops at the declared size; another reader might unpack the whole stream."""
+    import zipfile
+
+    data = bytearray(_xlsx())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    central = data.index(info.filename.encode(), data.index(b"PK\x01\x02")) - 46  # its directory entry
+    for start in (info.header_offset + 22, central + 24):  # the uncompressed size, in both headers
+        data[start:start + 4] = (info.file_size // 2).to_bytes(4, "little")
+    with pytest.raises(TableError, match="could not be opened"):
+        read_upload("orders.xlsx", bytes(data))
+
+
+@pytest.mark.parametrize("cell, words", [
+    ('<c r="A5001"><v>1</v></c>', "more than 500 rows"),
+    ('<c r="XFE2"><v>1</v></c>', "could not be opened"),  # past Excel\'s last column
+    ('<c r="BZ4000"><v>1</v></c>', "cells far to the right of the table"),  # 4,000 × 78 cells held at once
+])
+def test_a_sheet_larger_than_a_table_is_refused_by_its_cell_references(cell, words):
+    with pytest.raises(TableError, match=words):
+        read_upload("orders.xlsx", _xlsx(_in_sheet(b"</row></sheetData>",
+                                                   cell.encode() + b"</row></sheetData>")))
+
+
+def test_a_doctype_with_entities_is_refused():
+    billion = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+    with pytest.raises(TableError, match="could not be opened"):
+        read_upload("orders.xlsx", _xlsx(lambda name, data: billion + data if name.endswith("sheet1.xml")
+                                         else data))

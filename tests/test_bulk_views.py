@@ -324,3 +324,24 @@ def test_rows_keep_to_the_operators_order_rate_limit_by_waiting(shop, tmp_path):
     assert "the desk sends at most 2 per minute" in answer
     desk.post(f"/bulk/{table_id}/step", headers=HX)
     assert creates(shop) == 2
+
+
+def test_the_form_and_a_table_share_one_rate_budget(shop, tmp_path):
+    """Two orders from the form spend a budget of two a minute: a table's row then waits, and once a
+    table has spent it, the form is refused too."""
+    desk = sign_in(create_app(desk_config(shop.url, tmp_path, ORDER_RATE_LIMIT="2 per minute")).test_client())
+    for i in range(2):
+        order = {"customer_email": f"form{i}@example.com", "products-0-good_name": "digital"}
+        assert desk.post("/", data=order).status_code == 303
+    table_id = bring(desk, tsv(["Email", "Product"], ["row@example.com", "digital"]))
+    answer = desk.post(f"/bulk/{table_id}/send", headers=HX).get_data(as_text=True)
+    answer = desk.post(STEP.search(answer)[1], headers=HX).get_data(as_text=True)
+    assert creates(shop) == 2 and "the desk sends at most 2 per minute" in answer
+
+    other = sign_in(create_app(desk_config(shop.url, tmp_path / "b", ORDER_RATE_LIMIT="2 per minute")
+                               ).test_client())
+    table_id = bring(other, tsv(["Email", "Product"], *[[f"t{i}@example.com", "digital"] for i in range(2)]))
+    run(other, table_id)
+    assert creates(shop) == 4
+    refused = other.post("/", data={"customer_email": "late@example.com", "products-0-good_name": "digital"})
+    assert refused.status_code == 429 and creates(shop) == 4

@@ -77,3 +77,42 @@ def test_a_streamed_body_is_never_compressed(sandbox_server, tmp_path):
     assert response.status_code == 200 and response.is_streamed
     assert "Content-Encoding" not in response.headers
     assert response.get_data().startswith(b"line 0\n")
+
+
+TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|"csrf_token": "([^"]+)"')
+
+
+def tokens_of(page: bytes) -> set[bytes]:
+    return {a or b for a, b in TOKEN.findall(page)}
+
+
+def shared_run(first: bytes, second: bytes, length: int = 6) -> bytes | None:
+    """A run of `length` bytes found in both tokens: what a BREACH guess could build on."""
+    runs = {first[i:i + length] for i in range(len(first) - length + 1)}
+    return next((second[i:i + length] for i in range(len(second) - length + 1)
+                 if second[i:i + length] in runs), None)
+
+
+@pytest.mark.parametrize("url", ["/?customer_email=guess%40example.com&note=csrf", "/login?next=/history"])
+def test_a_compressed_page_that_echoes_the_query_never_repeats_its_csrf_token(app, client, url):
+    """Two responses in the same second share no run of the token: it is masked afresh each time,
+    though within one page its repeats are one value (and still compress)."""
+    who = client if url.startswith("/?") else app.test_client()
+    pages = [DECODE["br"](who.get(url, headers={"Accept-Encoding": CHROMIUM}).get_data()) for _ in range(2)]
+    first, second = (tokens_of(page) for page in pages)
+    assert len(first) == len(second) == 1, (first, second)  # one value per response
+    assert shared_run(first.pop(), second.pop()) is None
+
+
+def test_a_masked_token_is_accepted_as_the_token(sandbox_server, tmp_path):
+    """Posted back, whether in the form or in htmx's header, the masked token is the real one."""
+    desk = create_app(desk_config(sandbox_server.url, tmp_path, WTF_CSRF_ENABLED=True)).test_client()
+    page = desk.get("/login").get_data()
+    [token] = tokens_of(page)
+    form = {"username": "alice", "password": "correct horse 7", "csrf_token": token.decode()}
+    assert desk.post("/login", data=form).status_code == 303
+    [token] = tokens_of(desk.get("/history/clear").get_data())
+    assert desk.post("/history/clear", data={"csrf_token": token.decode()}).status_code == 303
+    [token] = tokens_of(desk.get("/history/clear").get_data())
+    assert desk.post("/history/clear", headers={"X-CSRFToken": token.decode()}).status_code == 303
+    assert desk.post("/history/clear", data={"csrf_token": "x" + token.decode()[1:]}).status_code == 400

@@ -155,3 +155,17 @@ def test_sandbox_mode_keeps_one_generated_secret_for_every_worker_and_restart(tm
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
     assert create_app({"INSTANCE_PATH": str(tmp_path / "other")}).config["SECRET_KEY"] != \
         first.config["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("store", ["orders", "sessions", "cache", "history", "tokens", "preferences", "bulk"])
+def test_every_folder_a_store_writes_to_is_checked_at_the_start(tmp_path, capsys, store):
+    """A read-only orders/ once started cleanly, and then every order answered 503."""
+    from webapp import create_app as start
+
+    instance = tmp_path / "instance"
+    start({"INSTANCE_PATH": str(instance)})  # the folders exist, as after an earlier start
+    with read_only(instance / store), pytest.raises(SystemExit) as caught:
+        start({"INSTANCE_PATH": str(instance)})
+    assert caught.value.code == 3
+    message = capsys.readouterr().err
+    assert f"cannot write to the instance folder {instance / store} " in message

@@ -82,3 +82,35 @@ def test_after_an_unknown_outcome_sending_again_needs_confirmation(client, sandb
     assert len(sandbox_server.book.all()) == 1
     entry = client.get("/history?outcome=unknown").get_data(as_text=True)
     assert "slow@sandbox.test" in entry
+
+
+def test_another_operators_post_of_a_form_is_refused_and_claims_nothing(sandbox_server, tmp_path):
+    """A form's token belongs to whoever rendered it: bob posting alice's token sends nothing, and
+    alice's own post of it is then sent, not answered as "already sent"."""
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import TEAM_USERS, desk_config, sign_in
+    from webapp import create_app
+
+    team = {**TEAM_USERS, "bob": {"password_hash": generate_password_hash("bob pass 1"), "manager_id": 1,
+                                  "name": "Bob"}}
+    app = create_app(desk_config(sandbox_server.url, tmp_path, TEAM_USERS=team))
+    alice, bob = sign_in(app.test_client()), sign_in(app.test_client(), "bob", "bob pass 1")
+    token = token_of(alice.get("/").get_data(as_text=True))
+
+    stolen = bob.post("/", data={**ORDER, "submission_token": token})
+    assert stolen.status_code == 403 and "opened by another sign-in" in stolen.get_data(as_text=True)
+    assert token_of(stolen.get_data(as_text=True)) != token  # bob gets a token of his own
+    assert sandbox_server.book.all() == [] and not app.extensions["submission_tokens"].is_claimed(token)
+
+    own = alice.post("/", data={**ORDER, "submission_token": token})
+    assert own.status_code == 303 and len(sandbox_server.book.all()) == 1
+    assert "Created" in alice.get(own.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_token_is_bound_to_its_operator_whatever_the_case_of_the_name(app):
+    tokens = app.extensions["submission_tokens"]
+    token = tokens.new("alice")
+    assert tokens.issued_to(token, "Alice") and not tokens.issued_to(token, "bob")
+    forged = token[:22] + ("A" if token[22] != "A" else "B") + token[23:]  # the MAC half changed
+    assert not tokens.issued_to(forged, "alice") and not tokens.issued_to("../../etc/passwd", "alice")

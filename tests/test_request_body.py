@@ -56,7 +56,9 @@ def test_the_largest_real_order_fits_the_body_limit_twice(app):
 
 
 def test_the_largest_real_order_is_read_and_judged(client, sandbox_server):
-    response = client.post("/", data=largest_order(client.application))
+    order = largest_order(client.application)  # with a token issued to the operator, as long as any
+    order["submission_token"] = client.application.extensions["submission_tokens"].new(OPERATOR["username"])
+    response = client.post("/", data=order)
     assert response.status_code == 422  # read whole and judged field by field (4-byte email and all)
     assert "At most" not in response.get_data(as_text=True)  # every field within its limit
     assert sandbox_server.book.all() == []

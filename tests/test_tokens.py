@@ -66,7 +66,7 @@ def claim_in_process(kind, location, token, threads, ready, results):
 
 
 def test_new_tokens_are_fresh_url_safe_and_long(tokens):
-    issued = {tokens.new() for _ in range(100)}
+    issued = {tokens.new("alice") for _ in range(100)}
     assert len(issued) == 100
     for token in issued:
         assert len(base64.urlsafe_b64decode(token + "=")) >= 16
@@ -74,12 +74,12 @@ def test_new_tokens_are_fresh_url_safe_and_long(tokens):
 
 
 def test_a_token_is_claimed_exactly_once_by_twenty_threads(tokens):
-    assert claim_together(tokens, tokens.new(), 20) == 1
+    assert claim_together(tokens, tokens.new("alice"), 20) == 1
 
 
 def test_a_token_is_claimed_exactly_once_across_processes(tokens):
     kind, location = where(tokens)
-    token = tokens.new()
+    token = tokens.new("alice")
     context = multiprocessing.get_context("spawn")
     ready, results = context.Barrier(3), context.Queue()
     processes = [context.Process(target=claim_in_process, args=(kind, location, token, 4, ready, results))
@@ -95,7 +95,7 @@ def test_a_token_is_claimed_exactly_once_across_processes(tokens):
 
 
 def test_a_claim_holds_its_attempt_id_until_released(tokens):
-    token = tokens.new()
+    token = tokens.new("alice")
     assert tokens.outcome(token) is None and not tokens.is_claimed(token)  # never claimed
     assert tokens.claim(token, "0123456789ab")
     assert tokens.outcome(token) == "0123456789ab" and tokens.is_claimed(token)
@@ -109,7 +109,7 @@ def test_a_claim_holds_its_attempt_id_until_released(tokens):
 def test_a_claim_is_never_seen_without_its_attempt_id(tokens):
     # Twenty threads claim one token, each with its own id, while others read it: every reader
     # sees nothing or the winner's id, never an empty claim.
-    token, seen, start = tokens.new(), [], threading.Barrier(20)
+    token, seen, start = tokens.new("alice"), [], threading.Barrier(20)
 
     def claim_or_read(i):
         start.wait()
@@ -140,7 +140,7 @@ def test_malformed_tokens_are_refused(tokens, garbage):
 def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
     app = create_app(desk_config(NOWHERE, tmp_path, SESSION_LIFETIME_HOURS=1 / 60))
     tokens = app.extensions["submission_tokens"]
-    old, young = tokens.new(), tokens.new()
+    old, young = tokens.new("alice"), tokens.new("alice")
     assert tokens.claim(old, "0123456789ab") and tokens.claim(young)
     lifetime = app.permanent_session_lifetime.total_seconds()  # the sign-in's and a bit more
     past = os.stat(os.path.join(tokens.root, old)).st_mtime - lifetime - 60
@@ -155,7 +155,7 @@ def test_redis_tokens_expire_with_the_session_lifetime(redis_url, tmp_path):
 
     app = create_app(desk_config(NOWHERE, tmp_path, REDIS_URL=redis_url, SESSION_LIFETIME_HOURS=0.5))
     tokens = app.extensions["submission_tokens"]
-    token = tokens.new()
+    token = tokens.new("alice")
     assert tokens.claim(token, "0123456789ab")
     client = redis.from_url(redis_url)
     lifetime = app.permanent_session_lifetime.total_seconds()  # the sign-in's and a bit more

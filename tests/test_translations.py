@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.conftest import OPERATOR, desk_config, desk_in, reply_hash, sign_in
+from tests.conftest import OPERATOR, TEAM_USERS, desk_config, desk_in, reply_hash, sign_in
 from tests.test_faults import answer_lists
 from webapp import create_app
 from webapp.sandbox import ERROR_TEXTS, SEED_GOODS
@@ -414,3 +414,19 @@ def test_many_orders_from_a_table(ru):
             ru.post(result.headers["Location"])
     assert_russian(result, status=200)
     assert_russian(ru.get(preview), status=200, expect=["Отправлено строк: 1 из 1."])
+
+
+def test_request_body_refusals_in_the_operators_language(sandbox_server, tmp_path):
+    """A file where text belongs and a form that is not UTF-8: said in the operator's own language
+    (their TEAM_USERS locale), though the desk and the browser speak English."""
+    from io import BytesIO
+
+    team = {name: {**entry, "locale": "ru"} for name, entry in TEAM_USERS.items()}
+    client = sign_in(create_app(desk_config(sandbox_server.url, tmp_path, TEAM_USERS=team)).test_client())
+    with_file = client.post("/", data={**order(), "note": (BytesIO(b"a note"), "note.txt")},
+                            content_type="multipart/form-data")
+    assert_russian(with_file, status=400, expect=["не принимает файлы"])
+    cp1251 = b"customer_email=a%40example.com&customer_first_name=" + "Пётр".encode("cp1251")
+    unreadable = client.post("/", data=cp1251, content_type="application/x-www-form-urlencoded")
+    assert_russian(unreadable, status=400, expect=["UTF-8"])
+    assert sandbox_server.book.all() == []

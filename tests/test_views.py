@@ -568,7 +568,7 @@ def test_adding_lines_stops_at_100_and_says_so(client):
 def test_a_product_line_field_posted_twice_is_refused(client, sandbox_server):
     data = MultiDict(order(products__0__price="10"))
     data.add("products-0-price", "20")
-    data["submission_token"] = client.application.extensions["submission_tokens"].new()
+    data["submission_token"] = client.application.extensions["submission_tokens"].new("alice")
     response = client.post("/", data=data)
     assert response.status_code == 422 and sandbox_server.book.all() == []
     assert "sent twice" in response.get_data(as_text=True)

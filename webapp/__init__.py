@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
     cache = _configure_storage(app)
+    _check_store_folders(app, cache)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
@@ -93,6 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     request_body.init_app(app)
     app.before_request(sending.replay_journal)
     auth.init_app(app)
+    app.before_request(request_body.readable_form_only)  # after the gate: the operator's language
     # After the sign-in gate: an anonymous post is sent to sign in before its form is judged.
     csrf.init_app(app)
     app.before_request(logs.bind_operator)
@@ -115,19 +117,25 @@ def _refuse_to_start(message: str) -> NoReturn:
     raise SystemExit(3)
 
 
-#: Where the desk writes without Redis: sessions, the list cache, history, submission tokens,
-#: each operator's preferences, the tables of "Many orders".
-INSTANCE_FOLDERS = ("sessions", "cache", "history", "tokens", "preferences", "bulk")
-
-
 def _check_instance_folder(app: Flask) -> None:
     """Refuse to start on an instance folder the desk cannot write to, rather than fail request
     after request (a sign-in that never holds, an order whose history cannot be kept)."""
     if app.config["REDIS_URL"] and not app.config["SANDBOX"]:
         return  # everything lives in Redis; sandbox mode keeps its secret and order book here
-    folders = [app.instance_path]
-    if not app.config["REDIS_URL"]:
-        folders += [os.path.join(app.instance_path, name) for name in INSTANCE_FOLDERS]
+    _check_writable([app.instance_path])
+
+
+def _check_store_folders(app: Flask, cache) -> None:
+    """Every folder a store writes to, as each store names it (sessions, the list cache, history,
+    tokens, the order index, preferences, tables, the journal): none is left out by a list kept by
+    hand. With Redis only the journal's folder is on this disk."""
+    from .filestore import folder_of
+
+    stores = [*app.extensions.values(), app.config.get("SESSION_CACHELIB"), cache]
+    _check_writable(sorted({folder for store in stores if (folder := folder_of(store))}))
+
+
+def _check_writable(folders: list[str]) -> None:
     for folder in folders:
         try:
             os.makedirs(folder, exist_ok=True)
@@ -195,7 +203,11 @@ def _configure_storage(app: Flask):
     app.extensions["bulk_tables"] = BulkTables(tables, app.permanent_session_lifetime.total_seconds())
     # On this instance's disk even with Redis: it holds what Redis could not take.
     app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
-    app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")
+    # Without Redis, limits are counted in a file every worker of this instance shares.
+    from . import limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          url or f"orderdesk+sqlite://{os.path.join(app.instance_path, 'limits.sqlite3')}")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # While Redis is away, limits are counted in memory rather than failing every request.

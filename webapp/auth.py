@@ -47,6 +47,11 @@ def current_operator() -> dict | None:
     return g.get("operator")
 
 
+def operator_name() -> str:
+    """The signed-in operator's username ("" for nobody): what one-time tokens are bound to."""
+    return (current_operator() or {}).get("username", "")
+
+
 # Failed sign-ins. Refused: 5 for one username from one address, 20 from one address whatever the
 # username. Never refused for the username alone (anyone could lock an operator out): past 5
 # failures from anywhere, each sign-in for it waits SIGN_IN_DELAY seconds first.

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from . import xlsx_limits
 from .bulk_columns import FIELDS, match_header
 from .config import LANGUAGES
 from .countries import country_choices
@@ -33,6 +34,10 @@ MAX_CELL = 2000
 MAX_TABLE_CHARS = 512 * 1024
 #: How an xlsx date is written into a cell: the first format the order form reads.
 CELL_DATETIME = "%Y-%m-%d %H:%M"
+#: What an xlsx may hold before it is parsed (see xlsx_limits): Excel's last column is XFD (16,384);
+#: a sheet as large as 5,000 rows of 60 columns, or one row across every column, and no more.
+XLSX_LIMITS = xlsx_limits.SheetLimits(rows=MAX_SHEET_ROWS, columns=16_384, cells=MAX_SHEET_ROWS * MAX_COLUMNS,
+                                      area=MAX_SHEET_ROWS * MAX_COLUMNS)
 ENCODINGS = ("utf-8-sig", "cp1251")  # as Excel saves CSV: UTF-8 (with or without a BOM), or Windows-1251
 
 
@@ -98,20 +103,24 @@ def _csv_rows(text: str, delimiter: str):
 
 
 def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
+    """The first sheet, read by calamine (Rust) once every part of the file has been checked: it holds
+    the whole sheet in memory, as large as from A1 to its last cell, which the checks bound."""
+    from python_calamine import CalamineWorkbook
 
-    # Whatever a damaged or hostile file raises while it is opened or read (bad XML, a missing part,
-    # a cell that is not what its type says) means one thing to the operator.
+    too_many_rows = _("The table has more than %(max)d rows. Send it in parts of at most %(max)d rows.",
+                      max=MAX_ROWS)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()  # read as far as its cells go, not as far as the file says they go
-            values = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-            return _table((number, [_xlsx_cell(v) for v in _trimmed(row)])
-                          for number, row in enumerate(values, 1))
-        finally:
-            book.close()
+        xlsx_limits.check(data, XLSX_LIMITS, too_many_rows=too_many_rows, too_much_text=_too_much_text())
+    except xlsx_limits.XlsxRefused as refused:
+        raise TableError(str(refused)) from None
+    # Whatever a damaged file raises while it is opened or read (bad XML, a missing part, a cell that
+    # is not what its type says) means one thing to the operator.
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+            sheet = book.get_sheet_by_index(0)
+            first = (sheet.start or (0, 0))[0] + 1  # rows before the first cell are left out
+            return _table((number, [_xlsx_cell(v) for v in _trimmed(row[:MAX_COLUMNS])])
+                          for number, row in enumerate(sheet.iter_rows(), first))
     except TableError:
         raise
     except Exception:
@@ -119,10 +128,15 @@ def _read_xlsx(data: bytes) -> Table:
                          ) from None
 
 
-def _trimmed(row: tuple) -> tuple:
-    """A row without the empty cells openpyxl pads it with up to max_col."""
+def _too_much_text() -> str:
+    return _("The table holds more text than %(max)d orders could use: bring in only the columns of the "
+             "order.", max=MAX_ROWS)
+
+
+def _trimmed(row: list) -> list:
+    """A row without the empty cells the sheet is padded with up to its widest row."""
     end = len(row)
-    while end and row[end - 1] is None:
+    while end and row[end - 1] in (None, ""):
         end -= 1
     return row[:end]
 
@@ -156,8 +170,7 @@ def _table(numbered_rows) -> Table:
                                "order field takes.", row=number, max=MAX_CELL))
         size += sum(map(len, cells))
         if size > MAX_TABLE_CHARS:
-            raise TableError(_("The table holds more text than %(max)d orders could use: bring in only "
-                               "the columns of the order.", max=MAX_ROWS))
+            raise TableError(_too_much_text())
         if headers is None:
             headers = cells
             continue

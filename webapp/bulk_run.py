@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from limits import parse_many
 
-from . import history
+from . import history, order_budget
+from .auth import operator_name
 from .bulk_check import CheckedRow, check_table
-from .extensions import limiter
 from .sending import NotRecorded, send_order
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
     if index is None:
         table.update(state="done", message="")
         return Step()
-    wait = _pace_wait(operator)
+    wait = order_budget.wait(operator.get("username", ""))
     if wait:
         return Step(wait=wait)
     row = table["rows"][index]
@@ -110,7 +109,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
             "Continue when it answers again.", row=index + 1))
         return Step(index, checked=checked)
     if result.kind == "sent":
-        _count_sent(operator)
+        order_budget.spend(operator.get("username", ""))
     if result.kind == "confirm":
         row["entry"] = {"outcome": "held", "earlier": result.entry}
     elif result.entry is None:  # a twin whose sender stopped without a record: it may exist
@@ -119,7 +118,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
         row["entry"] = {name: result.entry.get(name) for name in KEPT}
     if row["entry"].get("code") == TOO_MANY:  # refused, not made: sent again when the run resumes
         row["tried"] = [*row.get("tried", []), row["entry"]]
-        row.update(entry=None, token=current_app.extensions["submission_tokens"].new())
+        row.update(entry=None, token=current_app.extensions["submission_tokens"].new(operator_name()))
         table.update(state="paused", message=_(
             "JustClick answered code 8 (too many requests) at row %(row)d, so sending is paused. "
             "Wait a minute, then continue: the row will be sent again.", row=index + 1))
@@ -142,7 +141,7 @@ def retry_failed(table: dict) -> int:
         if outcomes.get(i) in RETRYABLE:
             entry = row["entry"]
             row["tried"] = [*row.get("tried", []), entry]
-            row.update(entry=None, token=tokens.new(), queued=False)
+            row.update(entry=None, token=tokens.new(operator_name()), queued=False)
             count += 1
     table.update(state="draft", message="")
     return count
@@ -160,27 +159,3 @@ def attempts(table: dict) -> dict[str, dict]:
     except Exception:  # the store is away: the table's own copies will do
         log.warning("bulk: the history could not be read")
         return {}
-
-
-def _limits():
-    return parse_many(current_app.config["ORDER_RATE_LIMIT"])
-
-
-def _pace_wait(operator: dict) -> float:
-    """Seconds until the operator's order rate limit lets another row go (0: now)."""
-    who = operator.get("username", "")
-    try:
-        waits = [limiter.limiter.get_window_stats(item, "bulk", who).reset_time - time.time()
-                 for item in _limits() if not limiter.limiter.test(item, "bulk", who)]
-    except Exception:  # the limits' store is away: the run goes on, as single orders do
-        log.warning("bulk: the rate limit could not be read")
-        return 0.0
-    return max([max(w, 1.0) for w in waits], default=0.0)
-
-
-def _count_sent(operator: dict) -> None:
-    try:
-        for item in _limits():
-            limiter.limiter.hit(item, "bulk", operator.get("username", ""))
-    except Exception:
-        log.warning("bulk: the rate limit could not be counted")

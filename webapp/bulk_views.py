@@ -5,8 +5,6 @@ table's page (one row sent per "Send next row")."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections import Counter
 
@@ -23,12 +21,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import bulk_run, history
-from .auth import current_operator
+from . import bulk_run, exports, history
+from .auth import current_operator, operator_name
 from .bulk import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
 from .bulk_check import check_row, check_table, total_of
 from .extensions import htmx
-from .history import _as_cell
 from .sample_table import sample_csv
 
 log = logging.getLogger(__name__)
@@ -82,7 +79,7 @@ def upload():
     tokens = current_app.extensions["submission_tokens"]
     table = {"source": source, "headers": found.headers, "mapping": guess_mapping(found.headers),
              "state": "draft", "message": "",
-             "rows": [{"line": line, "cells": cells, "token": tokens.new(), "entry": None}
+             "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}
                       for line, cells in found.rows]}
     table_id = _tables().new(history.history_id(), table)
     return redirect(url_for("bulk.table", table_id=table_id), 303)
@@ -275,23 +272,30 @@ def retry(table_id):
     return _back(table)
 
 
-@bp.get("/<table_id>/result.csv")
-def result_csv(table_id):
+def _result(table_id: str):
+    """The result's columns and rows: outcome, JustClick's answer, invoice, then the table's cells."""
     table = _table(table_id)
     found = bulk_run.attempts(table)
-    out = io.StringIO()
-    out.write("\ufeff")  # spreadsheets then open Cyrillic correctly
-    writer = csv.writer(out)
-    writer.writerow(["row", "outcome", "code", "text", "invoice_number", "payment_link", "attempt",
-                     *map(_as_cell, table["headers"])])
+    columns = ["row", "outcome", "code", "text", "invoice_number", "payment_link", "attempt",
+               *table["headers"]]
+    rows = []
     for number, row in enumerate(table["rows"], 1):
         entry = row.get("entry") or {}
         attempt = found.get(entry.get("id"), entry)
         invoice = attempt.get("invoice") or {}
         outcome = attempt.get("outcome") or ("excluded" if row.get("excluded") else "unsent")
-        cells = [number, outcome_label(outcome), attempt.get("code") or "",
-                 attempt.get("text") or "", attempt.get("bill_id") or invoice.get("number") or "",
-                 invoice.get("link") or "", entry.get("id") or "", *row["cells"]]
-        writer.writerow([_as_cell(cell) for cell in cells])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="orders-{table_id}.csv"'})
+        rows.append([number, outcome_label(outcome), attempt.get("code") or "",
+                     attempt.get("text") or "", attempt.get("bill_id") or invoice.get("number") or "",
+                     invoice.get("link") or "", entry.get("id") or "", *row["cells"]])
+    return columns, rows
+
+
+@bp.get("/<table_id>/result.csv")
+def result_csv(table_id):
+    return exports.csv_response(*_result(table_id), f"orders-{table_id}")
+
+
+@bp.get("/<table_id>/result.xlsx")
+def result_xlsx(table_id):
+    """The result with every cell as text: phones keep their + and nothing is a formula."""
+    return exports.xlsx_response(*_result(table_id), f"orders-{table_id}", title="orders")

@@ -10,12 +10,13 @@ from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_session import Session
-from flask_wtf.csrf import CSRFProtect
+
+from .csrf_mask import MaskedCSRFProtect
 
 htmx = HTMX()
 # Marks strings for translation (`_` in templates and code); the language choice is set in create_app.
 babel = Babel()
-csrf = CSRFProtect()
+csrf = MaskedCSRFProtect()  # tokens masked per response (csrf_mask)
 server_session = Session()
 compress = Compress()
 # Limits are counted per instance in memory, or across instances in Redis (see create_app).

@@ -17,6 +17,20 @@ from contextlib import suppress
 SWEEP_EVERY = 600.0  # seconds between two sweeps of one store in one process
 
 
+def folder_of(store) -> str | None:
+    """The folder a store writes its files to, as the store itself names it; None for a store that
+    keeps nothing on this disk (Redis, or no store at all). Used to check them all at start-up."""
+    for name in ("root", "_path"):  # the desk's own stores; cachelib's FileSystemCache
+        folder = getattr(store, name, None)
+        if isinstance(folder, str):
+            return folder
+    path = getattr(store, "path", None)  # a store in one file (the journal, the sandbox's order book)
+    if isinstance(path, str):
+        return os.path.dirname(os.path.abspath(path))
+    inner = getattr(store, "cache", None)  # a store kept in a cachelib store (the tables, the lists)
+    return folder_of(inner) if inner is not None and inner is not store else None
+
+
 def write_atomically(path: str, data: str) -> None:
     """Readers see the old file or the new one, never half of one."""
     fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")

@@ -42,6 +42,7 @@ from wtforms.validators import (
 from wtforms.widgets import TextInput
 
 from .countries import country_choices, current_language
+from .csrf_mask import MaskedFormCSRF
 from .i18n import say
 from .orders import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from .phones import PhoneError, read_phone, reading
@@ -174,6 +175,9 @@ def _strip(value):
 
 
 class OrderForm(FlaskForm):
+    class Meta:
+        csrf_class = MaskedFormCSRF  # its csrf_token field masked per response, as every page's
+
     # One form, one order: claimed once when the order is sent.
     submission_token = HiddenField()
 

@@ -7,10 +7,8 @@ loses entries when two requests of one session overlap; a store with atomic appe
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import hmac
-import io
 import json
 import os
 import shutil
@@ -22,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 
+from . import exports
 from .filestore import SWEEP_EVERY, ExpiringFolder, write_atomically
 from .orders import CREATEORDER_FIELDS
 from .words import Words
@@ -131,13 +130,13 @@ CSV_COLUMNS = ("time", "operator", "outcome", "code", "text", *INVOICE_COLUMNS, 
 
 
 def to_csv(items: list[dict]) -> str:
-    """One row per attempt; a UTF-8 BOM so spreadsheets open Cyrillic correctly. The column names are
-    the API's field names in every language; the outcomes and payment statuses are in the
-    operator's (each cell is made text by _as_cell, which translates a lazy label)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    """One row per attempt. The column names are the API's field names in every language; the
+    outcomes and payment statuses are in the operator's."""
+    return exports.csv_text(CSV_COLUMNS, export_rows(items))
+
+
+def export_rows(items: list[dict]):
+    """The rows of the CSV and the xlsx, one per attempt."""
     for e in items:
         row = [e["at"], e.get("operator") or "", OUTCOMES[e["outcome"]], e.get("code") or "", e["text"]]
         invoice, resolved = e.get("invoice") or {}, e.get("resolved") or {}
@@ -146,14 +145,7 @@ def to_csv(items: list[dict]) -> str:
                 invoice.get("checked_at") or "", OUTCOMES.get(resolved.get("was"), ""),
                 resolved.get("at") or ""]
         row += [e["sent"].get(name, "") for name in CREATEORDER_FIELDS]
-        writer.writerow([_as_cell(value) for value in row])
-    return out.getvalue()
-
-
-def _as_cell(value) -> str:
-    """Text a spreadsheet shows as text: a customer's "=HYPERLINK(…)" must not become a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        yield row
 
 
 def _store():

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import history, invoice_lookup
+from . import exports, history, invoice_lookup
 from .auth import current_operator
 from .errors import render_error
 from .extensions import htmx
@@ -155,8 +155,16 @@ def panel():
 @bp.get("/history.csv")
 def csv():
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return Response(history.to_csv(history.entries()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="order-history-{stamp}.csv"'})
+    return exports.csv_response(history.CSV_COLUMNS, history.export_rows(history.entries()),
+                                f"order-history-{stamp}")
+
+
+@bp.get("/history.xlsx")
+def xlsx():
+    """The same table as the CSV, each cell text: Excel shows phones with their + and no formulas."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return exports.xlsx_response(history.CSV_COLUMNS, history.export_rows(history.entries()),
+                                 f"order-history-{stamp}", title="history")
 
 
 @bp.route("/history/clear", methods=["GET", "POST"])

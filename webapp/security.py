@@ -54,6 +54,10 @@ def _headers(response):
     headers = response.headers
     for name, value in HEADERS.items():
         headers.setdefault(name, value)
+    # Pages hold customers' data, CSRF and one-time tokens: a shared browser or a proxy must not keep
+    # them. no-store rather than "private, no-cache": going back re-fetches the page, so a form comes
+    # back with a fresh token instead of one already claimed. Static files never pass here (assets.py).
+    headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

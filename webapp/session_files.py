@@ -16,6 +16,8 @@ class SessionNotSaved(OSError):
 
 class SessionFiles(FileSystemCache):
     def set(self, key, value, timeout=None, mgmt_element: bool = False) -> bool:
-        if not super().set(key, value, timeout, mgmt_element):
+        # cachelib's own count file (written when the store opens) is bookkeeping, not a session: a
+        # folder that refuses it is reported by the start-up check in plain words.
+        if not super().set(key, value, timeout, mgmt_element) and not mgmt_element:
             raise SessionNotSaved(f"a session file could not be written in {self._path}")
         return True

@@ -15,6 +15,8 @@ import secrets
 from flask import Flask, current_app, g, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from .csrf_mask import masked_once, unmask
+
 COOKIE = "signin_check"
 MAX_AGE = 24 * 3600  # seconds a sign-in page may stay open
 
@@ -29,13 +31,13 @@ def form_token() -> str:
     value = request.cookies.get(COOKIE) or g.get("new_signin_check")
     if not value:
         value = g.new_signin_check = secrets.token_urlsafe(32)
-    return _signer().dumps(value)
+    return masked_once(_signer().dumps(value))  # the sign-in page echoes `next`: see csrf_mask
 
 
 def valid(token: str | None) -> bool:
     value = request.cookies.get(COOKIE)
     try:
-        signed = _signer().loads(token or "", max_age=MAX_AGE)
+        signed = _signer().loads(unmask(token) or "", max_age=MAX_AGE)
     except BadData:
         return False
     return bool(value) and isinstance(signed, str) and hmac.compare_digest(signed, value)

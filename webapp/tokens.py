@@ -6,10 +6,17 @@ claim and can show what the first one produced instead of creating a second orde
 
 Issuing is stateless (nothing is stored for a form that is never sent); a token is stored when
 claimed, holding the id of the attempt recorded for it. Tokens expire with the session lifetime.
+
+A token is bound to the operator it was issued to: half of it is random, half a MAC of that half and
+the operator's name, so a token another operator posts (a stolen or shared form) is refused before
+it can claim anything, and its owner's own post still sends the order.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -18,14 +25,28 @@ from contextlib import suppress
 
 from .filestore import SWEEP_EVERY, ExpiringFolder
 
-TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 bits
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, base64url: 128 random bits and a 128-bit MAC
 
 
 class SubmissionTokens:
-    """new / claim / outcome / release; the stores below supply `_claim`, `_state` and `_release`."""
+    """new / issued_to / claim / outcome / release; the stores below supply `_claim`, `_state` and
+    `_release`. `secret` (the app's SECRET_KEY) signs which operator a token was issued to."""
 
-    def new(self) -> str:
-        return secrets.token_urlsafe(32)
+    secret: bytes = b""
+
+    def new(self, owner: str) -> str:
+        nonce = secrets.token_bytes(16)
+        return base64.urlsafe_b64encode(nonce + self._mac(nonce, owner)).decode().rstrip("=")
+
+    def issued_to(self, token, owner: str) -> bool:
+        """True when `token` was issued by this desk to `owner` (names compare without case)."""
+        if not valid(token):
+            return False
+        raw = base64.urlsafe_b64decode(token + "=")
+        return hmac.compare_digest(raw[16:], self._mac(raw[:16], owner))
+
+    def _mac(self, nonce: bytes, owner: str) -> bytes:
+        return hmac.new(self.secret, nonce + owner.casefold().encode(), hashlib.sha256).digest()[:16]
 
     def claim(self, token, entry_id: str = "") -> bool:
         """True for exactly one caller per token, across threads and processes. The claim holds the
@@ -63,8 +84,9 @@ def valid(token) -> bool:
 class FileTokens(SubmissionTokens, ExpiringFolder):
     """A file per claimed token, holding the attempt id."""
 
-    def __init__(self, directory: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
+    def __init__(self, directory: str, lifetime: float, sweep_every: float = SWEEP_EVERY, secret: str = ""):
         ExpiringFolder.__init__(self, directory, lifetime, folders=False, sweep_every=sweep_every)
+        self.secret = secret.encode()
 
     def _claim(self, token: str, entry_id: str) -> bool:
         self._maybe_sweep()
@@ -99,8 +121,8 @@ class RedisTokens(SubmissionTokens):
 
     prefix = "orderdesk:token:"
 
-    def __init__(self, client, lifetime: float):
-        self.client, self.ttl = client, max(1, int(lifetime))
+    def __init__(self, client, lifetime: float, secret: str = ""):
+        self.client, self.ttl, self.secret = client, max(1, int(lifetime)), secret.encode()
 
     def _claim(self, token: str, entry_id: str) -> bool:
         return bool(self.client.set(self.prefix + token, entry_id, nx=True, ex=self.ttl))
@@ -115,7 +137,7 @@ class RedisTokens(SubmissionTokens):
 
 def make_tokens(app, redis_client=None) -> SubmissionTokens:
     """The token store: in Redis when the app has a client for it, else files under instance/tokens/."""
-    lifetime = app.permanent_session_lifetime.total_seconds()
+    lifetime, secret = app.permanent_session_lifetime.total_seconds(), str(app.config["SECRET_KEY"])
     if redis_client is not None:
-        return RedisTokens(redis_client, lifetime)
-    return FileTokens(os.path.join(app.instance_path, "tokens"), lifetime)
+        return RedisTokens(redis_client, lifetime, secret)
+    return FileTokens(os.path.join(app.instance_path, "tokens"), lifetime, secret=secret)

@@ -28,8 +28,8 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from . import formats, history, phones
-from .auth import current_operator
+from . import formats, history, order_budget, phones
+from .auth import current_operator, operator_name
 from .errors import MESSAGES, csrf_message, render_error
 from .extensions import htmx, limiter
 from .forms import (
@@ -47,6 +47,7 @@ from .orders import build_params, summarize
 from .pages import page_or_region as _render
 from .paste import read_customer
 from .sending import NotRecorded, send_order
+from .tokens import valid as valid_token
 
 log = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__)
@@ -70,7 +71,7 @@ def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Respo
     Focus goes where the operator must look next: a banner, else the error summary, else what the
     caller names."""
     if not form.submission_token.data:
-        form.submission_token.data = current_app.extensions["submission_tokens"].new()
+        form.submission_token.data = current_app.extensions["submission_tokens"].new(operator_name())
     if any(context.get(banner) for banner in ("attempt", "notice", "earlier", "doubt")):
         context["focus"] = "outcome"
     elif form.errors:
@@ -152,10 +153,6 @@ def new_order():
     return _order_page(_order_form(catalog, formdata=None, data=data), catalog)
 
 
-def _operator_key() -> str:
-    return f"orders:{(current_operator() or {}).get('username', '')}"
-
-
 def _not_an_order_to_send() -> bool:
     """Line actions are not orders; nor is a twin of a form already sent: it is answered with the
     first post's outcome, never with the rate limit."""
@@ -167,9 +164,13 @@ def _not_an_order_to_send() -> bool:
         return False
 
 
+def _order_was_sent(_response) -> bool:
+    return g.get("order_sent", False)
+
+
 @bp.post("/")
-@limiter.limit(lambda: current_app.config["ORDER_RATE_LIMIT"], key_func=_operator_key,
-               exempt_when=_not_an_order_to_send, deduct_when=lambda response: g.get("order_sent", False))
+@limiter.shared_limit(order_budget.limit_value, order_budget.SCOPE, key_func=order_budget.key,
+                      exempt_when=_not_an_order_to_send, deduct_when=_order_was_sent)
 def submit():
     action = request.form.get("action", "")
     if action == "paste":
@@ -179,6 +180,14 @@ def submit():
 
     catalog = _catalog()
     form = _order_form(catalog)
+    token, tokens = form.submission_token.data, current_app.extensions["submission_tokens"]
+    if valid_token(token) and not tokens.issued_to(token, operator_name()):
+        # Another operator's form (or a forged token): it claims nothing, so its owner's own post
+        # still sends the order. This operator gets the order back under a token of their own.
+        form.submission_token.data = None
+        return _order_page(form, catalog, 403, notice=_(
+            "Nothing was sent: this form was opened by another sign-in. Check the order below and send "
+            "it again."))
     if not form.validate():
         return _order_page(form, catalog, 422)
     doubt = form.status_doubt()  # sent as typed, once the operator confirms it is meant
