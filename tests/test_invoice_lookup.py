@@ -14,7 +14,7 @@ import json
 import os
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -521,3 +521,44 @@ def test_when_the_invoice_cannot_be_looked_up_the_outcome_stands_and_the_region_
     assert "Look again" in page
     assert stored(app, entry_id)["outcome"] == outcome
     assert calls(justclick, "createorder") == 1
+
+
+# --- JustClick's clock and zone ---------------------------------------------------------------------
+
+def test_a_justclick_clock_150_seconds_behind_still_finds_made_orders(make_sandbox, tmp_path):
+    """JustClick's clock runs 150 s behind the desk's (beyond any fixed slack): its Date header says so,
+    and both a created order and an unknown one are identified; nothing is sent twice."""
+    stand_in = make_sandbox(clock_skew=-150)
+    app = create_app(desk_config(stand_in.url, tmp_path))
+    client = sign_in(app.test_client())
+    made = created(client)
+    assert f"Invoice {stand_in.book.all()[0]['bill_id']}" in region(client, made)
+    slow = attempt_id(client.post("/", data={**ORDER, "customer_email": "slow@sandbox.test"}).get_data(
+        as_text=True))
+    found = client.get(f"/attempts/{slow}/invoice", headers=HX).get_data(as_text=True)
+    assert f"Invoice {stand_in.book.all()[0]['bill_id']}" in found
+    assert stored(app, slow)["outcome"] == "created"
+    assert -152 <= app.extensions["justclick"].clock_offset <= -148
+    assert len(stand_in.book.all()) == 2
+
+
+def test_a_local_time_without_the_accounts_zone_is_never_taken_by_itself(make_sandbox, tmp_path):
+    """getOrderDetails gives `created` as a Moscow date-time and ACCOUNT_TIMEZONE is not set. An attempt
+    that made no order (an error page) must not take the customer's hour-old invoice: the desk asks,
+    naming the setting that would let it decide."""
+    stand_in = make_sandbox(created_zone="Europe/Moscow")
+    app = create_app(desk_config(stand_in.url, tmp_path, ACCOUNT_TIMEZONE=None))
+    client = sign_in(app.test_client())
+    params = {"customer_email": "down@sandbox.test", "customer_first_name": "Ольга",
+              "product_names": "digital"}
+    hour_old = stand_in.book.add(params, created_at=datetime.now(UTC) - timedelta(hours=1))
+    entry_id = attempt_id(client.post("/", data={**ORDER, "customer_email": "down@sandbox.test"}).get_data(
+        as_text=True))
+    page = region(client, entry_id)
+    assert f"Invoice {hour_old}" not in page and "Which of these invoices" in page
+    assert "time not known" in page and "ACCOUNT_TIMEZONE" in page
+    assert stored(app, entry_id)["outcome"] == "unknown" and "bill_id" not in stored(app, entry_id)
+    # With the zone set, the same invoice is placed an hour before the attempt: not its own, not asked.
+    app.config["ACCOUNT_TIMEZONE"] = "Europe/Moscow"
+    page = region(client, entry_id)
+    assert f"Invoice {hour_old}" not in page and "none was made while this order was sent" in page
