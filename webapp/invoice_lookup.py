@@ -18,7 +18,16 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, request
 
 from . import history
-from .invoices import Candidate, Expected, Invoice, failure_reason, find_invoice, refresh_status, site_of
+from .invoices import (
+    MAX_DETAIL_CALLS,
+    Candidate,
+    Expected,
+    Invoice,
+    failure_reason,
+    find_invoice,
+    refresh_status,
+    site_of,
+)
 from .justclick import JustClickError
 from .order_index import identity
 
@@ -98,7 +107,9 @@ def choose(entry: dict, number: str, operator: dict) -> Look:
 
 def none_of_these(entry: dict, numbers: list[str]) -> dict:
     """The operator says none of these invoices is the attempt's: they are not offered again."""
-    kept = {**entry, "not_these": sorted({*entry.get("not_these", []), *map(str, numbers)})}
+    # Invoice numbers only, and no more than one look offers: the form is the operator's, not trusted.
+    named = {n for n in map(str, numbers) if n.isdigit()}
+    kept = {**entry, "not_these": sorted({*entry.get("not_these", []), *sorted(named)[:MAX_DETAIL_CALLS]})}
     _keep(kept)
     return kept
 
@@ -123,11 +134,6 @@ def window(entry: dict) -> tuple[datetime, datetime]:
     if was in ("created", "exists") and entry.get("answered_at"):
         return start, datetime.fromisoformat(entry["answered_at"]) + timedelta(seconds=1)  # to the second
     return start, history.sending_deadline(entry)
-
-
-def sent_at(entry: dict) -> datetime:
-    """When the attempt was recorded, just before createorder went out."""
-    return datetime.fromisoformat(entry["at"])
 
 
 def _find(entry: dict):

@@ -141,15 +141,6 @@ class Candidate:
     customer: str  # the name on the invoice
     timing: str  # "inside" the attempt's window, "outside" it, or "unknown" (a local time, no zone)
 
-    def to_dict(self) -> dict:
-        return {"invoice": self.invoice.to_dict(), "titles": list(self.titles), "customer": self.customer,
-                "timing": self.timing}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Candidate:
-        return cls(Invoice.from_dict(data["invoice"]), tuple(data["titles"]), data["customer"],
-                   data["timing"])
-
 
 @dataclass(frozen=True)
 class Finding:
