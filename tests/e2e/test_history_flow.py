@@ -41,6 +41,8 @@ def test_submit_duplicate_and_submit_again(page, live_desk, console):
 
 def test_the_submit_button_is_disabled_while_the_order_is_in_flight(page, live_desk):
     live_desk.open(page)
+    # Its invoice region's look is held: once it finds the order, the form gives way to the result.
+    page.route("**/attempts/*/invoice*", lambda route: None)
     page.get_by_label("Email").fill("slow@sandbox.test")
     page.get_by_label(PRODUCT_LABEL).first.select_option("digital")
     button = page.locator("#submit-order")
