@@ -147,6 +147,9 @@ def test_two_identical_orders_made_moments_apart_are_the_operators_to_tell_apart
     asked = region(client, first)
     assert "Which of these invoices did this order make?" in asked and "Invoice " + older not in asked
     assert f'name="bill_id" value="{older}"' in asked and f'name="bill_id" value="{newer}"' in asked
+    for hostile in ("99999", "", "1001 OR 1=1"):  # a number it was not offered attaches nothing
+        page = client.post(f"/attempts/{first}/invoice/choose", data={"bill_id": hostile}, headers=HX)
+        assert "Which of these invoices" in page.get_data(as_text=True)
     chose = client.post(f"/attempts/{first}/invoice/choose", data={"bill_id": older}, headers=HX)
     assert chose.status_code == 200 and f"Invoice {older}" in chose.get_data(as_text=True)
     assert f"Invoice {newer}" in region(client, second)  # the other is claimed: one fits
