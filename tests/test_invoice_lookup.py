@@ -565,3 +565,16 @@ def test_a_local_time_without_the_accounts_zone_is_never_taken_by_itself(make_sa
     app.config["ACCOUNT_TIMEZONE"] = "Europe/Moscow"
     page = region(client, entry_id)
     assert f"Invoice {hour_old}" not in page and "none was made while this order was sent" in page
+
+
+def test_a_not_made_decision_the_store_cannot_keep_is_said_and_the_order_stays_held(app, client, shop):
+    down = {**ORDER, "customer_email": "down@sandbox.test"}
+    entry_id = attempt_id(client.post("/", data=down).get_data(as_text=True))
+    store = app.extensions["history_store"]
+    app.extensions["history_store"] = FailingOn(store, "update", OSError(28, "No space left on device"))
+    refused = client.post(f"/attempts/{entry_id}/not-made")
+    assert refused.status_code == 503 and "still held as unknown" in refused.get_data(as_text=True)
+    app.extensions["history_store"] = store
+    assert stored(app, entry_id)["outcome"] == "unknown"
+    assert client.post("/", data=down).status_code == 409  # the guard still asks
+    assert shop.counted.methods.count("createorder") == 1

@@ -84,12 +84,11 @@ def _asked_justclick(index, key: str, params: dict) -> list[dict]:
     this order. Each recent invoice of the customer with these products is an earlier "created" for
     the guard; a look that fails is an earlier that could not be checked. Both are asked about."""
     config = current_app.config
-    if not config["GUARD_ASKS_JUSTCLICK"] or index.recent(key):
+    if not config["GUARD_ASKS_JUSTCLICK"]:
         return []
-    since = datetime.fromtimestamp(index.memory_since(), UTC)
     now = datetime.now(UTC)
-    if now - since >= DUPLICATE_WINDOW:
-        return []
+    if now - datetime.fromtimestamp(index.memory_since(), UTC) >= DUPLICATE_WINDOW or index.recent(key):
+        return []  # it remembers long enough, or it knows this order: the guard needs no more
     try:
         found = made_since(current_app.extensions["justclick"], params.get("customer_email", ""),
                            params.get("product_names", "").split(","), now - DUPLICATE_WINDOW,
