@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from webapp.sandbox import SEED_MANAGERS, OrderBook  # noqa: E402
+from webapp.sandbox.standin import SEED_MANAGERS, OrderBook  # noqa: E402
 
 API_KEY = "bench-key-7c2d9e"
 LOGIN = "benchshop"

@@ -28,7 +28,7 @@ import uuid
 
 import _desk
 
-from webapp.justclick import JustClickClient
+from webapp.justclick.client import JustClickClient
 
 TARGET_RATIO = 1.1
 HX = {"HX-Request": "true"}

@@ -37,7 +37,7 @@ from types import SimpleNamespace
 
 import _desk
 
-from webapp.justclick import JustClickClient
+from webapp.justclick.client import JustClickClient
 
 TARGET_SHARE = 0.80
 

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from webapp import create_app  # noqa: E402
-from webapp.sandbox import OrderBook, create_sandbox_app  # noqa: E402
+from webapp.sandbox.standin import OrderBook, create_sandbox_app  # noqa: E402
 
 API_KEY, LOGIN, PASSWORD = "bench-key-41d0", "benchshop", "bench-password"
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import OPERATOR, TEAM_USERS, serve  # noqa: E402
 from webapp import create_app  # noqa: E402
-from webapp.sandbox import OrderBook, create_sandbox_app  # noqa: E402
+from webapp.sandbox.standin import OrderBook, create_sandbox_app  # noqa: E402
 
 
 class Counting:

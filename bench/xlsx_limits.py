@@ -65,7 +65,7 @@ def real_table() -> bytes:
 
 
 def main() -> None:
-    from tests.hostile_xlsx import SHAPES
+    from tests.support.hostile_xlsx import SHAPES
 
     shapes = {**SHAPES, "a real table (500 rows, 60 columns)": real_table}
     # extra MB: the process's peak memory (RSS) beyond its peak before the read; Python MB: the most

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from webapp.sandbox import OrderBook, create_sandbox_app
+from webapp.sandbox.standin import OrderBook, create_sandbox_app
 
 # The suite never reaches a real shop, whatever the developer's shell exports.
 for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "TEAM_USERS", "REDIS_URL",

@@ -16,12 +16,12 @@ import redis
 from cachelib import FileSystemCache, RedisCache
 from flask import Flask, g, jsonify
 
-from .catalog import CatalogService
-from .config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
-from .extensions import babel, compress, csrf, htmx, limiter, server_session
-from .justclick import JustClickClient
-from .language import account_timezone, choose_language
-from .session_files import SessionFiles
+from webapp.auth.language import account_timezone, choose_language
+from webapp.config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
+from webapp.justclick.catalog import CatalogService
+from webapp.justclick.client import JustClickClient
+from webapp.storage.sessions import SessionFiles
+from webapp.web.extensions import babel, compress, csrf, htmx, limiter, server_session
 
 __version__ = "0.1.0"
 
@@ -73,20 +73,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["justclick"] = client
     app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
 
-    from . import (
-        assets,
-        auth,
-        bulk_views,
-        errors,
-        history_views,
-        language,
-        logs,
-        request_body,
-        sandbox_views,
-        security,
-        sending,
-        views,
-    )
+    from webapp.attempts import sending
+    from webapp.attempts import views as history_views
+    from webapp.auth import language
+    from webapp.auth import signin as auth
+    from webapp.bulk import views as bulk_views
+    from webapp.orders import views
+    from webapp.sandbox import views as sandbox_views
+    from webapp.web import assets, errors, logs, request_body, security
 
     security.init_app(app)
     assets.init_app(app)  # static files are answered here, before sign-in, sessions and logs
@@ -129,7 +123,7 @@ def _check_store_folders(app: Flask, cache) -> None:
     """Every folder a store writes to, as each store names it (sessions, the list cache, history,
     tokens, the order index, preferences, tables, the journal): none is left out by a list kept by
     hand. With Redis only the journal's folder is on this disk."""
-    from .filestore import folder_of
+    from webapp.storage.files import folder_of
 
     stores = [*app.extensions.values(), app.config.get("SESSION_CACHELIB"), cache]
     _check_writable(sorted({folder for store in stores if (folder := folder_of(store))}))
@@ -167,12 +161,12 @@ def _configure_storage(app: Flask):
     """Sessions, history, submission tokens, rate limits and the list cache: in Redis when
     REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
     the workers of one instance). Returns the list cache."""
-    from .bulk_store import BulkTables
-    from .history import make_store
-    from .journal import Journal
-    from .order_index import make_index
-    from .preferences import make_preferences
-    from .tokens import make_tokens
+    from webapp.attempts.history import make_store
+    from webapp.attempts.journal import Journal
+    from webapp.attempts.order_index import make_index
+    from webapp.attempts.tokens import make_tokens
+    from webapp.bulk.store import BulkTables
+    from webapp.storage.preferences import make_preferences
 
     url = app.config["REDIS_URL"]
     redis_client = None
@@ -204,7 +198,7 @@ def _configure_storage(app: Flask):
     # On this instance's disk even with Redis: it holds what Redis could not take.
     app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
     # Without Redis, limits are counted in a file every worker of this instance shares.
-    from . import limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
+    from webapp.storage import limits as limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
 
     app.config.setdefault("RATELIMIT_STORAGE_URI",
                           url or f"orderdesk+sqlite://{os.path.join(app.instance_path, 'limits.sqlite3')}")
@@ -248,7 +242,7 @@ def _justclick_client(app: Flask) -> JustClickClient:
     if app.config["SANDBOX"]:
         # The stand-in runs inside this process (no HTTP to ourselves); its order book is a file so
         # that every worker sees the same accepted orders.
-        from .sandbox import MAGIC_EMAILS, OrderBook, WSGIAdapter, create_sandbox_app
+        from webapp.sandbox.standin import MAGIC_EMAILS, OrderBook, WSGIAdapter, create_sandbox_app
 
         book = OrderBook(os.path.join(app.instance_path, "sandbox-orders.sqlite3"))
         stand_in = create_sandbox_app(

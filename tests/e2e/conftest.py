@@ -79,7 +79,7 @@ class LiveDesk(SimpleNamespace):
 def make_desk(make_sandbox, tmp_path):
     """Start a desk in a thread: against a stand-in over HTTP, or in sandbox mode (sandbox=True)."""
     from webapp import create_app
-    from webapp.auth import DEMO_USER
+    from webapp.auth.signin import DEMO_USER
     from webapp.config import SANDBOX_API_KEY, SANDBOX_API_URL
 
     contexts = []

@@ -7,7 +7,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from tests.e2e.test_order_flow import create_button, created_heading, fill_minimal_order, group
-from webapp import invoice_lookup
+from webapp.attempts import invoice_lookup
 
 
 def test_create_copy_the_link_pay_and_the_history_shows_paid(sandbox_desk, browser, watch_console,

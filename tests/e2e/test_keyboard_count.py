@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from webapp.sandbox import SEED_COUPONS, SEED_GOODS
+from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
 WELCOME = next(c for c in SEED_COUPONS if c["coupon"] == "welcome10")

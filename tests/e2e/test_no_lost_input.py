@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_russian import cut_off, open_in_russian, overflows, ru_desk  # noqa: F401 (fixture)
-from webapp.formats import money
-from webapp.sandbox import SEED_GOODS
+from webapp.i18n.formats import money
+from webapp.sandbox.standin import SEED_GOODS
 
 TRIES = 20
 DIGITAL_GOODS = [good for good in SEED_GOODS if good["good_type"] == "digital"]

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from webapp.sandbox import SEED_GOODS
+from webapp.sandbox.standin import SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
 BOOK = next(g for g in SEED_GOODS if g["good_type"] == "physical")

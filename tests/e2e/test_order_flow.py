@@ -11,7 +11,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.conftest import OPERATOR
-from webapp.sandbox import SEED_GOODS
+from webapp.sandbox.standin import SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
 WEBINAR = GOODS["webinar-funnels"]  # "Интенсив «Вебинарные воронки»"

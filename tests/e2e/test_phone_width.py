@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from webapp.sandbox import SEED_GOODS
+from webapp.sandbox.standin import SEED_GOODS
 
 RUSSIAN = max((g for g in SEED_GOODS if re.search("[а-я]", g["good_title"]) and g["good_type"] == "digital"),
               key=lambda g: len(g["good_title"]))

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import desk_in
 from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_keyboard_count import CountingKeys, matches
-from webapp.sandbox import SEED_COUPONS, SEED_GOODS
+from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
 WELCOME = next(c for c in SEED_COUPONS if c["coupon"] == "welcome10")

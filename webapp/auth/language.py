@@ -1,0 +1,106 @@
+"""Which language a page speaks, and the switch in the header that chooses it.
+
+In order: what the operator chose with the switch (kept in the preferences store, so it outlives the
+session and reaches every instance), the "locale" of their TEAM_USERS entry, the browser's
+Accept-Language, then DEFAULT_LOCALE. The sign-in page has no operator yet: it follows the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from babel import negotiate_locale
+from flask import Blueprint, abort, current_app, flash, g, has_request_context, redirect, request
+from flask_babel import get_locale, get_translations
+from flask_babel import gettext as _
+
+from webapp.auth.signin import current_operator, safe_next, team_users
+from webapp.config import LANGUAGES
+
+log = logging.getLogger(__name__)
+bp = Blueprint("language", __name__)
+
+#: Each language named in itself, as the switch shows it.
+NAMES = {"en": "English", "ru": "Русский"}
+
+
+def _preferences():
+    return current_app.extensions["preferences"]
+
+
+def choose_language() -> str:
+    """Flask-Babel's locale selector."""
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
+    operator = current_operator()
+    if operator:
+        chosen = _chosen(operator["username"])
+        if chosen:
+            return chosen
+        entry = team_users(current_app).get(operator["username"]) or {}
+        if entry.get("locale") in LANGUAGES:
+            return entry["locale"]
+    g.language_from_browser = True  # the response must say so (Vary), see _vary
+    # In the browser's order of preference, "ru-RU" counting as "ru": werkzeug's best_match would
+    # prefer an exact "en;q=0.1" to a preferred "ru-RU".
+    wanted = [tag.lower() for tag, _quality in request.accept_languages]
+    return negotiate_locale(wanted, LANGUAGES, sep="-") or current_app.config["DEFAULT_LOCALE"]
+
+
+def _chosen(username: str) -> str | None:
+    try:
+        chosen = _preferences().get(username).get("locale")
+    except Exception:  # the store is away: the page still shows, in the next language in line
+        log.warning("preferences: the store is not answering")
+        return None
+    return chosen if chosen in LANGUAGES else None
+
+
+def account_timezone() -> str:
+    """Flask-Babel's time zone selector: times are shown in the account's zone, else in UTC."""
+    return current_app.config["ACCOUNT_TIMEZONE"] or "UTC"
+
+
+def page_language() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+
+
+@bp.post("/language")
+def switch():
+    """The header's switch: kept for this operator, then back to the page it was pressed on."""
+    chosen = request.form.get("locale", "")
+    if chosen not in LANGUAGES:
+        abort(400)
+    try:
+        _preferences().set(current_operator()["username"], locale=chosen)
+    except Exception:  # the store is away: say so, and the page comes back in the language it had
+        log.warning("preferences: the store is not answering; a language choice was not kept")
+        flash(_("Your language could not be kept just now (the desk's store is not answering). "
+                "Try again in a moment."), "error")
+    return redirect(safe_next(request.form.get("next")), 303)
+
+
+def _vary(response):
+    if g.get("language_from_browser"):
+        response.vary.add("Accept-Language")
+    return response
+
+
+def _page_translations():
+    """The page's catalogue, looked up once a request: Flask-Babel looks it up on every call (about
+    20 µs), and the order page says a few hundred translated words."""
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.install_gettext_callables(  # Flask-Babel's own, with the catalogue kept per request
+        gettext=lambda s: _page_translations().ugettext(s),
+        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
+        newstyle=True)
+    app.after_request(_vary)
+    app.jinja_env.globals.update(page_language=page_language, language_names=NAMES)

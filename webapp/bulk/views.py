@@ -1,0 +1,302 @@
+"""The "Many orders" blueprint: bring a table in, map and check it, send it row by row, see the result.
+
+Every htmx request here is also a plain form post: without JavaScript the answer is a 303 back to the
+table's page (one row sent per "Send next row")."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from webapp.attempts import exports, history
+from webapp.auth.signin import current_operator, operator_name
+from webapp.bulk import run as bulk_run
+from webapp.bulk.check import check_row, check_table, total_of
+from webapp.bulk.sample import sample_csv
+from webapp.bulk.table import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
+from webapp.web.extensions import htmx
+
+log = logging.getLogger(__name__)
+bp = Blueprint("bulk", __name__, url_prefix="/bulk")
+
+
+def _tables():
+    return current_app.extensions["bulk_tables"]
+
+
+def _catalog():
+    return current_app.extensions["catalog"].get()
+
+
+def _table(table_id: str) -> dict:
+    hid = history.history_id()
+    table = _tables().get(hid, table_id) if hid else None
+    return table if table is not None else abort(404)
+
+
+def _save(table: dict) -> None:
+    _tables().put(history.history_id(), table)
+
+
+def _back(table: dict, anchor: str | None = None) -> Response:
+    return redirect(url_for("bulk.table", table_id=table["id"], _anchor=anchor), 303)
+
+
+# --- bringing a table in -----------------------------------------------------------------------------
+
+
+@bp.get("")
+def intake():
+    return render_template("bulk/intake.html", max_rows=MAX_ROWS)
+
+
+@bp.post("")
+def upload():
+    paste = request.form.get("paste", "")
+    file = request.files.get("file")
+    try:
+        if file and file.filename:
+            source, found = file.filename, read_upload(file.filename, file.read())
+        elif paste.strip():
+            source, found = _("pasted cells"), read_paste(paste)
+        else:
+            raise TableError(_("Paste the cells of a table, or choose a .csv or .xlsx file."))
+    except TableError as exc:
+        page = render_template("bulk/intake.html", max_rows=MAX_ROWS, error=str(exc), paste=paste)
+        return make_response(page, 422)
+    tokens = current_app.extensions["submission_tokens"]
+    table = {"source": source, "headers": found.headers, "mapping": guess_mapping(found.headers),
+             "state": "draft", "message": "",
+             "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}
+                      for line, cells in found.rows]}
+    table_id = _tables().new(history.history_id(), table)
+    return redirect(url_for("bulk.table", table_id=table_id), 303)
+
+
+@bp.get("/sample.csv")
+def sample():
+    """A table to try the whole flow with in sandbox mode: good rows, bad rows and a magic email."""
+    if not current_app.config["SANDBOX"]:
+        abort(404)
+    return Response(sample_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="sample-orders.csv"'})
+
+
+# --- the table: preview, mapping, fixes ------------------------------------------------------------------
+
+
+def _context(table: dict, edit: int | None = None) -> dict:
+    """Everything the table's page shows: every row checked, and the run as the history knows it."""
+    catalog = _catalog()
+    checked = check_table(table, catalog)
+    if table["state"] == "draft":  # keeps the rows' checks (never while a run writes the table)
+        _save(table)
+    count, total = total_of(checked, table["rows"])
+    choices = field_choices()
+    return {"checked": checked, "catalog": catalog, "choices": choices, "choices_by_name": dict(choices),
+            "sending": count, "total": total, "edit": edit, **_run_context(table, bulk_run.attempts(table))}
+
+
+def _run_context(table: dict, attempts: dict) -> dict:
+    """What the run's region shows. During a run, the table's own copies of its attempts are enough
+    (nothing else changes them), so a step reads neither the whole history nor every row's check."""
+    rows = table["rows"]
+    entries = [row["entry"] for row in rows if row.get("entry")]
+    outcomes = [attempts.get(entry.get("id"), entry)["outcome"] for entry in entries]
+    return {"table": table, "attempts": attempts, "counts": Counter(outcomes),
+            "run_total": sum(1 for row in rows if row.get("queued")),
+            "run_done": sum(1 for row in rows if row.get("queued") and row.get("entry")),
+            "retryable": sum(1 for outcome in outcomes if outcome in bulk_run.RETRYABLE),
+            "unknown": sum(1 for outcome in outcomes if outcome in bulk_run.UNSETTLED)}
+
+
+@bp.context_processor
+def template_helpers():
+    return {"outcome_label": outcome_label}
+
+
+def outcome_label(outcome: str) -> str:
+    """An attempt's outcome as the history names it, and what only a table's row can be."""
+    table_only = {"held": _("Held: likely a duplicate"), "excluded": _("Excluded"),
+                  "unsent": _("Not sent from this table")}
+    return table_only.get(outcome) or history.OUTCOMES.get(outcome, outcome)
+
+
+@bp.get("/<table_id>")
+def table(table_id):
+    table = _table(table_id)
+    if table["state"] == "running":  # the page was left while sending: the run waits to be continued
+        table["state"] = "paused"
+    edit = request.args.get("edit", type=int)
+    response = make_response(render_template("bulk/table.html", **_context(table, edit)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<table_id>/mapping")
+def mapping(table_id):
+    table = _table(table_id)
+    if table["state"] != "draft":
+        abort(409)
+    allowed = {name for name, _label in field_choices()}
+    chosen = [request.form.get(f"col-{i}", "") for i in range(len(table["headers"]))]
+    # a field filled by two columns: the first keeps it
+    seen, mapping = set(), []
+    for name in chosen:
+        name = name if name in allowed and name not in seen else ""
+        seen.add(name)
+        mapping.append(name)
+    table["mapping"] = mapping
+    _save(table)
+    if htmx:
+        return _region(table, "bulk/preview.html")
+    return _back(table)
+
+
+@bp.route("/<table_id>/rows/<int:index>", methods=["GET", "POST"])
+def row(table_id, index):
+    """One row: shown for editing (GET ?edit), its cells fixed, or it excluded or included again."""
+    table = _table(table_id)
+    if not 0 <= index < len(table["rows"]):
+        abort(404)
+    row = table["rows"][index]
+    if request.method == "GET":
+        if not htmx:
+            return redirect(url_for("bulk.table", table_id=table_id, edit=index, _anchor=f"row-{index}"))
+        return _row_fragment(table, index, edit=True)
+    if table["state"] != "draft" or row.get("entry"):
+        abort(409)  # sent rows and a run in progress are not edited
+    action = request.form.get("action", "save")
+    if action == "exclude":
+        row["excluded"] = True
+    elif action == "include":
+        row["excluded"] = False
+    else:
+        row["cells"] = [request.form.get(f"cell-{i}", cell).strip() for i, cell in enumerate(row["cells"])]
+    _save(table)
+    if htmx:  # the other rows may have changed too (a repeat fixed, a row now a repeat): all of it
+        return _region(table, "bulk/preview.html")
+    return _back(table, f"row-{index}")
+
+
+def _region(table: dict, template: str, **extra) -> Response:
+    response = make_response(render_template(template, **_context(table), **extra))
+    response.vary.add("HX-Request")
+    return response
+
+
+def _row_fragment(table: dict, index: int, edit: bool) -> Response:
+    catalog = _catalog()
+    checked = check_row(index, table["rows"][index]["cells"], table["mapping"], catalog)
+    return make_response(render_template("bulk/row.html", table=table, i=index,
+                                         row=table["rows"][index], c=checked, edit=index if edit else None,
+                                         attempts=bulk_run.attempts(table)))
+
+
+# --- sending ---------------------------------------------------------------------------------------------
+
+
+@bp.post("/<table_id>/send")
+def send(table_id):
+    """Start sending the checked rows, or continue a paused or stopped run."""
+    table = _table(table_id)
+    _tables().go_on(history.history_id(), table_id)
+    if table["state"] == "draft":
+        if not bulk_run.start(table, _catalog()):
+            table["state"] = "draft"
+            table["message"] = _("No row is ready to send: fix or include a row first.")
+    elif table["state"] in ("paused", "stopped", "running"):
+        bulk_run.resume(table)
+    if not htmx:  # without JavaScript, each press sends one row
+        bulk_run.step(table, current_operator() or {}, stopped=lambda: False, budget=0)
+    _save(table)
+    if htmx:  # the progress, and the rows as they will be while sending (no more edits)
+        context = _context(table)
+        return render_template("bulk/run.html", **context, go=table["state"] == "running") + \
+            render_template("bulk/preview.html", **context, oob=True)
+    return _back(table, "bulk-run")
+
+
+@bp.post("/<table_id>/step")
+def step(table_id):
+    """Send the next rows; with htmx the answer asks for the step after it."""
+    hid = history.history_id()
+    table = _table(table_id)
+    result = bulk_run.step(table, current_operator() or {}, stopped=lambda: _tables().stopped(hid, table_id))
+    _save(table)
+    if not htmx:
+        return _back(table, "bulk-run")
+    context = _run_context(table, {})
+    html = render_template("bulk/run.html", **context, wait=result.wait,
+                           go=table["state"] == "running")
+    for index, checked in result.rows.items():  # each row's outcome, in its place in the table (out of band)
+        html += render_template("bulk/row.html", oob=True, i=index, row=table["rows"][index],
+                                c=checked, edit=None, **context)
+    response = make_response(html)
+    if result.rows:
+        response.headers["HX-Trigger"] = "history-changed"
+    return response
+
+
+@bp.post("/<table_id>/stop")
+def stop(table_id):
+    table = _table(table_id)
+    _tables().stop(history.history_id(), table_id)
+    if table["state"] == "running":
+        table.update(state="stopped", message=_("Stopped. The rows not sent yet are still queued."))
+        _save(table)
+    if htmx:
+        return _region(table, "bulk/run.html", go=False)
+    return _back(table, "bulk-run")
+
+
+@bp.post("/<table_id>/retry")
+def retry(table_id):
+    table = _table(table_id)
+    if table["state"] == "running":
+        abort(409)
+    bulk_run.retry_failed(table)
+    _save(table)
+    return _back(table)
+
+
+def _result(table_id: str):
+    """The result's columns and rows: outcome, JustClick's answer, invoice, then the table's cells."""
+    table = _table(table_id)
+    found = bulk_run.attempts(table)
+    columns = ["row", "outcome", "code", "text", "invoice_number", "payment_link", "attempt",
+               *table["headers"]]
+    rows = []
+    for number, row in enumerate(table["rows"], 1):
+        entry = row.get("entry") or {}
+        attempt = found.get(entry.get("id"), entry)
+        invoice = attempt.get("invoice") or {}
+        outcome = attempt.get("outcome") or ("excluded" if row.get("excluded") else "unsent")
+        rows.append([number, outcome_label(outcome), attempt.get("code") or "",
+                     attempt.get("text") or "", attempt.get("bill_id") or invoice.get("number") or "",
+                     invoice.get("link") or "", entry.get("id") or "", *row["cells"]])
+    return columns, rows
+
+
+@bp.get("/<table_id>/result.csv")
+def result_csv(table_id):
+    return exports.csv_response(*_result(table_id), f"orders-{table_id}")
+
+
+@bp.get("/<table_id>/result.xlsx")
+def result_xlsx(table_id):
+    """The result with every cell as text: phones keep their + and nothing is a formula."""
+    return exports.xlsx_response(*_result(table_id), f"orders-{table_id}", title="orders")
