@@ -20,6 +20,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from webapp.sandbox.standin import OrderBook, create_sandbox_app
+from webapp.web.services import services_of
 
 # The suite never reaches a real shop, whatever the developer's shell exports.
 for _name in ("JUSTCLICK_USERNAME", "JUSTCLICK_API_KEY", "JUSTCLICK_API_URL", "TEAM_USERS", "REDIS_URL",
@@ -155,7 +156,7 @@ class DeskClient(FlaskClient):
                     owner = session.get("operator", "")
             except Exception:  # the store is away: the desk answers before any token is looked at
                 owner = ""
-            token = self.application.extensions["submission_tokens"].new(owner)
+            token = services_of(self.application).tokens.new(owner)
             kwargs["data"] = {**data, "submission_token": token}
         return super().open(*args, **kwargs)
 

@@ -22,6 +22,7 @@ from webapp.justclick.catalog import CatalogService
 from webapp.justclick.client import JustClickClient
 from webapp.storage.sessions import SessionFiles
 from webapp.web.extensions import babel, compress, csrf, htmx, limiter, server_session
+from webapp.web.services import Services, install, services_of
 
 __version__ = "0.1.0"
 
@@ -60,8 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
-    cache = _configure_storage(app)
-    _check_store_folders(app, cache)
+    stores, cache = _configure_storage(app)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
@@ -69,9 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                    timezone_selector=account_timezone)
     limiter.init_app(app)
 
-    client = _justclick_client(app)
-    app.extensions["justclick"] = client
-    app.extensions["catalog"] = CatalogService(client, cache, app.config["CATALOG_TTL"])
+    client, sandbox = _justclick_client(app)
+    install(app, Services(justclick=client, catalog=CatalogService(client, cache, app.config["CATALOG_TTL"]),
+                          **stores, **sandbox))
+    _check_store_folders(app, cache)
 
     from webapp.attempts import sending
     from webapp.attempts import views as history_views
@@ -125,7 +126,7 @@ def _check_store_folders(app: Flask, cache) -> None:
     hand. With Redis only the journal's folder is on this disk."""
     from webapp.storage.files import folder_of
 
-    stores = [*app.extensions.values(), app.config.get("SESSION_CACHELIB"), cache]
+    stores = [*vars(services_of(app)).values(), app.config.get("SESSION_CACHELIB"), cache]
     _check_writable(sorted({folder for store in stores if (folder := folder_of(store))}))
 
 
@@ -160,7 +161,7 @@ def _instance_secret(app: Flask) -> str:
 def _configure_storage(app: Flask):
     """Sessions, history, submission tokens, rate limits and the list cache: in Redis when
     REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
-    the workers of one instance). Returns the list cache."""
+    the workers of one instance). Returns the stores and the list cache."""
     from webapp.attempts.history import make_store
     from webapp.attempts.journal import Journal
     from webapp.attempts.order_index import make_index
@@ -190,13 +191,15 @@ def _configure_storage(app: Flask):
     server_session.init_app(app)
     app.session_interface = _SaveOrLetGo(app.session_interface)
     # Beside the sessions, not inside them: appends and claims there are atomic per operation.
-    app.extensions["history_store"] = make_store(app, redis_client)
-    app.extensions["submission_tokens"] = make_tokens(app, redis_client)
-    app.extensions["order_index"] = make_index(app, redis_client)
-    app.extensions["preferences"] = make_preferences(app, redis_client)
-    app.extensions["bulk_tables"] = BulkTables(tables, app.permanent_session_lifetime.total_seconds())
-    # On this instance's disk even with Redis: it holds what Redis could not take.
-    app.extensions["journal"] = Journal(os.path.join(app.instance_path, "journal.jsonl"))
+    stores = {
+        "history": make_store(app, redis_client),
+        "tokens": make_tokens(app, redis_client),
+        "index": make_index(app, redis_client),
+        "preferences": make_preferences(app, redis_client),
+        "tables": BulkTables(tables, app.permanent_session_lifetime.total_seconds()),
+        # On this instance's disk even with Redis: it holds what Redis could not take.
+        "journal": Journal(os.path.join(app.instance_path, "journal.jsonl")),
+    }
     # Without Redis, limits are counted in a file every worker of this instance shares.
     from webapp.storage import limits as limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
 
@@ -207,7 +210,7 @@ def _configure_storage(app: Flask):
     # While Redis is away, limits are counted in memory rather than failing every request.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    return cache
+    return stores, cache
 
 
 class _SaveOrLetGo:
@@ -231,7 +234,8 @@ class _SaveOrLetGo:
             app.logger.exception("the session could not be saved; the order's outcome goes out without it")
 
 
-def _justclick_client(app: Flask) -> JustClickClient:
+def _justclick_client(app: Flask) -> tuple[JustClickClient, dict]:
+    """The JustClick client; in sandbox mode also the stand-in it talks to, in this process."""
     client = JustClickClient(
         app.config["JUSTCLICK_API_URL"],
         app.config["JUSTCLICK_API_KEY"],
@@ -250,7 +254,6 @@ def _justclick_client(app: Flask) -> JustClickClient:
             slow_seconds=app.config["JUSTCLICK_TIMEOUT"] + 2,
         )
         client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
-        app.extensions["sandbox_book"] = book
-        app.extensions["sandbox_app"] = stand_in  # serves its payment pages under /sandbox/bill/
         app.jinja_env.globals["magic_emails"] = MAGIC_EMAILS
-    return client
+        return client, {"sandbox_book": book, "sandbox_app": stand_in}  # the app: its payment pages
+    return client, {}

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from tests.conftest import OPERATOR, serve
+from webapp.web.services import services_of
 
 ORDER = {"customer_email": "twice@example.com", "products-0-good_name": "digital"}
 
@@ -101,7 +102,7 @@ def test_another_operators_post_of_a_form_is_refused_and_claims_nothing(sandbox_
     stolen = bob.post("/", data={**ORDER, "submission_token": token})
     assert stolen.status_code == 403 and "opened by another sign-in" in stolen.get_data(as_text=True)
     assert token_of(stolen.get_data(as_text=True)) != token  # bob gets a token of his own
-    assert sandbox_server.book.all() == [] and not app.extensions["submission_tokens"].is_claimed(token)
+    assert sandbox_server.book.all() == [] and not services_of(app).tokens.is_claimed(token)
 
     own = alice.post("/", data={**ORDER, "submission_token": token})
     assert own.status_code == 303 and len(sandbox_server.book.all()) == 1
@@ -109,7 +110,7 @@ def test_another_operators_post_of_a_form_is_refused_and_claims_nothing(sandbox_
 
 
 def test_a_token_is_bound_to_its_operator_whatever_the_case_of_the_name(app):
-    tokens = app.extensions["submission_tokens"]
+    tokens = services_of(app).tokens
     token = tokens.new("alice")
     assert tokens.issued_to(token, "Alice") and not tokens.issued_to(token, "bob")
     forged = token[:22] + ("A" if token[22] != "A" else "B") + token[23:]  # the MAC half changed

@@ -12,6 +12,7 @@ from tests.conftest import API_KEY, desk_config, sign_in
 from webapp import create_app
 from webapp.attempts import history
 from webapp.orders.order import CREATEORDER_FIELDS
+from webapp.web.services import services_of
 
 NOWHERE = "http://127.0.0.1:9/api/"  # these tests never reach JustClick
 
@@ -155,7 +156,7 @@ def test_reading_the_history_does_not_write_the_session_back(app):
 
 def test_file_histories_untouched_for_a_session_lifetime_are_swept(tmp_path):
     app = desk(desk_config(NOWHERE, tmp_path))
-    store = app.extensions["history_store"]
+    store = services_of(app).history
     with app.test_request_context():
         attempt()
         stale = history.history_id()

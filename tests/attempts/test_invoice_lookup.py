@@ -25,6 +25,7 @@ from tests.orders.test_faults import FailingOn, answer_lists
 from webapp import create_app
 from webapp.attempts import invoice_lookup
 from webapp.attempts.order_index import identity
+from webapp.web.services import services_of
 
 HX = {"HX-Request": "true"}
 ORDER = {"customer_email": "olga@example.com", "customer_first_name": "Ольга",
@@ -109,7 +110,7 @@ def test_a_found_invoice_is_kept_in_the_history_and_the_order_index(app, client,
     assert invoice["sum_to_pay"] == invoice["order_sum"] == "990.00"
     assert invoice["link"].startswith(shop.root) and invoice["checked_at"]
     key = identity(entry["sent"], app.config["SECRET_KEY"])
-    [summary] = app.extensions["order_index"].recent(key)
+    [summary] = services_of(app).index.recent(key)
     assert summary["bill_id"] == str(order["bill_id"]) and summary["outcome"] == "created"
     # A later look at the region needs no call.
     before = list(shop.counted.methods)
@@ -119,10 +120,10 @@ def test_a_found_invoice_is_kept_in_the_history_and_the_order_index(app, client,
 
 def test_an_invoice_found_while_the_history_cannot_keep_it_is_shown_all_the_same(app, client, shop):
     entry_id = created(client)
-    store = app.extensions["history_store"]
-    app.extensions["history_store"] = FailingOn(store, "update", OSError(28, "No space left on device"))
+    store = services_of(app).history
+    services_of(app).history = FailingOn(store, "update", OSError(28, "No space left on device"))
     assert "Invoice 1001" in region(client, entry_id)
-    app.extensions["history_store"] = store
+    services_of(app).history = store
     assert "invoice" not in stored(app, entry_id)  # found again next time
 
 
@@ -376,7 +377,7 @@ def test_an_earlier_release_s_not_found_is_unknown_again(app, client, shop):
     guessed = {**entry, "outcome": "not_found",
                "resolved": {"by": "lookup", "at": entry["at"], "was": "unknown"}}
     with app.test_request_context():
-        app.extensions["order_index"].put(identity(entry["sent"], app.config["SECRET_KEY"]), guessed)
+        services_of(app).index.put(identity(entry["sent"], app.config["SECRET_KEY"]), guessed)
     [path] = glob.glob(os.path.join(app.instance_path, "history", "*", f"*-{entry_id}.json"))
     with open(path, "w", encoding="utf-8") as f:
         json.dump(guessed, f)
@@ -542,7 +543,7 @@ def test_a_justclick_clock_150_seconds_behind_still_finds_made_orders(make_sandb
     found = client.get(f"/attempts/{slow}/invoice", headers=HX).get_data(as_text=True)
     assert f"Invoice {stand_in.book.all()[0]['bill_id']}" in found
     assert stored(app, slow)["outcome"] == "created"
-    assert -152 <= app.extensions["justclick"].clock_offset <= -148
+    assert -152 <= services_of(app).justclick.clock_offset <= -148
     assert len(stand_in.book.all()) == 2
 
 
@@ -571,11 +572,11 @@ def test_a_local_time_without_the_accounts_zone_is_never_taken_by_itself(make_sa
 def test_a_not_made_decision_the_store_cannot_keep_is_said_and_the_order_stays_held(app, client, shop):
     down = {**ORDER, "customer_email": "down@sandbox.test"}
     entry_id = attempt_id(client.post("/", data=down).get_data(as_text=True))
-    store = app.extensions["history_store"]
-    app.extensions["history_store"] = FailingOn(store, "update", OSError(28, "No space left on device"))
+    store = services_of(app).history
+    services_of(app).history = FailingOn(store, "update", OSError(28, "No space left on device"))
     refused = client.post(f"/attempts/{entry_id}/not-made")
     assert refused.status_code == 503 and "still held as unknown" in refused.get_data(as_text=True)
-    app.extensions["history_store"] = store
+    services_of(app).history = store
     assert stored(app, entry_id)["outcome"] == "unknown"
     assert client.post("/", data=down).status_code == 409  # the guard still asks
     assert shop.counted.methods.count("createorder") == 1

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import desk_config
 from webapp import create_app
 from webapp.attempts.tokens import FileTokens, RedisTokens
+from webapp.web.services import services_of
 
 NOWHERE = "http://127.0.0.1:9/api/"
 
@@ -22,7 +23,7 @@ def app(request, tmp_path):
 
 @pytest.fixture
 def tokens(app):
-    return app.extensions["submission_tokens"]
+    return services_of(app).tokens
 
 
 def where(tokens) -> tuple[str, str]:
@@ -139,7 +140,7 @@ def test_malformed_tokens_are_refused(tokens, garbage):
 
 def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
     app = create_app(desk_config(NOWHERE, tmp_path, SESSION_LIFETIME_HOURS=1 / 60))
-    tokens = app.extensions["submission_tokens"]
+    tokens = services_of(app).tokens
     old, young = tokens.new("alice"), tokens.new("alice")
     assert tokens.claim(old, "0123456789ab") and tokens.claim(young)
     lifetime = app.permanent_session_lifetime.total_seconds()  # the sign-in's and a bit more
@@ -154,7 +155,7 @@ def test_redis_tokens_expire_with_the_session_lifetime(redis_url, tmp_path):
     import redis
 
     app = create_app(desk_config(NOWHERE, tmp_path, REDIS_URL=redis_url, SESSION_LIFETIME_HOURS=0.5))
-    tokens = app.extensions["submission_tokens"]
+    tokens = services_of(app).tokens
     token = tokens.new("alice")
     assert tokens.claim(token, "0123456789ab")
     client = redis.from_url(redis_url)

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from tests.conftest import desk_config, sign_in
 from webapp import create_app
 from webapp.bulk.table import MAX_ROWS
+from webapp.web.services import services_of
 
 HX = {"HX-Request": "true"}
 STEP = re.compile(r'hx-post="(/bulk/\w+/step)"')
@@ -91,7 +92,7 @@ def test_a_step_replayed_while_its_row_was_claimed_sends_nothing(desk, shop):
                                ["b@example.com", "digital"]))
     desk.post(f"/bulk/{table_id}/send")  # without JavaScript, a press sends one row
     assert creates(shop) == 1
-    tables, hid = desk.application.extensions["bulk_tables"], history_id_of(desk)
+    tables, hid = services_of(desk.application).tables, history_id_of(desk)
     stale = tables.get(hid, table_id)  # another tab's step, which read the table before row 1 went
     stale["rows"][0]["entry"] = None
     tables.put(hid, stale)  # and wrote what it read: row 1 looks unsent

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import OPERATOR, desk_config, serve
+from webapp.web.services import services_of
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -98,7 +99,7 @@ def make_desk(make_sandbox, tmp_path):
         context = serve(app)
         url = context.__enter__()
         contexts.append(context)
-        book = app.extensions["sandbox_book"] if sandbox else stand_in.book
+        book = services_of(app).sandbox_book if sandbox else stand_in.book
         return LiveDesk(url=url, book=book, app=app, stand_in=stand_in, sandbox=sandbox,
                         username=user["username"], password=user["password"])
 

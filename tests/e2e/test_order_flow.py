@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import OPERATOR
 from webapp.sandbox.standin import SEED_GOODS
+from webapp.web.services import services_of
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}
 WEBINAR = GOODS["webinar-funnels"]  # "Интенсив «Вебинарные воронки»"
@@ -452,7 +453,7 @@ def test_sandbox_mode_says_so_and_lists_the_orders_it_took(sandbox_desk, page, c
     create_button(page).click()
 
     expect(created_heading(page, "the sandbox")).to_be_visible()
-    assert [o["params"]["customer_email"] for o in sandbox_desk.app.extensions["sandbox_book"].all()] == [
+    assert [o["params"]["customer_email"] for o in services_of(sandbox_desk.app).sandbox_book.all()] == [
         "sandbox-buyer@example.com"]
     page.get_by_role("link", name="See sandbox orders").click()
     expect(page.get_by_role("heading", name="Sandbox orders")).to_be_visible()

@@ -22,6 +22,7 @@ from tests.conftest import API_KEY, _free_port, carries_secret, desk_config, sig
 from webapp import create_app
 from webapp.justclick.client import MAX_REPLY_BYTES
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
+from webapp.web.services import services_of
 
 ORDER = {"customer_email": "fault@example.com", "customer_first_name": "Вера",
          "products-0-good_name": "digital"}
@@ -190,7 +191,7 @@ class FailingOn:
 def test_the_outcome_is_shown_even_when_the_history_cannot_keep_it(sandbox_server, tmp_path):
     app = create_app(desk_config(sandbox_server.url, tmp_path))
     # the attempt is recorded before sending; then the disk fills up before its outcome is written
-    app.extensions["history_store"] = FailingOn(app.extensions["history_store"], "update",
+    services_of(app).history = FailingOn(services_of(app).history, "update",
                                                 OSError(28, "No space left on device"))
     response = sign_in(app.test_client()).post("/", data=ORDER)
     page = response.get_data(as_text=True)

@@ -13,6 +13,7 @@ from tests.conftest import OPERATOR, desk_config, sign_in
 from webapp import create_app
 from webapp.justclick.invoices import Expected, find_invoice, refresh_status
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
+from webapp.web.services import services_of
 
 DIGITAL = next(g for g in SEED_GOODS if g["good_type"] == "digital")
 PHYSICAL = next(g for g in SEED_GOODS if g["good_type"] == "physical")
@@ -341,7 +342,7 @@ def test_sandbox_mode_serves_the_payment_pages_under_the_desks_own_host(tmp_path
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)[1]
     client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token})
     sent_at = datetime.now(UTC).replace(microsecond=0)
-    justclick = app.extensions["justclick"]  # in-process: http://sandbox.invalid/api/
+    justclick = services_of(app).justclick  # in-process: http://sandbox.invalid/api/
     justclick.create_order({"customer_email": "ivan@example.com", "product_names": DIGITAL["good_name"]})
 
     # The lookup's links belong to the desk's /sandbox, where a browser can open them.
@@ -568,7 +569,7 @@ def test_adding_lines_stops_at_100_and_says_so(client):
 def test_a_product_line_field_posted_twice_is_refused(client, sandbox_server):
     data = MultiDict(order(products__0__price="10"))
     data.add("products-0-price", "20")
-    data["submission_token"] = client.application.extensions["submission_tokens"].new("alice")
+    data["submission_token"] = services_of(client.application).tokens.new("alice")
     response = client.post("/", data=data)
     assert response.status_code == 422 and sandbox_server.book.all() == []
     assert "sent twice" in response.get_data(as_text=True)

@@ -23,6 +23,7 @@ from tests.conftest import OPERATOR, TEAM_USERS, _free_port, desk_config, serve,
 from tests.orders.test_faults import FailingOn, answer_lists, envelope, redis_process
 from tests.system.test_gunicorn import form_tokens, gunicorn, signed_in
 from webapp import create_app
+from webapp.web.services import services_of
 
 ORDER = {"customer_email": "once@example.com", "customer_first_name": "Ольга",
          "products-0-good_name": "digital"}
@@ -238,13 +239,13 @@ def test_redis_paused_mid_call_the_outcome_is_shown_and_kept(justclick, tmp_path
 def test_a_store_failing_during_the_call_still_guards_the_order(justclick, tmp_path):
     app = create_app(desk_config(justclick.url, tmp_path, JUSTCLICK_TIMEOUT=10))
     read_only = OSError(30, "Read-only file system")
-    stores = {name: app.extensions[name] for name in ("history_store", "order_index")}
+    stores = {"history_store": services_of(app).history, "order_index": services_of(app).index}
     (tmp_path / "a-file").write_text("")
 
     def folder_turns_read_only():
-        app.extensions["history_store"] = FailingOn(stores["history_store"], "update", read_only)
-        app.extensions["order_index"] = FailingOn(stores["order_index"], "put", read_only)
-        app.extensions["journal"].path = str(tmp_path / "a-file" / "journal")  # a real failing write
+        services_of(app).history = FailingOn(stores["history_store"], "update", read_only)
+        services_of(app).index = FailingOn(stores["order_index"], "put", read_only)
+        services_of(app).journal.path = str(tmp_path / "a-file" / "journal")  # a real failing write
         justclick.open()
 
     justclick.on_arrival = folder_turns_read_only
@@ -265,14 +266,14 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_recorded(justclick, tmp_path
     justclick.open()
     app = create_app(desk_config(justclick.url, tmp_path))
     disk_full = OSError(28, "No space left on device")
-    app.extensions["history_store"] = FailingOn(app.extensions["history_store"], "append", disk_full)
+    services_of(app).history = FailingOn(services_of(app).history, "append", disk_full)
     client = sign_in(app.test_client())
     response = client.post("/", data=ORDER)
     page = response.get_data(as_text=True)
     assert response.status_code == 503
     assert "Nothing was sent" in page and 'value="Ольга"' in page
     assert justclick.calls == 0
-    app.extensions["history_store"] = app.extensions["history_store"].store  # the disk has room again
+    services_of(app).history = services_of(app).history.store  # the disk has room again
     token = token_of(page)
     assert client.post("/", data={**ORDER, "submission_token": token}).status_code == 303
     assert justclick.calls == 1

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import OPERATOR
 from webapp.web.logs import FORMAT, OneLineFormatter, RequestContextFilter
+from webapp.web.services import services_of
 
 
 @pytest.fixture
@@ -50,8 +51,8 @@ def test_request_and_upstream_lines_share_the_request_id_and_hold_no_customer_da
 
 
 def test_catalog_calls_made_in_threads_keep_the_request_id(client, log_lines, app):
-    app.extensions["catalog"].REFRESH_WINDOW = 0  # both refreshes below reach the stand-in
-    app.extensions["catalog"].get(refresh=True)  # outside a request: no id
+    services_of(app).catalog.REFRESH_WINDOW = 0  # both refreshes below reach the stand-in
+    services_of(app).catalog.get(refresh=True)  # outside a request: no id
     response = client.post("/", data={"action": "refresh", "customer_email": "x@example.com"})
     request_id = response.headers["X-Request-ID"]
     list_lines = [line for line in log_lines() if "justclick getgoods" in line]

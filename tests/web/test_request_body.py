@@ -11,6 +11,7 @@ from tests.conftest import OPERATOR, desk_config
 from webapp import create_app
 from webapp.orders.form import OrderForm
 from webapp.web.request_body import MAX_REQUEST_BYTES
+from webapp.web.services import services_of
 
 WIDE = "\U0001d11e"  # 4 bytes of UTF-8, 12 once percent-encoded: the most a character can cost
 
@@ -57,7 +58,7 @@ def test_the_largest_real_order_fits_the_body_limit_twice(app):
 
 def test_the_largest_real_order_is_read_and_judged(client, sandbox_server):
     order = largest_order(client.application)  # with a token issued to the operator, as long as any
-    order["submission_token"] = client.application.extensions["submission_tokens"].new(OPERATOR["username"])
+    order["submission_token"] = services_of(client.application).tokens.new(OPERATOR["username"])
     response = client.post("/", data=order)
     assert response.status_code == 422  # read whole and judged field by field (4-byte email and all)
     assert "At most" not in response.get_data(as_text=True)  # every field within its limit

@@ -24,6 +24,7 @@ from webapp.attempts import exports
 from webapp.i18n.words import Words
 from webapp.orders.order import CREATEORDER_FIELDS
 from webapp.storage.files import SWEEP_EVERY, ExpiringFolder, write_atomically
+from webapp.web.services import services
 
 # outcome (the key kept in the history, never translated) -> what the operator reads, in their language
 OUTCOMES = {
@@ -149,7 +150,7 @@ def export_rows(items: list[dict]):
 
 
 def _store():
-    return current_app.extensions["history_store"]
+    return services().history
 
 
 def history_id() -> str | None:

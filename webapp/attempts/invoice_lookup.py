@@ -30,6 +30,7 @@ from webapp.justclick.invoices import (
     refresh_status,
     site_of,
 )
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def look_up(entry: dict) -> Look:
         raise ValueError(f"an attempt that is {entry['outcome']} has no invoice to look for")
     try:
         if entry.get("bill_id"):  # known already (found before, or named by a 601): read it by number
-            config, client = current_app.config, current_app.extensions["justclick"]
+            config, client = current_app.config, services().justclick
             invoice = refresh_status(client, entry["bill_id"], site_url=_site_url(),
                                      tz=config["ACCOUNT_TIMEZONE"], link_hosts=config["PAYMENT_LINK_HOSTS"])
             return _attach(entry, invoice, by="lookup") if invoice else Look("not_listed", entry)
@@ -137,11 +138,11 @@ def window(entry: dict) -> tuple[datetime, datetime]:
 
 
 def _find(entry: dict):
-    config, catalog = current_app.config, current_app.extensions["catalog"].get()
+    config, catalog = current_app.config, services().catalog.get()
     expected = Expected.of(entry["sent"], window(entry), catalogue_prices=entry.get("catalogue_prices"),
                            coupon_codes={str(c["id"]): c["coupon"] for c in catalog.coupons or ()})
     exclude = _claimed_by_others(entry) | set(entry.get("not_these", []))
-    return find_invoice(current_app.extensions["justclick"], expected, site_url=_site_url(),
+    return find_invoice(services().justclick, expected, site_url=_site_url(),
                         tz=config["ACCOUNT_TIMEZONE"], exclude=exclude,
                         link_hosts=config["PAYMENT_LINK_HOSTS"])
 
@@ -155,7 +156,7 @@ def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = N
     settled = entry["outcome"] in UNSETTLED
     if settled:
         kept.update(outcome="created", resolved=_resolution(entry, now, by=by, operator=operator))
-    index = current_app.extensions["order_index"]
+    index = services().index
     try:
         with index.lock(_key(entry)) as locked:
             if invoice.number in {str(s.get("bill_id")) for s in locked.recent() if s["id"] != entry["id"]}:
@@ -183,7 +184,7 @@ def _key(entry: dict) -> str:
 def _claimed_by_others(entry: dict) -> set[str]:
     """Invoices the same order's other attempts (anyone's) are known to have made. An invoice can
     only agree with attempts of the same customer and products, so the order's index sees them all."""
-    summaries = current_app.extensions["order_index"].recent(_key(entry))
+    summaries = services().index.recent(_key(entry))
     return {str(s["bill_id"]) for s in summaries if s.get("bill_id") and s["id"] != entry["id"]}
 
 
@@ -197,4 +198,4 @@ def _resolution(entry: dict, now: datetime, *, by: str, operator: dict | None = 
 def _keep(entry: dict) -> None:
     """Into the operator's history and the order index (for the guard)."""
     history.update(entry)
-    current_app.extensions["order_index"].put(_key(entry), entry)
+    services().index.put(_key(entry), entry)

@@ -21,6 +21,7 @@ from webapp.attempts.order_index import identity, summary
 from webapp.i18n.words import Words, said
 from webapp.justclick.client import JustClickError, Rejected
 from webapp.justclick.invoices import made_since
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class Result:
 
 def send_order(params: dict, *, token: str, confirmed: str | None, operator: dict, extra: dict) -> Result:
     """Send the order once, or say why not. Raises NotRecorded when nothing could be recorded."""
-    tokens, index, journal = (current_app.extensions[name]
-                              for name in ("submission_tokens", "order_index", "journal"))
+    desk = services()
+    tokens, index, journal = desk.tokens, desk.index, desk.journal
     key = identity(params, str(current_app.config["SECRET_KEY"]))
     entry = history.new_entry(outcome="sending", sent=params, reply=None, operator=operator.get("username"),
                               extra={**extra, "token": token, "operator_name": operator.get("name"),
@@ -90,7 +91,7 @@ def _asked_justclick(index, key: str, params: dict) -> list[dict]:
     if now - datetime.fromtimestamp(index.memory_since(), UTC) >= DUPLICATE_WINDOW or index.recent(key):
         return []  # it remembers long enough, or it knows this order: the guard needs no more
     try:
-        found = made_since(current_app.extensions["justclick"], params.get("customer_email", ""),
+        found = made_since(services().justclick, params.get("customer_email", ""),
                            params.get("product_names", "").split(","), now - DUPLICATE_WINDOW,
                            tz=config["ACCOUNT_TIMEZONE"])
     except JustClickError as exc:
@@ -108,7 +109,7 @@ def _catalogue_prices(params: dict) -> dict[str, str]:
     names = [n for n in params.get("product_names", "").split(",") if n]
     typed = len([p for p in params.get("product_prices", "").split(",") if p])
     try:
-        prices = current_app.extensions["catalog"].get().prices
+        prices = services().catalog.get().prices
     except Exception:  # no lists at hand: those prices are simply not compared
         log.warning("catalogue prices unavailable for the attempt's record")
         return {}
@@ -118,7 +119,7 @@ def _catalogue_prices(params: dict) -> dict[str, str]:
 def earlier_attempt(params: dict, token: str = "") -> dict | None:
     """The earlier attempt the guard would ask about before sending `params`, read without its lock:
     for a preview, which sends nothing (the send itself checks again under the lock)."""
-    index, journal = current_app.extensions["order_index"], current_app.extensions["journal"]
+    index, journal = services().index, services().journal
     key = identity(params, str(current_app.config["SECRET_KEY"]))
     return _earlier_to_confirm(index.recent(key), journal.pending_for(key), token)
 
@@ -137,7 +138,7 @@ def _withdraw(locked, entry: dict, tokens, token: str) -> None:
 def _call(entry: dict, params: dict) -> dict:
     """createorder, once; the attempt with JustClick's answer."""
     try:
-        reply = current_app.extensions["justclick"].create_order(params)
+        reply = services().justclick.create_order(params)
     except Rejected as exc:
         if exc.code == 601:  # "order already exists": not a refusal, the invoice is there
             bill = exc.reply.get("result") if isinstance(exc.reply.get("result"), dict) else {}
@@ -162,12 +163,12 @@ def _keep(entry: dict, hid: str | None, key: str) -> None:
     """Write the outcome over the "sending" record; if the store fails, into the journal."""
     try:
         history.update(entry, hid)
-        current_app.extensions["order_index"].put(key, entry)
+        services().index.put(key, entry)
     except Exception:
         log.exception("the outcome could not be stored; it goes to the journal")
         entry["unsaved"] = True
         try:
-            current_app.extensions["journal"].append({"hid": hid, "key": key, "entry": entry})
+            services().journal.append({"hid": hid, "key": key, "entry": entry})
         except OSError:
             log.exception("the journal could not be written either; this process remembers attempt %s",
                           entry["id"])
@@ -194,8 +195,8 @@ def _earlier_to_confirm(recent: list[dict], pending: list[dict], token: str) -> 
 
 def _twin(token: str) -> dict | None:
     """The attempt a form was sent as, once it has an answer (or its sender is known to have stopped)."""
-    journal = current_app.extensions["journal"]
-    entry_id = current_app.extensions["submission_tokens"].outcome(token)
+    journal = services().journal
+    entry_id = services().tokens.outcome(token)
     recorded_by = time.monotonic() + RECORD_WAIT
     while entry_id:
         entry = journal.known(entry_id) or history.find(entry_id)
@@ -209,13 +210,13 @@ def _twin(token: str) -> dict | None:
 
 def replay_journal() -> None:
     """Before a request: outcomes kept in the journal go into the store once it answers again."""
-    _replay(current_app.extensions["journal"], force=False)
+    _replay(services().journal, force=False)
 
 
 def _replay(journal, force: bool) -> bool:
     """True when the store has every outcome the journal kept."""
     limit = current_app.config["HISTORY_LIMIT"]
-    history_store, index = current_app.extensions["history_store"], current_app.extensions["order_index"]
+    history_store, index = services().history, services().index
 
     def store(record: dict) -> None:
         if record.get("hid"):

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from webapp.attempts import exports, history, invoice_lookup
@@ -15,6 +15,7 @@ from webapp.auth.signin import current_operator
 from webapp.web.errors import render_error
 from webapp.web.extensions import htmx
 from webapp.web.pages import page_or_region
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("history", __name__)
@@ -38,7 +39,7 @@ def template_helpers():
 
 
 def _catalog():
-    return current_app.extensions["catalog"].get()
+    return services().catalog.get()
 
 
 # --- one attempt ---------------------------------------------------------------------------------

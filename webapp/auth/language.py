@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from webapp.auth.signin import current_operator, safe_next, team_users
 from webapp.config import LANGUAGES
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("language", __name__)
@@ -25,7 +26,7 @@ NAMES = {"en": "English", "ru": "Русский"}
 
 
 def _preferences():
-    return current_app.extensions["preferences"]
+    return services().preferences
 
 
 def choose_language() -> str:

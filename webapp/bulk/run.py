@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from webapp.attempts import budget as order_budget
@@ -21,6 +20,7 @@ from webapp.attempts import history
 from webapp.attempts.sending import NotRecorded, send_order
 from webapp.auth.signin import operator_name
 from webapp.bulk.check import CheckedRow, check_table
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
         row["entry"] = {name: result.entry.get(name) for name in KEPT}
     if row["entry"].get("code") == TOO_MANY:  # refused, not made: sent again when the run resumes
         row["tried"] = [*row.get("tried", []), row["entry"]]
-        row.update(entry=None, token=current_app.extensions["submission_tokens"].new(operator_name()))
+        row.update(entry=None, token=services().tokens.new(operator_name()))
         table.update(state="paused", message=_(
             "JustClick answered code 8 (too many requests) at row %(row)d, so sending is paused. "
             "Wait a minute, then continue: the row will be sent again.", row=index + 1))
@@ -129,7 +129,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
 def retry_failed(table: dict) -> int:
     """Rows JustClick made no order of get new tokens and go back to the preview; returns how many.
     An unknown outcome is not retried: it may exist, and must be settled first (its attempt page)."""
-    tokens = current_app.extensions["submission_tokens"]
+    tokens = services().tokens
     settled = current_outcomes(table)
     outcomes = {i: settled.get(row["entry"].get("id"), row["entry"]["outcome"])
                 for i, row in enumerate(table["rows"]) if row.get("entry")}

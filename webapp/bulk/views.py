@@ -28,17 +28,18 @@ from webapp.bulk.check import check_row, check_table, total_of
 from webapp.bulk.sample import sample_csv
 from webapp.bulk.table import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
 from webapp.web.extensions import htmx
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 
 
 def _tables():
-    return current_app.extensions["bulk_tables"]
+    return services().tables
 
 
 def _catalog():
-    return current_app.extensions["catalog"].get()
+    return services().catalog.get()
 
 
 def _table(table_id: str) -> dict:
@@ -77,7 +78,7 @@ def upload():
     except TableError as exc:
         page = render_template("bulk/intake.html", max_rows=MAX_ROWS, error=str(exc), paste=paste)
         return make_response(page, 422)
-    tokens = current_app.extensions["submission_tokens"]
+    tokens = services().tokens
     table = {"source": source, "headers": found.headers, "mapping": guess_mapping(found.headers),
              "state": "draft", "message": "",
              "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}

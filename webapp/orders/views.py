@@ -51,6 +51,7 @@ from webapp.orders.paste import read_customer
 from webapp.web.errors import MESSAGES, csrf_message, render_error
 from webapp.web.extensions import htmx, limiter
 from webapp.web.pages import page_or_region as _render
+from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__)
@@ -60,7 +61,7 @@ PREFILL_FIELDS = ("customer_email", "utm_source", "utm_medium", "utm_campaign", 
 
 
 def _catalog(refresh: bool = False):
-    return current_app.extensions["catalog"].get(refresh=refresh)
+    return services().catalog.get(refresh=refresh)
 
 
 def _order_form(catalog, **kwargs) -> OrderForm:
@@ -74,7 +75,7 @@ def _order_page(form: OrderForm, catalog, status: int = 200, **context) -> Respo
     Focus goes where the operator must look next: a banner, else the error summary, else what the
     caller names."""
     if not form.submission_token.data:
-        form.submission_token.data = current_app.extensions["submission_tokens"].new(operator_name())
+        form.submission_token.data = services().tokens.new(operator_name())
     if any(context.get(banner) for banner in ("attempt", "notice", "earlier", "doubt")):
         context["focus"] = "outcome"
     elif form.errors:
@@ -163,7 +164,7 @@ def _not_an_order_to_send() -> bool:
     if request.form.get("action"):
         return True
     try:
-        return current_app.extensions["submission_tokens"].is_claimed(request.form.get("submission_token"))
+        return services().tokens.is_claimed(request.form.get("submission_token"))
     except Exception:  # the store is away: the view says so; the limit is not the answer
         return False
 
@@ -184,7 +185,7 @@ def submit():
 
     catalog = _catalog()
     form = _order_form(catalog)
-    token, tokens = form.submission_token.data, current_app.extensions["submission_tokens"]
+    token, tokens = form.submission_token.data, services().tokens
     if valid_token(token) and not tokens.issued_to(token, operator_name()):
         # Another operator's form (or a forged token): it claims nothing, so its owner's own post
         # still sends the order. This operator gets the order back under a token of their own.

@@ -1,0 +1,35 @@
+"""The desk's services, made once by create_app and reached by name rather than by string keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+
+@dataclass
+class Services:
+    justclick: Any  # justclick.JustClickClient
+    catalog: Any  # justclick.CatalogService: goods, coupons, managers, cached
+    history: Any  # storage.HistoryStore: each browser session's attempts
+    tokens: Any  # storage.TokenStore: one form, one order
+    index: Any  # storage.OrderIndex: the team's recent orders, and the guard's lock
+    preferences: Any  # storage.PreferenceStore: each operator's choices
+    tables: Any  # bulk.BulkTables: "Many orders" tables between their steps
+    journal: Any  # attempts.Journal: outcomes the store could not take yet
+    sandbox_book: Any = None  # sandbox mode only: the stand-in's order book
+    sandbox_app: Any = None  # sandbox mode only: the stand-in itself (its payment pages)
+
+
+def install(app: Flask, services: Services) -> None:
+    app.extensions["orderdesk"] = services
+
+
+def services() -> Services:
+    return current_app.extensions["orderdesk"]
+
+
+def services_of(app: Flask) -> Services:
+    """An app's services outside a request (tests, scripts)."""
+    return app.extensions["orderdesk"]
