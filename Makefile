@@ -17,7 +17,9 @@ run: $(STAMP)
 	@echo "Order Desk (sandbox mode) on http://127.0.0.1:$(PORT)"
 	env -u JUSTCLICK_USERNAME -u JUSTCLICK_API_KEY $(VENV)/bin/flask --app webapp run --port $(PORT)
 
+# The packages' seams first (pyproject.toml, [tool.importlinter]): seconds, before minutes of tests.
 test: $(STAMP) chromium redis
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -5,7 +5,7 @@ import json
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.conftest import read_only
+from tests.support.desk import read_only
 from webapp import create_app
 from webapp.config import SANDBOX_API_URL, ConfigError, load_config
 

@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                           **stores, **sandbox))
     _check_store_folders(app, cache)
 
+    from webapp import templating
     from webapp.attempts import sending
     from webapp.attempts import views as history_views
     from webapp.auth import language
@@ -101,7 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     app.add_url_rule("/healthz", "health", lambda: jsonify(
         status="ok", version=__version__, mode="sandbox" if app.config["SANDBOX"] else "live"))
-    app.jinja_env.globals["sandbox_mode"] = app.config["SANDBOX"]
+    templating.init_app(app)
     return app
 
 
@@ -246,7 +247,7 @@ def _justclick_client(app: Flask) -> tuple[JustClickClient, dict]:
     if app.config["SANDBOX"]:
         # The stand-in runs inside this process (no HTTP to ourselves); its order book is a file so
         # that every worker sees the same accepted orders.
-        from webapp.sandbox.standin import MAGIC_EMAILS, OrderBook, WSGIAdapter, create_sandbox_app
+        from webapp.sandbox.standin import OrderBook, WSGIAdapter, create_sandbox_app
 
         book = OrderBook(os.path.join(app.instance_path, "sandbox-orders.sqlite3"))
         stand_in = create_sandbox_app(
@@ -254,6 +255,5 @@ def _justclick_client(app: Flask) -> tuple[JustClickClient, dict]:
             slow_seconds=app.config["JUSTCLICK_TIMEOUT"] + 2,
         )
         client.session.mount(SANDBOX_API_URL.removesuffix("api/"), WSGIAdapter(stand_in))
-        app.jinja_env.globals["magic_emails"] = MAGIC_EMAILS
         return client, {"sandbox_book": book, "sandbox_app": stand_in}  # the app: its payment pages
     return client, {}

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.conftest import OPERATOR, serve
+from tests.support.desk import OPERATOR, serve
 from webapp.web.services import services_of
 
 ORDER = {"customer_email": "twice@example.com", "products-0-good_name": "digital"}
@@ -90,7 +90,7 @@ def test_another_operators_post_of_a_form_is_refused_and_claims_nothing(sandbox_
     alice's own post of it is then sent, not answered as "already sent"."""
     from werkzeug.security import generate_password_hash
 
-    from tests.conftest import TEAM_USERS, desk_config, sign_in
+    from tests.support.desk import TEAM_USERS, desk_config, sign_in
     from webapp import create_app
 
     team = {**TEAM_USERS, "bob": {"password_hash": generate_password_hash("bob pass 1"), "manager_id": 1,

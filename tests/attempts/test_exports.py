@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.bulk.test_views import bring, run, tsv
-from tests.conftest import desk_config, sign_in
+from tests.support.desk import desk_config, sign_in
 from webapp import create_app
 from webapp.attempts.exports import csv_cell
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from tests.bulk.test_views import bring, run, tsv
-from tests.conftest import desk_config, sign_in
+from tests.support.desk import desk_config, sign_in
 from webapp import create_app
 from webapp.attempts.order_index import FileIndex
 from webapp.web.services import services_of

@@ -8,7 +8,7 @@ import threading
 import pytest
 from flask import jsonify, request, session
 
-from tests.conftest import API_KEY, desk_config, sign_in
+from tests.support.desk import API_KEY, desk_config, sign_in
 from webapp import create_app
 from webapp.attempts import history
 from webapp.orders.order import CREATEORDER_FIELDS

@@ -20,8 +20,8 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from tests.conftest import desk_config, reply_hash, sign_in
 from tests.orders.test_faults import FailingOn, answer_lists
+from tests.support.desk import desk_config, reply_hash, sign_in
 from webapp import create_app
 from webapp.attempts import invoice_lookup
 from webapp.attempts.order_index import identity

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.conftest import desk_config
+from tests.support.desk import desk_config
 from webapp import create_app
 from webapp.attempts.tokens import FileTokens, RedisTokens
 from webapp.web.services import services_of

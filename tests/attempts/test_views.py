@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.conftest import desk_config
+from tests.support.desk import desk_config
 from webapp import create_app
 from webapp.attempts import history
 

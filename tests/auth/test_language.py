@@ -5,7 +5,7 @@ import re
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.conftest import TEAM_USERS, desk_config, sign_in
+from tests.support.desk import TEAM_USERS, desk_config, sign_in
 from webapp import create_app
 
 RUSSIAN_BROWSER = {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}

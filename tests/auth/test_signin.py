@@ -9,7 +9,7 @@ import werkzeug.security
 from werkzeug.security import generate_password_hash
 
 import webapp
-from tests.conftest import API_KEY, OPERATOR, TEAM_USERS, desk_config, read_only, sign_in
+from tests.support.desk import API_KEY, OPERATOR, TEAM_USERS, desk_config, read_only, sign_in
 from webapp import create_app
 from webapp.auth import signin as auth
 from webapp.auth.signin import PUBLIC_ENDPOINTS

@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import Workbook
 
-from tests.conftest import desk_config, sign_in
+from tests.support.desk import desk_config, sign_in
 from webapp import create_app
 from webapp.bulk.table import MAX_ROWS
 from webapp.web.services import services_of
@@ -298,7 +298,7 @@ def test_the_sandbox_sample_table_has_bad_rows_and_a_magic_email(tmp_path):
                                  JUSTCLICK_USERNAME="sandbox", TEAM_USERS={}))
     client = app.test_client()
     client.get("/login")
-    from webapp.auth.signin import DEMO_USER
+    from webapp.auth.team import DEMO_USER
 
     sign_in(client, DEMO_USER["username"], DEMO_USER["password"])
     assert "download a sample table" in client.get("/bulk").get_data(as_text=True)

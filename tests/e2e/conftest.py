@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import OPERATOR, desk_config, serve
+from tests.support.desk import OPERATOR, desk_config, serve
 from webapp.web.services import services_of
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -80,7 +80,7 @@ class LiveDesk(SimpleNamespace):
 def make_desk(make_sandbox, tmp_path):
     """Start a desk in a thread: against a stand-in over HTTP, or in sandbox mode (sandbox=True)."""
     from webapp import create_app
-    from webapp.auth.signin import DEMO_USER
+    from webapp.auth.team import DEMO_USER
     from webapp.config import SANDBOX_API_KEY, SANDBOX_API_URL
 
     contexts = []

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.conftest import OPERATOR
+from tests.support.desk import OPERATOR
 from webapp.sandbox.standin import SEED_GOODS
 from webapp.web.services import services_of
 

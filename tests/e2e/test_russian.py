@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import desk_in
 from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_keyboard_count import CountingKeys, matches
+from tests.support.desk import desk_in
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS
 
 GOODS = {good["good_name"]: good for good in SEED_GOODS}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.auth.test_language import ENGLISH_BROWSER, RUSSIAN_BROWSER, alice
-from tests.conftest import desk_config
 from tests.orders.test_views import HX, order
+from tests.support.desk import desk_config
 from webapp import create_app
 from webapp.web.extensions import babel
 

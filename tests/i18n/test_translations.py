@@ -9,9 +9,9 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.conftest import OPERATOR, TEAM_USERS, desk_config, desk_in, reply_hash, sign_in
 from tests.orders.test_faults import answer_lists
 from tests.support import ROOT
+from tests.support.desk import OPERATOR, TEAM_USERS, desk_config, desk_in, reply_hash, sign_in
 from webapp import create_app
 from webapp.sandbox.standin import ERROR_TEXTS, SEED_GOODS
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from cachelib import FileSystemCache, SimpleCache
 
-from tests.conftest import API_KEY, LOGIN, reply_hash, serve
+from tests.support.desk import API_KEY, LOGIN, reply_hash, serve
 from webapp.justclick.catalog import Catalog, CatalogService
 from webapp.justclick.client import JustClickClient
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS, OrderBook, create_sandbox_app

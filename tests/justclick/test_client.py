@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, LOGIN, reply_hash, serve
+from tests.support.desk import API_KEY, LOGIN, reply_hash, serve
 from webapp.justclick.client import (
     BadResponse,
     JustClickClient,

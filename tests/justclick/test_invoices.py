@@ -15,7 +15,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, LOGIN, reply_hash
+from tests.support.desk import API_KEY, LOGIN, reply_hash
 from webapp.justclick.client import BadResponse, JustClickClient, Rejected, Unavailable
 from webapp.justclick.invoices import (
     CLOCK_SLACK,

@@ -18,7 +18,7 @@ import pytest
 import redis
 from werkzeug.wrappers import Response
 
-from tests.conftest import API_KEY, _free_port, carries_secret, desk_config, sign_in
+from tests.support.desk import API_KEY, carries_secret, desk_config, free_port, sign_in
 from webapp import create_app
 from webapp.justclick.client import MAX_REPLY_BYTES
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
@@ -73,7 +73,7 @@ def test_createorder_misbehaving(upstream, tmp_path, reply, words):
 
 
 def test_connection_refused_sends_nothing_and_keeps_input(tmp_path):
-    response = desk_client(f"http://127.0.0.1:{_free_port()}/api/", tmp_path).post("/", data=ORDER)
+    response = desk_client(f"http://127.0.0.1:{free_port()}/api/", tmp_path).post("/", data=ORDER)
     page = response.get_data(as_text=True)
     assert response.status_code == 502
     assert "could not be reached" in page and 'value="Вера"' in page
@@ -152,7 +152,7 @@ def redis_process(port, folder, persist=True):
 
 @pytest.mark.usefixtures("redis_server")  # skips or fails like the other Redis tests when it is missing
 def test_redis_going_away_and_coming_back(sandbox_server, tmp_path):
-    port, folder = _free_port(), tmp_path / "redis"
+    port, folder = free_port(), tmp_path / "redis"
     folder.mkdir()
     client = None
     with redis_process(port, folder):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import OPERATOR, desk_config, sign_in
+from tests.support.desk import OPERATOR, desk_config, sign_in
 from webapp import create_app
 from webapp.justclick.invoices import Expected, find_invoice, refresh_status
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
@@ -689,7 +689,7 @@ def _without_catalogue_prices(stand_in):
 
 
 def test_a_605_refusal_marks_and_links_the_shipping_fields_by_their_labels(make_sandbox, tmp_path):
-    from tests.conftest import serve
+    from tests.support.desk import serve
 
     sandbox = make_sandbox()
     with serve(_without_catalogue_prices(sandbox.app)) as root:

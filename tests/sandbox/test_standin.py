@@ -8,8 +8,8 @@ import pytest
 import requests
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from tests.conftest import API_KEY, LOGIN, serve
 from tests.support import ROOT
+from tests.support.desk import API_KEY, LOGIN, serve
 from webapp.justclick.client import php_urlencode
 from webapp.sandbox.standin import (
     MAGIC_EMAILS,

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.conftest import API_KEY, LOGIN, OPERATOR, TEAM_USERS, read_only, serve
 from tests.support import ROOT
+from tests.support.desk import API_KEY, LOGIN, OPERATOR, TEAM_USERS, read_only, serve
 from webapp.sandbox.standin import OrderBook, create_sandbox_app
 
 ORDER = {"customer_email": "gunicorn@example.com", "products-0-good_name": "digital"}

@@ -19,8 +19,8 @@ import requests
 from werkzeug.security import generate_password_hash
 from werkzeug.wrappers import Response
 
-from tests.conftest import OPERATOR, TEAM_USERS, _free_port, desk_config, serve, sign_in
 from tests.orders.test_faults import FailingOn, answer_lists, envelope, redis_process
+from tests.support.desk import OPERATOR, TEAM_USERS, desk_config, free_port, serve, sign_in
 from tests.system.test_gunicorn import form_tokens, gunicorn, signed_in
 from webapp import create_app
 from webapp.web.services import services_of
@@ -195,7 +195,7 @@ def _pause(pid: int) -> None:
 
 @pytest.mark.usefixtures("redis_server")
 def test_redis_stopped_mid_call_the_outcome_is_shown_and_kept(justclick, tmp_path):
-    port, folder = _free_port(), tmp_path / "redis"
+    port, folder = free_port(), tmp_path / "redis"
     folder.mkdir()
     with redis_process(port, folder, persist=False) as redis:
         app, client = _redis_desk(justclick, tmp_path, port)
@@ -214,7 +214,7 @@ def test_redis_stopped_mid_call_the_outcome_is_shown_and_kept(justclick, tmp_pat
 
 @pytest.mark.usefixtures("redis_server")
 def test_redis_paused_mid_call_the_outcome_is_shown_and_kept(justclick, tmp_path):
-    port, folder = _free_port(), tmp_path / "redis"
+    port, folder = free_port(), tmp_path / "redis"
     folder.mkdir()
     with redis_process(port, folder, persist=False) as redis:
         app, client = _redis_desk(justclick, tmp_path, port)

@@ -5,8 +5,8 @@ import re
 
 import brotli
 
-from tests.conftest import desk_config
 from tests.support import ROOT
+from tests.support.desk import desk_config
 from webapp import create_app
 from webapp.web.assets import build
 

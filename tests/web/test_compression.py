@@ -7,7 +7,7 @@ import brotli
 import pytest
 from flask import Response
 
-from tests.conftest import desk_config
+from tests.support.desk import desk_config
 from webapp import create_app
 
 DECODE = {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda body: body}

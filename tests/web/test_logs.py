@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import OPERATOR
+from tests.support.desk import OPERATOR
 from webapp.web.logs import FORMAT, OneLineFormatter, RequestContextFilter
 from webapp.web.services import services_of
 

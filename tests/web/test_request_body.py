@@ -7,7 +7,7 @@ import pytest
 from wtforms import BooleanField, DateTimeLocalField, SelectField
 from wtforms.validators import Length
 
-from tests.conftest import OPERATOR, desk_config
+from tests.support.desk import OPERATOR, desk_config
 from webapp import create_app
 from webapp.orders.form import OrderForm
 from webapp.web.request_body import MAX_REQUEST_BYTES

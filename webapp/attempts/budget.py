@@ -14,7 +14,7 @@ import time
 from flask import current_app
 from limits import parse_many
 
-from webapp.auth.signin import operator_name
+from webapp.auth.team import operator_name
 from webapp.web.extensions import limiter
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hmac
 import json
+import logging
 import os
 import shutil
 import time
@@ -18,13 +19,17 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from webapp.attempts import exports
+from webapp.attempts.outcomes import DESK_WORDED, Outcome
 from webapp.i18n.words import Words
-from webapp.orders.order import CREATEORDER_FIELDS
+from webapp.justclick.client import CREATEORDER_FIELDS
 from webapp.storage.files import SWEEP_EVERY, ExpiringFolder, write_atomically
 from webapp.web.services import services
+
+log = logging.getLogger(__name__)
 
 # outcome (the key kept in the history, never translated) -> what the operator reads, in their language
 OUTCOMES = {
@@ -40,7 +45,6 @@ OUTCOMES = {
 #: JustClick's payment statuses as an operator reads them; others are shown as JustClick says them.
 PAY_STATUSES = {"waiting": _l("Waiting for payment"), "paid": _l("Paid"), "cancel": _l("Cancelled")}
 #: Outcomes after which the order exists in JustClick.
-MADE = ("created", "exists")
 #: After the client's timeouts, this much longer before an attempt still "sending" counts as unknown:
 #: whatever sent it has stopped (a killed worker, a lost store) without writing its outcome.
 SENDING_MARGIN = 5.0
@@ -89,11 +93,11 @@ def as_known(entry: dict) -> dict:
     """The attempt as it stands now: one "sending" past its deadline is unknown (its sender stopped).
     So is one an earlier release settled as "not_found" by itself: not finding an invoice in time never
     meant the order was not made (a skewed clock hid made orders), so only an operator may say so."""
-    if entry.get("outcome") == "not_found":
-        return {**entry, "outcome": "unknown", "resolved": None}
-    if entry.get("outcome") != "sending" or datetime.now(UTC) < sending_deadline(entry):
+    if entry.get("outcome") == Outcome.NOT_FOUND:
+        return {**entry, "outcome": Outcome.UNKNOWN.value, "resolved": None}
+    if entry.get("outcome") != Outcome.SENDING or datetime.now(UTC) < sending_deadline(entry):
         return entry
-    return {**entry, "outcome": "unknown",
+    return {**entry, "outcome": Outcome.UNKNOWN.value,
             "text": Words("No answer was recorded: the desk stopped while sending. The order may exist.")}
 
 
@@ -102,6 +106,16 @@ def entries(outcome: str | None = None, limit: int | None = None) -> list[dict]:
     hid = history_id()
     items = [as_known(e) for e in _store().items(hid, limit)] if hid else []
     return [e for e in items if e["outcome"] == outcome] if outcome else items
+
+
+def recent() -> list[dict] | None:
+    """The newest attempts for the panel; None when the store fails, so that a page that must be
+    shown (an order's outcome) is not lost to its side panel."""
+    try:
+        return entries(limit=10)
+    except Exception:
+        log.warning("history panel: the store is not answering")
+        return None
 
 
 def dropped() -> int:
@@ -118,6 +132,17 @@ def find(entry_id: str) -> dict | None:
 def clear() -> None:
     if hid := history_id():
         _store().clear(hid)
+
+
+def desk_text(entry: dict) -> str:
+    """An attempt's text: the desk's words translated, JustClick's own error_text as it came."""
+    text = entry.get("text") or ""
+    if entry.get("outcome") not in DESK_WORDED:
+        return text
+    said = entry.get("said") or {}
+    if said.get("msgid"):
+        return gettext(said["msgid"], **(said.get("values") or {}))
+    return gettext(text) if text else ""
 
 
 def pay_status_label(status: str) -> str:

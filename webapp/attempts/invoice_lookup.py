@@ -19,6 +19,7 @@ from flask import current_app, request
 
 from webapp.attempts import history
 from webapp.attempts.order_index import identity
+from webapp.attempts.outcomes import LOOKABLE, MADE, UNRESOLVED, Outcome
 from webapp.justclick.client import JustClickError
 from webapp.justclick.invoices import (
     MAX_DETAIL_CALLS,
@@ -40,10 +41,6 @@ TRIES = 6
 RETRY_SECONDS = 5
 #: The history page refreshes a kept payment status at most this often.
 STATUS_MAX_AGE = timedelta(minutes=1)
-#: Outcomes whose invoice may be looked for: made, or perhaps made.
-LOOKABLE = ("created", "exists", "unknown")
-#: Outcomes a look may settle (to "created", when the attempt's own invoice is listed).
-UNSETTLED = ("unknown",)
 
 
 @dataclass(frozen=True)
@@ -118,9 +115,9 @@ def none_of_these(entry: dict, numbers: list[str]) -> dict:
 def not_made(entry: dict, operator: dict) -> dict:
     """The operator, having looked in JustClick, says an unknown attempt made no order: the guard
     lets the order go, and the history says who decided it and when."""
-    if entry["outcome"] not in UNSETTLED:
+    if entry["outcome"] not in UNRESOLVED:
         raise ValueError(f"an attempt that is {entry['outcome']} cannot be declared not made")
-    kept = {**entry, "outcome": "not_made",
+    kept = {**entry, "outcome": Outcome.NOT_MADE.value,
             "resolved": _resolution(entry, datetime.now(UTC), by="operator", operator=operator)}
     _keep(kept)
     return kept
@@ -132,7 +129,7 @@ def window(entry: dict) -> tuple[datetime, datetime]:
     been making the order when the desk stopped waiting)."""
     start = datetime.fromisoformat(entry["at"])
     was = (entry.get("resolved") or {}).get("was", entry["outcome"])
-    if was in ("created", "exists") and entry.get("answered_at"):
+    if was in MADE and entry.get("answered_at"):
         return start, datetime.fromisoformat(entry["answered_at"]) + timedelta(seconds=1)  # to the second
     return start, history.sending_deadline(entry)
 
@@ -153,9 +150,9 @@ def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = N
     now = datetime.now(UTC)
     kept = {**entry, "bill_id": invoice.number,
             "invoice": {**invoice.to_dict(), "checked_at": now.isoformat(timespec="seconds")}}
-    settled = entry["outcome"] in UNSETTLED
+    settled = entry["outcome"] in UNRESOLVED
     if settled:
-        kept.update(outcome="created", resolved=_resolution(entry, now, by=by, operator=operator))
+        kept.update(outcome=Outcome.CREATED.value, resolved=_resolution(entry, now, by=by, operator=operator))
     index = services().index
     try:
         with index.lock(_key(entry)) as locked:

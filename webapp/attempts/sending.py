@@ -18,6 +18,7 @@ from flask import current_app
 
 from webapp.attempts import history
 from webapp.attempts.order_index import identity, summary
+from webapp.attempts.outcomes import MADE, Outcome
 from webapp.i18n.words import Words, said
 from webapp.justclick.client import JustClickError, Rejected
 from webapp.justclick.invoices import made_since
@@ -46,7 +47,8 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
     desk = services()
     tokens, index, journal = desk.tokens, desk.index, desk.journal
     key = identity(params, str(current_app.config["SECRET_KEY"]))
-    entry = history.new_entry(outcome="sending", sent=params, reply=None, operator=operator.get("username"),
+    entry = history.new_entry(outcome=Outcome.SENDING.value, sent=params, reply=None,
+                              operator=operator.get("username"),
                               extra={**extra, "token": token, "operator_name": operator.get("name"),
                                      "catalogue_prices": _catalogue_prices(params)})
     hid = history.history_id()
@@ -100,7 +102,8 @@ def _asked_justclick(index, key: str, params: dict) -> list[dict]:
                  "outcome": "unchecked", "source": "justclick", "text": str(exc),
                  "said": said(exc.args[0] if exc.args else "")}]
     return [{"id": f"justclick-{number}", "at": (at or now).isoformat(timespec="seconds"),
-             "outcome": "created", "bill_id": number, "source": "justclick"} for number, at in found]
+             "outcome": Outcome.CREATED.value, "bill_id": number, "source": "justclick"}
+            for number, at in found]
 
 
 def _catalogue_prices(params: dict) -> dict[str, str]:
@@ -126,7 +129,7 @@ def earlier_attempt(params: dict, token: str = "") -> dict | None:
 
 def _withdraw(locked, entry: dict, tokens, token: str) -> None:
     """Undo what was written of an attempt that will not be sent, as far as the store lets us."""
-    unsent = {**entry, "outcome": "not_sent", "text": Words("Not recorded, so not sent.")}
+    unsent = {**entry, "outcome": Outcome.NOT_SENT.value, "text": Words("Not recorded, so not sent.")}
     for undo in (lambda: locked.put(unsent),
                  lambda: tokens.release(token)):  # the same form may then be sent again
         try:
@@ -142,19 +145,19 @@ def _call(entry: dict, params: dict) -> dict:
     except Rejected as exc:
         if exc.code == 601:  # "order already exists": not a refusal, the invoice is there
             bill = exc.reply.get("result") if isinstance(exc.reply.get("result"), dict) else {}
-            return _answered(entry, "exists", exc.reply, exc.code, exc.text, hint=exc.hint,
+            return _answered(entry, Outcome.EXISTS, exc.reply, exc.code, exc.text, hint=exc.hint,
                              bill_id=str(bill["bill_id"]) if bill.get("bill_id") else None)
-        return _answered(entry, "rejected", exc.reply, exc.code, exc.text, hint=exc.hint)
+        return _answered(entry, Outcome.REJECTED, exc.reply, exc.code, exc.text, hint=exc.hint)
     except JustClickError as exc:
         reply = {"error": str(exc), "http_status": getattr(exc, "status", None),
                  "body": getattr(exc, "body", "")}
-        return _answered(entry, "unknown" if exc.may_have_reached else "not_sent", reply, None, str(exc),
-                         said=said(exc.args[0] if exc.args else ""))
-    return _answered(entry, "created", reply.raw, reply.code, reply.text)
+        outcome = Outcome.UNKNOWN if exc.may_have_reached else Outcome.NOT_SENT
+        return _answered(entry, outcome, reply, None, str(exc), said=said(exc.args[0] if exc.args else ""))
+    return _answered(entry, Outcome.CREATED, reply.raw, reply.code, reply.text)
 
 
-def _answered(entry: dict, outcome: str, reply, code, text: str, **more) -> dict:
-    return {**entry, "outcome": outcome, "reply": reply, "code": code, "text": text,
+def _answered(entry: dict, outcome: Outcome, reply, code, text: str, **more) -> dict:
+    return {**entry, "outcome": outcome.value, "reply": reply, "code": code, "text": text,
             "answered_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **{name: value for name, value in more.items() if value is not None}}
 
@@ -185,10 +188,10 @@ def _earlier_to_confirm(recent: list[dict], pending: list[dict], token: str) -> 
         attempt = history.as_known(attempt)
         if attempt.get("token") == token:
             continue
-        if attempt["outcome"] in ("sending", "unknown", "unchecked"):
+        if attempt["outcome"] in (Outcome.SENDING, Outcome.UNKNOWN, "unchecked"):
             return attempt
         recent_enough = now - datetime.fromisoformat(attempt["at"]) <= DUPLICATE_WINDOW
-        if attempt["outcome"] in history.MADE and recent_enough:
+        if attempt["outcome"] in MADE and recent_enough:
             return attempt
     return None
 
@@ -202,7 +205,7 @@ def _twin(token: str) -> dict | None:
         entry = journal.known(entry_id) or history.find(entry_id)
         if entry is None and time.monotonic() < recorded_by:
             pass  # claimed a moment ago, its record is being written
-        elif entry is None or entry["outcome"] != "sending":
+        elif entry is None or entry["outcome"] != Outcome.SENDING:
             return entry
         time.sleep(POLL)
     return None

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 
 from webapp.attempts import exports, history, invoice_lookup
 from webapp.attempts.invoice_lookup import Look
-from webapp.auth.signin import current_operator
+from webapp.attempts.outcomes import LOOKABLE, UNRESOLVED
+from webapp.auth.team import current_operator
 from webapp.web.errors import render_error
 from webapp.web.extensions import htmx
 from webapp.web.pages import page_or_region
@@ -19,23 +20,6 @@ from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("history", __name__)
-
-
-def _recent_attempts() -> list[dict] | None:
-    """The newest attempts for the panel; None when the store fails, so that a page that must be
-    shown (an order's outcome) is not lost to its side panel."""
-    try:
-        return history.entries(limit=10)
-    except Exception:
-        log.warning("history panel: the store is not answering")
-        return None
-
-
-@bp.app_context_processor
-def template_helpers():
-    return {"recent_attempts": _recent_attempts, "kept_invoice": invoice_lookup.kept_invoice,
-            "pay_status_label": history.pay_status_label, "lookable": invoice_lookup.LOOKABLE,
-            "lookup_tries": invoice_lookup.TRIES, "lookup_retry_seconds": invoice_lookup.RETRY_SECONDS}
 
 
 def _catalog():
@@ -88,7 +72,7 @@ def none_of_these(entry_id):
 def not_made(entry_id):
     """An operator's word, having looked in JustClick, that an unknown attempt made no order."""
     entry = history.find(entry_id) or abort(404)
-    if entry["outcome"] not in invoice_lookup.UNSETTLED:
+    if entry["outcome"] not in UNRESOLVED:
         return redirect(url_for(".attempt", entry_id=entry_id), 303)  # settled meanwhile: show how
     try:
         invoice_lookup.not_made(entry, current_operator() or {})
@@ -101,7 +85,7 @@ def not_made(entry_id):
 
 def _lookable(entry_id: str) -> dict:
     entry = history.find(entry_id) or abort(404)
-    if entry["outcome"] not in invoice_lookup.LOOKABLE:
+    if entry["outcome"] not in LOOKABLE:
         abort(404)  # refused, never sent, or settled as not made: there is no invoice to look for
     return entry
 

@@ -11,10 +11,9 @@ import logging
 
 from babel import negotiate_locale
 from flask import Blueprint, abort, current_app, flash, g, has_request_context, redirect, request
-from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 
-from webapp.auth.signin import current_operator, safe_next, team_users
+from webapp.auth.team import current_operator, safe_next, team_users
 from webapp.config import LANGUAGES
 from webapp.web.services import services
 
@@ -22,9 +21,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("language", __name__)
 
 #: Each language named in itself, as the switch shows it.
-NAMES = {"en": "English", "ru": "Русский"}
-
-
 def _preferences():
     return services().preferences
 
@@ -62,10 +58,6 @@ def account_timezone() -> str:
     return current_app.config["ACCOUNT_TIMEZONE"] or "UTC"
 
 
-def page_language() -> str:
-    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
-
-
 @bp.post("/language")
 def switch():
     """The header's switch: kept for this operator, then back to the page it was pressed on."""
@@ -87,21 +79,6 @@ def _vary(response):
     return response
 
 
-def _page_translations():
-    """The page's catalogue, looked up once a request: Flask-Babel looks it up on every call (about
-    20 µs), and the order page says a few hundred translated words."""
-    if "translations" not in g:
-        g.translations = get_translations()
-    return g.translations
-
-
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.install_gettext_callables(  # Flask-Babel's own, with the catalogue kept per request
-        gettext=lambda s: _page_translations().ugettext(s),
-        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _page_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
-        newstyle=True)
     app.after_request(_vary)
-    app.jinja_env.globals.update(page_language=page_language, language_names=NAMES)

@@ -6,7 +6,6 @@ import logging
 import secrets
 import time
 from collections import Counter
-from urllib.parse import urlsplit
 
 import click
 from flask import (
@@ -21,13 +20,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
+from flask_wtf import FlaskForm
 from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms.validators import Length
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length
 
 from webapp.auth import signin_token
-from webapp.orders.form import PRODUCT_KEY, LoginForm, OrderForm
+from webapp.auth.team import DEMO_USER, safe_next, team_users
+from webapp.orders.form import PRODUCT_KEY, OrderForm, _strip, short
 from webapp.web.extensions import csrf, htmx, limiter
 
 log = logging.getLogger(__name__)
@@ -35,21 +38,14 @@ bp = Blueprint("auth", __name__)
 
 #: Endpoints anyone may reach: the sign-in page, the PaaS health check, static files.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health", "static"}
-DEMO_USER = {"username": "demo", "password": "demo"}
 
 
-def team_users(app) -> dict:
-    """username -> {password_hash, manager_id?, name?}; one demo account in sandbox mode without a team."""
-    return app.config["TEAM_USERS"] or app.extensions.get("demo_users", {})
-
-
-def current_operator() -> dict | None:
-    return g.get("operator")
-
-
-def operator_name() -> str:
-    """The signed-in operator's username ("" for nobody): what one-time tokens are bound to."""
-    return (current_operator() or {}).get("username", "")
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[InputRequired(_l("Enter your username.")), short(64)],
+                           filters=[_strip])
+    password = PasswordField(_l("Password"),
+                             validators=[InputRequired(_l("Enter your password.")), short(200)])
+    next = HiddenField()
 
 
 # Failed sign-ins. Refused: 5 for one username from one address, 20 from one address whatever the
@@ -148,16 +144,6 @@ def _order_fields_only(posted) -> dict:
 
 def _same_origin() -> bool:
     return request.headers.get("Origin", "").rstrip("/") == request.host_url.rstrip("/")
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths: the sign-in page must not become an open redirect. Printable ASCII only:
-    a line break would end the Location header (werkzeug refuses it, with a 500)."""
-    parts = urlsplit(target or "")
-    if (target and not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target
-            and all(" " < char < "\x7f" for char in target)):
-        return target
-    return url_for("orders.new_order")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -23,7 +23,6 @@ MAX_AGE = 24 * 3600  # seconds a sign-in page may stay open
 
 def init_app(app: Flask) -> None:
     app.after_request(_set_cookie)
-    app.jinja_env.globals["signin_token"] = form_token
 
 
 def form_token() -> str:

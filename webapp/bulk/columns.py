@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from webapp.justclick.client import CREATEORDER_FIELDS
 from webapp.orders.form import API_LABELS
-from webapp.orders.order import CREATEORDER_FIELDS
 
 #: The fields a column may fill, with the label the operator knows each by, in the form's order.
 FIELDS = {name: API_LABELS[name] for name in CREATEORDER_FIELDS}

@@ -17,17 +17,16 @@ from flask_babel import gettext as _
 
 from webapp.attempts import budget as order_budget
 from webapp.attempts import history
+from webapp.attempts.outcomes import PENDING, RETRYABLE, Outcome
 from webapp.attempts.sending import NotRecorded, send_order
-from webapp.auth.signin import operator_name
+from webapp.auth.team import operator_name
 from webapp.bulk.check import CheckedRow, check_table
 from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 
 #: Outcomes after which a row may be sent again with a new token: JustClick made no order.
-RETRYABLE = ("rejected", "not_sent", "not_made")
 #: Outcomes that may have made an order: nothing is retried while one of them is in the table.
-UNSETTLED = ("unknown", "sending", "not_found")  # not_found: an earlier release's guess
 #: JustClick's "too many requests": the run pauses instead of meeting it row after row.
 TOO_MANY = 8
 #: The row summary a table keeps of its attempt (the history keeps the whole attempt).
@@ -114,7 +113,7 @@ def send_next(table: dict, operator: dict, stopped: bool) -> Step:
     if result.kind == "confirm":
         row["entry"] = {"outcome": "held", "earlier": result.entry}
     elif result.entry is None:  # a twin whose sender stopped without a record: it may exist
-        row["entry"] = {"outcome": "unknown", "text": _("No answer was recorded for this row.")}
+        row["entry"] = {"outcome": Outcome.UNKNOWN.value, "text": _("No answer was recorded for this row.")}
     else:
         row["entry"] = {name: result.entry.get(name) for name in KEPT}
     if row["entry"].get("code") == TOO_MANY:  # refused, not made: sent again when the run resumes
@@ -133,7 +132,7 @@ def retry_failed(table: dict) -> int:
     settled = current_outcomes(table)
     outcomes = {i: settled.get(row["entry"].get("id"), row["entry"]["outcome"])
                 for i, row in enumerate(table["rows"]) if row.get("entry")}
-    if any(outcome in UNSETTLED for outcome in outcomes.values()):
+    if any(outcome in PENDING for outcome in outcomes.values()):
         table["message"] = _("Settle the rows whose outcome is unknown first: open each, and the desk looks "
                              "for its invoice. Then retry the failed rows.")
         return 0
@@ -160,3 +159,10 @@ def attempts(table: dict) -> dict[str, dict]:
     except Exception:  # the store is away: the table's own copies will do
         log.warning("bulk: the history could not be read")
         return {}
+
+
+def outcome_label(outcome: str) -> str:
+    """An attempt's outcome as the history names it, and what only a table's row can be."""
+    table_only = {"held": _("Held: likely a duplicate"), "excluded": _("Excluded"),
+                  "unsent": _("Not sent from this table")}
+    return table_only.get(outcome) or history.OUTCOMES.get(outcome, outcome)

@@ -22,9 +22,11 @@ from flask import (
 from flask_babel import gettext as _
 
 from webapp.attempts import exports, history
-from webapp.auth.signin import current_operator, operator_name
+from webapp.attempts.outcomes import PENDING, RETRYABLE
+from webapp.auth.team import current_operator, operator_name
 from webapp.bulk import run as bulk_run
 from webapp.bulk.check import check_row, check_table, total_of
+from webapp.bulk.run import outcome_label
 from webapp.bulk.sample import sample_csv
 from webapp.bulk.table import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
 from webapp.web.extensions import htmx
@@ -120,20 +122,8 @@ def _run_context(table: dict, attempts: dict) -> dict:
     return {"table": table, "attempts": attempts, "counts": Counter(outcomes),
             "run_total": sum(1 for row in rows if row.get("queued")),
             "run_done": sum(1 for row in rows if row.get("queued") and row.get("entry")),
-            "retryable": sum(1 for outcome in outcomes if outcome in bulk_run.RETRYABLE),
-            "unknown": sum(1 for outcome in outcomes if outcome in bulk_run.UNSETTLED)}
-
-
-@bp.context_processor
-def template_helpers():
-    return {"outcome_label": outcome_label}
-
-
-def outcome_label(outcome: str) -> str:
-    """An attempt's outcome as the history names it, and what only a table's row can be."""
-    table_only = {"held": _("Held: likely a duplicate"), "excluded": _("Excluded"),
-                  "unsent": _("Not sent from this table")}
-    return table_only.get(outcome) or history.OUTCOMES.get(outcome, outcome)
+            "retryable": sum(1 for outcome in outcomes if outcome in RETRYABLE),
+            "unknown": sum(1 for outcome in outcomes if outcome in PENDING)}
 
 
 @bp.get("/<table_id>")

@@ -8,12 +8,11 @@ at display, and hand app.js the plural forms it needs for counts it updates in t
 from __future__ import annotations
 
 from babel import Locale
+from flask import current_app, g
 from flask_babel import get_locale, get_translations, gettext
 
 from webapp.i18n.words import Words
 
-#: Outcomes whose text is the desk's own words; any other outcome's text is JustClick's, shown verbatim.
-DESK_WORDS_OUTCOMES = ("unknown", "not_sent", "sending")
 #: Numbers that between them reach every plural category of the languages the desk speaks.
 PLURAL_SAMPLES = (0, 1, 2, 3, 5, 11, 21, 22, 25, 101, 102, 105)
 
@@ -24,17 +23,6 @@ def say(text) -> str:
         return gettext(text.msgid, **{key: say(value) if isinstance(value, Words) else value
                                       for key, value in text.values.items()})
     return gettext(text) if text else (text or "")
-
-
-def desk_text(entry: dict) -> str:
-    """An attempt's text: the desk's words translated, JustClick's own error_text as it came."""
-    text = entry.get("text") or ""
-    if entry.get("outcome") not in DESK_WORDS_OUTCOMES:
-        return text
-    said = entry.get("said") or {}
-    if said.get("msgid"):
-        return gettext(said["msgid"], **(said.get("values") or {}))
-    return gettext(text) if text else ""
 
 
 def plural_forms(singular: str, plural: str) -> dict[str, str]:
@@ -48,3 +36,19 @@ def plural_forms(singular: str, plural: str) -> dict[str, str]:
         phrase = translations.ungettext(singular, plural, n)
         forms.setdefault(locale.plural_form(n), phrase.replace("%(num)s", "{n}"))
     return forms
+
+
+#: Each language by its own name, for the switch in the header.
+NAMES = {"en": "English", "ru": "Русский"}
+
+
+def page_language() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+
+
+def page_translations():
+    """The page's catalogue, looked up once a request: Flask-Babel looks it up on every call (about
+    20 µs), and the order page says a few hundred translated words."""
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations

@@ -27,6 +27,20 @@ from webapp.i18n.words import Words
 
 log = logging.getLogger(__name__)
 
+#: Every createorder field except rpsKey, in the order JustClick documents them.
+CREATEORDER_FIELDS = (
+    "customer_email", "customer_first_name", "customer_last_name", "customer_middle_name",
+    "customer_phone", "order_ip",
+    "customer_shipping", "customer_shipping_phone", "customer_shipping_address_2",
+    "customer_shipping_city", "customer_shipping_state", "customer_shipping_zip",
+    "customer_shipping_country_code",
+    "customer_billing_address_1", "customer_billing_address_2", "customer_billing_city",
+    "customer_billing_state", "customer_billing_zip", "customer_billing_country_code",
+    "order_tag", "note", "order_created_at", "order_paid_at", "order_status", "order_confirmed",
+    "order_sales_manager", "product_names", "product_prices", "payment_method", "coupon",
+    "affiliates", "utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term",
+)
+
 # What an operator should know about each documented code; the verbatim text is always shown too.
 CODE_HINTS = {
     2: Words("JustClick received no data, or this API method is switched off for the account."),

@@ -23,7 +23,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
@@ -32,7 +31,6 @@ from wtforms import (
 from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
-    InputRequired,
     IPAddress,
     Length,
     Optional,
@@ -480,14 +478,6 @@ def fields_named(code, text: str) -> list[str]:
     named = [name for name in CREATEORDER_FIELDS
              if not name.startswith("product_") and re.search(rf"\b{name}\b", text or "")]
     return named or list(FIELDS_OF_CODE.get(code, ()))
-
-
-class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[InputRequired(_l("Enter your username.")), short(64)],
-                           filters=[_strip])
-    password = PasswordField(_l("Password"),
-                             validators=[InputRequired(_l("Enter your password.")), short(200)])
-    next = HiddenField()
 
 
 def with_line_action(formdata: MultiDict, action: str) -> MultiDict:

@@ -9,19 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-#: Every createorder field except rpsKey, in the order JustClick documents them.
-CREATEORDER_FIELDS = (
-    "customer_email", "customer_first_name", "customer_last_name", "customer_middle_name",
-    "customer_phone", "order_ip",
-    "customer_shipping", "customer_shipping_phone", "customer_shipping_address_2",
-    "customer_shipping_city", "customer_shipping_state", "customer_shipping_zip",
-    "customer_shipping_country_code",
-    "customer_billing_address_1", "customer_billing_address_2", "customer_billing_city",
-    "customer_billing_state", "customer_billing_zip", "customer_billing_country_code",
-    "order_tag", "note", "order_created_at", "order_paid_at", "order_status", "order_confirmed",
-    "order_sales_manager", "product_names", "product_prices", "payment_method", "coupon",
-    "affiliates", "utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term",
-)
+from webapp.justclick.client import CREATEORDER_FIELDS
 
 #: Shipping field -> the billing field it fills when billing is "same as shipping".
 SHIPPING_TO_BILLING = {

@@ -5,7 +5,6 @@ The history and attempt pages have their own blueprint (history_views), as has t
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -24,25 +23,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectChoice
 
 from webapp.attempts import budget as order_budget
 from webapp.attempts import history
+from webapp.attempts.outcomes import MADE, Outcome
 from webapp.attempts.sending import NotRecorded, send_order
 from webapp.attempts.tokens import valid as valid_token
-from webapp.auth.signin import current_operator, operator_name
-from webapp.i18n import formats
-from webapp.i18n.saying import desk_text, plural_forms, say
+from webapp.auth.team import current_operator, operator_name
+from webapp.i18n.saying import say
 from webapp.orders import phones
 from webapp.orders.form import (
-    API_LABELS,
     PHONE_FIELDS,
-    STATUS_DOUBTS,
     OrderForm,
     data_from_attempt,
-    error_list,
     fields_named,
     with_line_action,
 )
@@ -110,36 +104,6 @@ def too_many_orders(exc):
 
 
 # --- the order page -------------------------------------------------------------------------
-
-
-bp.add_app_template_filter(formats.money, "money")
-bp.add_app_template_filter(formats.localtime, "localtime")
-
-
-@lru_cache(maxsize=32)
-def _option_tags(pairs: tuple) -> str:
-    return "".join(f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in pairs)
-
-
-@bp.app_template_global()
-def option_tags(choices, selected) -> Markup:
-    """<option> tags for a select, built once per list: the two country lists alone are 500 options,
-    and rendering them option by option was half of the order page's time."""
-    # Labels as text in the operator's language: a lazily translated label is not a stable cache key.
-    pairs = tuple((c.value, str(c.label)) if isinstance(c, SelectChoice) else (str(c[0]), str(c[1]))
-                  for c in choices)
-    html = _option_tags(pairs)
-    if selected not in (None, ""):
-        chosen = f'<option value="{escape(selected)}">'
-        html = html.replace(chosen, chosen[:-1] + " selected>", 1)
-    return Markup(html)
-
-
-@bp.app_context_processor
-def template_helpers():
-    return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
-            "order_summary": summarize, "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS,
-            "say": say, "desk_text": desk_text, "plural_forms": plural_forms}
 
 
 @bp.get("/")
@@ -221,9 +185,9 @@ def submit():
         return _already_sent(result.entry, form, catalog)
     g.order_sent = True
     entry = result.entry
-    if entry["outcome"] not in history.MADE:
+    if entry["outcome"] not in MADE:
         form.submission_token.data = None  # a corrected form is a new order
-        rejected = entry["outcome"] == "rejected"
+        rejected = entry["outcome"] == Outcome.REJECTED
         named = fields_named(entry.get("code"), entry.get("text", "")) if rejected else []
         for name in named:  # marked where they are, and their sections open
             form[name].errors = [*form[name].errors, _("JustClick refused the order over this field "
@@ -306,7 +270,7 @@ def _show_attempt(entry: dict, catalog) -> Response:
 
 
 def _already_sent(entry: dict | None, form: OrderForm, catalog) -> Response:
-    if entry is not None and entry["outcome"] in history.MADE:
+    if entry is not None and entry["outcome"] in MADE:
         return _show_attempt(entry, catalog)
     form.submission_token.data = None
     if entry is not None:
