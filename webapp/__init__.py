@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import NoReturn
 
 import redis
-from cachelib import FileSystemCache, RedisCache
 from flask import Flask, g, jsonify
 
+from webapp.attempts.journal import Journal
+from webapp.attempts.order_index import RecentOrders
+from webapp.attempts.tokens import SubmissionTokens
 from webapp.auth.language import account_timezone, choose_language
+from webapp.bulk.store import BulkTables
 from webapp.config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
 from webapp.justclick.catalog import CatalogService
 from webapp.justclick.client import JustClickClient
-from webapp.storage.sessions import SessionFiles
+from webapp.storage import SESSION_KEY_PREFIX, Stores, open_stores
+from webapp.storage.files import folder_of
 from webapp.web.extensions import babel, compress, csrf, htmx, limiter, server_session
 from webapp.web.services import Services, install, services_of
 
@@ -61,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
-    stores, cache = _configure_storage(app)
+    stores = _configure_storage(app)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
@@ -70,9 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     client, sandbox = _justclick_client(app)
-    install(app, Services(justclick=client, catalog=CatalogService(client, cache, app.config["CATALOG_TTL"]),
-                          **stores, **sandbox))
-    _check_store_folders(app, cache)
+    install(app, _services(app, stores, client, sandbox))
+    _check_store_folders(app, stores)
 
     from webapp import templating
     from webapp.attempts import sending
@@ -121,14 +124,12 @@ def _check_instance_folder(app: Flask) -> None:
     _check_writable([app.instance_path])
 
 
-def _check_store_folders(app: Flask, cache) -> None:
+def _check_store_folders(app: Flask, stores: Stores) -> None:
     """Every folder a store writes to, as each store names it (sessions, the list cache, history,
     tokens, the order index, preferences, tables, the journal): none is left out by a list kept by
     hand. With Redis only the journal's folder is on this disk."""
-    from webapp.storage.files import folder_of
-
-    stores = [*vars(services_of(app)).values(), app.config.get("SESSION_CACHELIB"), cache]
-    _check_writable(sorted({folder for store in stores if (folder := folder_of(store))}))
+    every = [*vars(stores).values(), *vars(services_of(app)).values()]
+    _check_writable(sorted({folder for store in every if (folder := folder_of(store))}))
 
 
 def _check_writable(folders: list[str]) -> None:
@@ -159,59 +160,47 @@ def _instance_secret(app: Flask) -> str:
         return kept.read().strip()
 
 
-def _configure_storage(app: Flask):
-    """Sessions, history, submission tokens, rate limits and the list cache: in Redis when
-    REDIS_URL is set (shared by every instance), else in files of the instance folder (shared by
-    the workers of one instance). Returns the stores and the list cache."""
-    from webapp.attempts.history import make_store
-    from webapp.attempts.journal import Journal
-    from webapp.attempts.order_index import make_index
-    from webapp.attempts.tokens import make_tokens
-    from webapp.bulk.store import BulkTables
-    from webapp.storage.preferences import make_preferences
-
-    url = app.config["REDIS_URL"]
-    redis_client = None
-    if url:
-        # Timeouts: a Redis that stops answering must become an error page, not a hung worker.
-        redis_client = redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
-        cache = RedisCache(host=redis_client, key_prefix="orderdesk:cache:")
-        tables = RedisCache(host=redis_client, key_prefix="orderdesk:")
+def _configure_storage(app: Flask) -> Stores:
+    """Opens the stores (storage.open_stores chooses files or Redis) and points Flask-Session and the
+    rate limiter at the same backend."""
+    stores = open_stores(app.config, app.instance_path)
+    if stores.redis is not None:
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=stores.redis)
     else:
-        sessions = SessionFiles(os.path.join(app.instance_path, "sessions"), threshold=50000)
-        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=sessions)
-        cache = FileSystemCache(os.path.join(app.instance_path, "cache"), threshold=10000)
-        tables = FileSystemCache(os.path.join(app.instance_path, "bulk"), threshold=0)  # 0: none dropped
+        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=stores.sessions)
     app.config.setdefault("SESSION_PERMANENT", True)
-    app.config.setdefault("SESSION_KEY_PREFIX", "orderdesk:session:")
+    app.config.setdefault("SESSION_KEY_PREFIX", SESSION_KEY_PREFIX)
     # Save the session only when a request changed it. Flask-Session writes the whole blob, so a
     # request that merely read it (a page load racing a submit) would store its stale copy over the
     # other's change. The price: a session now lasts its lifetime from its last change.
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     server_session.init_app(app)
     app.session_interface = _SaveOrLetGo(app.session_interface)
-    # Beside the sessions, not inside them: appends and claims there are atomic per operation.
-    stores = {
-        "history": make_store(app, redis_client),
-        "tokens": make_tokens(app, redis_client),
-        "index": make_index(app, redis_client),
-        "preferences": make_preferences(app, redis_client),
-        "tables": BulkTables(tables, app.permanent_session_lifetime.total_seconds()),
-        # On this instance's disk even with Redis: it holds what Redis could not take.
-        "journal": Journal(os.path.join(app.instance_path, "journal.jsonl")),
-    }
-    # Without Redis, limits are counted in a file every worker of this instance shares.
-    from webapp.storage import limits as limits_store  # noqa: F401  (registers the orderdesk+sqlite scheme)
-
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          url or f"orderdesk+sqlite://{os.path.join(app.instance_path, 'limits.sqlite3')}")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", stores.limits)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # While Redis is away, limits are counted in memory rather than failing every request.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    return stores, cache
+    return stores
+
+
+def _services(app: Flask, stores: Stores, client: JustClickClient, sandbox: dict) -> Services:
+    """What the desk's packages use, over the stores: history, tokens and the index beside the sessions,
+    not inside them (appends and claims there are atomic per operation)."""
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    return Services(
+        justclick=client,
+        catalog=CatalogService(client, stores.cache, app.config["CATALOG_TTL"]),
+        history=stores.history,
+        tokens=SubmissionTokens(stores.tokens, str(app.config["SECRET_KEY"])),
+        index=RecentOrders(stores.index),
+        preferences=stores.preferences,
+        tables=BulkTables(stores.tables, lifetime),
+        # On this instance's disk even with Redis: it holds what Redis could not take.
+        journal=Journal(os.path.join(app.instance_path, "journal.jsonl")),
+        **sandbox,
+    )
 
 
 class _SaveOrLetGo:

@@ -14,7 +14,7 @@ import redis
 from tests.bulk.test_views import bring, run, tsv
 from tests.support.desk import desk_config, sign_in
 from webapp import create_app
-from webapp.attempts.order_index import FileIndex
+from webapp.storage.files import FileIndex
 from webapp.web.services import services_of
 
 ORDER = {"customer_email": "olga@example.com", "products-0-good_name": "digital"}
@@ -83,7 +83,7 @@ def test_a_guard_that_cannot_ask_justclick_asks_the_operator(shop, tmp_path):
 
 def test_a_memory_older_than_the_window_asks_justclick_nothing(shop, tmp_path):
     app, client = desk(shop, tmp_path)
-    index = services_of(app).index
+    index = services_of(app).index.store
     assert isinstance(index, FileIndex)
     with open(f"{index.root}/.since", "w", encoding="ascii") as f:
         f.write(repr(time.time() - 3600))

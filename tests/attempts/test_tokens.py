@@ -9,7 +9,9 @@ import pytest
 
 from tests.support.desk import desk_config
 from webapp import create_app
-from webapp.attempts.tokens import FileTokens, RedisTokens
+from webapp.attempts.tokens import SubmissionTokens
+from webapp.storage.files import FileTokens
+from webapp.storage.redis import RedisTokens
 from webapp.web.services import services_of
 
 NOWHERE = "http://127.0.0.1:9/api/"
@@ -28,18 +30,18 @@ def tokens(app):
 
 def where(tokens) -> tuple[str, str]:
     """What another process needs to open the same store."""
-    if isinstance(tokens, FileTokens):
-        return "files", tokens.root
-    kwargs = tokens.client.connection_pool.connection_kwargs
+    if isinstance(tokens.store, FileTokens):
+        return "files", tokens.store.root
+    kwargs = tokens.store.client.connection_pool.connection_kwargs
     return "redis", f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
 
 
 def open_store(kind: str, location: str):
     if kind == "files":
-        return FileTokens(location, lifetime=3600)
+        return SubmissionTokens(FileTokens(location, lifetime=3600), "")
     import redis
 
-    return RedisTokens(redis.from_url(location), lifetime=3600)
+    return SubmissionTokens(RedisTokens(redis.from_url(location), lifetime=3600), "")
 
 
 def claim_together(store, token: str, threads: int) -> int:
@@ -134,8 +136,8 @@ def test_malformed_tokens_are_refused(tokens, garbage):
     assert not tokens.claim(garbage, "0123456789ab")
     assert tokens.outcome(garbage) is None
     tokens.release(garbage)  # does nothing, touches nothing
-    if isinstance(tokens, FileTokens):
-        assert os.listdir(tokens.root) == []
+    if isinstance(tokens.store, FileTokens):
+        assert os.listdir(tokens.store.root) == []
 
 
 def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
@@ -144,9 +146,9 @@ def test_file_tokens_expire_with_the_session_lifetime(tmp_path):
     old, young = tokens.new("alice"), tokens.new("alice")
     assert tokens.claim(old, "0123456789ab") and tokens.claim(young)
     lifetime = app.permanent_session_lifetime.total_seconds()  # the sign-in's and a bit more
-    past = os.stat(os.path.join(tokens.root, old)).st_mtime - lifetime - 60
-    os.utime(os.path.join(tokens.root, old), (past, past))
-    assert tokens.sweep() == 1
+    past = os.stat(os.path.join(tokens.store.root, old)).st_mtime - lifetime - 60
+    os.utime(os.path.join(tokens.store.root, old), (past, past))
+    assert tokens.store.sweep() == 1
     assert tokens.outcome(old) is None and tokens.claim(old)
     assert not tokens.claim(young)
 

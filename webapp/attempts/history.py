@@ -1,21 +1,16 @@
 """The operator's order history: every submission attempt of their session, newest first.
 
-The attempts live in a store of their own (files, or Redis when REDIS_URL is set), keyed by a
-history id kept in the session. The session blob is saved whole per request, so a list inside it
-loses entries when two requests of one session overlap; a store with atomic appends does not.
+The attempts live in a store of their own (a storage.HistoryStore: files, or Redis when REDIS_URL is
+set), keyed by a history id derived from the session. The session blob is saved whole per request, so
+a list inside it loses entries when two requests of one session overlap; a store with atomic appends
+does not.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hmac
-import json
 import logging
-import os
-import shutil
-import time
 import uuid
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
@@ -26,7 +21,7 @@ from webapp.attempts import exports
 from webapp.attempts.outcomes import DESK_WORDED, Outcome
 from webapp.i18n.words import Words
 from webapp.justclick.client import CREATEORDER_FIELDS
-from webapp.storage.files import SWEEP_EVERY, ExpiringFolder, write_atomically
+from webapp.storage.interfaces import HistoryStore
 from webapp.web.services import services
 
 log = logging.getLogger(__name__)
@@ -174,7 +169,7 @@ def export_rows(items: list[dict]):
         yield row
 
 
-def _store():
+def _store() -> HistoryStore:
     return services().history
 
 
@@ -190,167 +185,3 @@ def history_id() -> str | None:
         return None
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, sid.encode(), "sha256").hexdigest()[:32]
-
-
-def make_store(app, redis_client=None):
-    """The history store: in Redis when the app has a client for it, else files in the instance folder."""
-    lifetime = app.permanent_session_lifetime.total_seconds()
-    if redis_client is not None:
-        return RedisHistory(redis_client, lifetime)
-    return FileHistory(os.path.join(app.instance_path, "history"), lifetime)
-
-
-class FileHistory(ExpiringFolder):
-    """A directory per history id, one JSON file per attempt named `<time_ns>-<id>.json`."""
-
-    def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
-        super().__init__(root, lifetime, folders=True, sweep_every=sweep_every)
-
-    def _folder(self, hid: str) -> str:
-        if not hid.isalnum():  # it becomes a path
-            raise ValueError(f"bad history id {hid!r}")
-        return os.path.join(self.root, hid)
-
-    def append(self, hid: str, entry: dict, limit: int) -> None:
-        folder = self._folder(hid)
-        name = f"{time.time_ns():020d}-{entry['id']}.json"
-        data = json.dumps(entry, ensure_ascii=False, default=str)
-        for attempt in range(2):  # a sweep or a clear may remove the folder between makedirs and write
-            os.makedirs(folder, exist_ok=True)
-            try:
-                write_atomically(os.path.join(folder, name), data)
-                break
-            except FileNotFoundError:
-                if attempt:
-                    raise
-        if len(self._names(folder)) > limit:
-            self._trim(folder, limit)
-        self._maybe_sweep()
-
-    def update(self, hid: str, entry: dict, limit: int) -> None:
-        folder = self._folder(hid)
-        name = self._name_of(folder, entry["id"])
-        if name is None:  # trimmed, cleared or lost: the outcome is worth a new record
-            self.append(hid, entry, limit)
-        else:
-            write_atomically(os.path.join(folder, name), json.dumps(entry, ensure_ascii=False, default=str))
-
-    def _name_of(self, folder: str, entry_id: str) -> str | None:
-        return next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
-
-    def _trim(self, folder: str, limit: int) -> None:
-        # One trimmer at a time (threads and processes alike), so each dropped file counts once.
-        with open(os.path.join(folder, ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            excess = self._names(folder)[limit:]
-            for name in excess:
-                with suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
-            if excess:
-                write_atomically(os.path.join(folder, "dropped"), str(self._dropped(folder) + len(excess)))
-
-    @staticmethod
-    def _names(folder: str) -> list[str]:
-        try:
-            names = os.listdir(folder)
-        except FileNotFoundError:
-            return []
-        return sorted((n for n in names if n.endswith(".json") and not n.startswith(".")), reverse=True)
-
-    def items(self, hid: str, limit: int | None = None) -> list[dict]:
-        folder = self._folder(hid)
-        names = self._names(folder)[:limit]  # names sort by time: the newest come first
-        return [e for name in names if (e := self._read(os.path.join(folder, name)))]
-
-    @staticmethod
-    def _read(path: str) -> dict | None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
-        except FileNotFoundError:  # trimmed or cleared while we listed
-            return None
-
-    def find(self, hid: str, entry_id: str) -> dict | None:
-        folder = self._folder(hid)
-        name = self._name_of(folder, entry_id)
-        return self._read(os.path.join(folder, name)) if name else None
-
-    def dropped(self, hid: str) -> int:
-        return self._dropped(self._folder(hid))
-
-    @staticmethod
-    def _dropped(folder: str) -> int:
-        try:
-            with open(os.path.join(folder, "dropped"), encoding="utf-8") as f:
-                return int(f.read() or 0)
-        except FileNotFoundError:
-            return 0
-
-    def clear(self, hid: str) -> None:
-        shutil.rmtree(self._folder(hid), ignore_errors=True)
-
-
-# Redis keeps, per history id, a list of attempt ids (newest first), each attempt under its own key
-# (so an outcome can be written over its record), and a counter of attempts the cap dropped.
-# Push, trim to the cap and count what the trim dropped in one atomic step; an update of an attempt
-# whose record is gone (trimmed, or lost with a restarted Redis) adds it again.
-_APPEND = """
-local list, dropped, prefix = KEYS[1], KEYS[2], KEYS[3]
-local id, data, limit, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if ARGV[5] == 'update' and redis.call('EXISTS', prefix .. id) == 1 then
-  redis.call('SET', prefix .. id, data, 'EX', ttl)
-  return
-end
-redis.call('SET', prefix .. id, data, 'EX', ttl)
-local n = redis.call('LPUSH', list, id)
-if n > limit then
-  for _, old in ipairs(redis.call('LRANGE', list, limit, -1)) do redis.call('DEL', prefix .. old) end
-  if limit > 0 then redis.call('LTRIM', list, 0, limit - 1) else redis.call('DEL', list) end
-  redis.call('INCRBY', dropped, n - limit)
-end
-redis.call('EXPIRE', list, ttl)
-redis.call('EXPIRE', dropped, ttl)
-"""
-
-
-class RedisHistory:
-    """A list of attempt ids per history id, an attempt per key; all expire with the session."""
-
-    prefix = "orderdesk:history:"
-
-    def __init__(self, client, lifetime: float):
-        self.client, self.ttl = client, max(1, int(lifetime))
-        self._append = client.register_script(_APPEND)
-
-    def _keys(self, hid: str) -> list[str]:
-        return [self.prefix + hid, self.prefix + hid + ":dropped", self.prefix + hid + ":attempt:"]
-
-    def _write(self, hid: str, entry: dict, limit: int, mode: str) -> None:
-        data = json.dumps(entry, ensure_ascii=False, default=str)
-        self._append(keys=self._keys(hid), args=[entry["id"], data, limit, self.ttl, mode])
-
-    def append(self, hid: str, entry: dict, limit: int) -> None:
-        self._write(hid, entry, limit, "append")
-
-    def update(self, hid: str, entry: dict, limit: int) -> None:
-        self._write(hid, entry, limit, "update")
-
-    def items(self, hid: str, limit: int | None = None) -> list[dict]:
-        ids = self.client.lrange(self._keys(hid)[0], 0, -1 if limit is None else limit - 1)
-        if not ids:
-            return []
-        attempt = self._keys(hid)[2]
-        found = self.client.mget([attempt + i.decode() for i in ids])
-        return [json.loads(raw) for raw in found if raw is not None]
-
-    def find(self, hid: str, entry_id: str) -> dict | None:
-        raw = self.client.get(self._keys(hid)[2] + entry_id)
-        return None if raw is None else json.loads(raw)
-
-    def dropped(self, hid: str) -> int:
-        return int(self.client.get(self._keys(hid)[1]) or 0)
-
-    def clear(self, hid: str) -> None:
-        listed, dropped, attempt = self._keys(hid)
-        ids = [attempt + i.decode() for i in self.client.lrange(listed, 0, -1)]
-        self.client.delete(listed, dropped, *ids)

@@ -1,18 +1,24 @@
-"""What the file-backed stores (history, submission tokens) share: atomic writes and expiry.
+"""The file backend: every store in a folder of the instance folder, and what they share (atomic
+writes, locks, expiry).
 
 Files serve the workers of one instance without Redis; every write is whole or absent, and what
-no session can reach any more is swept away now and then.
+no session can reach any more is swept away now and then. The folder names and file formats are
+what deployed desks hold: never change them.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
+
+from webapp.storage.interfaces import LOCK_WAIT, Locked, StoreBusy, operator_name
 
 SWEEP_EVERY = 600.0  # seconds between two sweeps of one store in one process
 
@@ -100,3 +106,213 @@ class ExpiringFolder:
                             os.unlink(item.path)
                         removed += 1
         return removed
+
+
+class FileHistory(ExpiringFolder):
+    """A directory per history id, one JSON file per attempt named `<time_ns>-<id>.json`."""
+
+    def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
+        super().__init__(root, lifetime, folders=True, sweep_every=sweep_every)
+
+    def _folder(self, hid: str) -> str:
+        if not hid.isalnum():  # it becomes a path
+            raise ValueError(f"bad history id {hid!r}")
+        return os.path.join(self.root, hid)
+
+    def append(self, hid: str, entry: dict, limit: int) -> None:
+        folder = self._folder(hid)
+        name = f"{time.time_ns():020d}-{entry['id']}.json"
+        data = json.dumps(entry, ensure_ascii=False, default=str)
+        for attempt in range(2):  # a sweep or a clear may remove the folder between makedirs and write
+            os.makedirs(folder, exist_ok=True)
+            try:
+                write_atomically(os.path.join(folder, name), data)
+                break
+            except FileNotFoundError:
+                if attempt:
+                    raise
+        if len(self._names(folder)) > limit:
+            self._trim(folder, limit)
+        self._maybe_sweep()
+
+    def update(self, hid: str, entry: dict, limit: int) -> None:
+        folder = self._folder(hid)
+        name = self._name_of(folder, entry["id"])
+        if name is None:  # trimmed, cleared or lost: the outcome is worth a new record
+            self.append(hid, entry, limit)
+        else:
+            write_atomically(os.path.join(folder, name), json.dumps(entry, ensure_ascii=False, default=str))
+
+    def _name_of(self, folder: str, entry_id: str) -> str | None:
+        return next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
+
+    def _trim(self, folder: str, limit: int) -> None:
+        # One trimmer at a time (threads and processes alike), so each dropped file counts once.
+        with open(os.path.join(folder, ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            excess = self._names(folder)[limit:]
+            for name in excess:
+                with suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+            if excess:
+                write_atomically(os.path.join(folder, "dropped"), str(self._dropped(folder) + len(excess)))
+
+    @staticmethod
+    def _names(folder: str) -> list[str]:
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        return sorted((n for n in names if n.endswith(".json") and not n.startswith(".")), reverse=True)
+
+    def items(self, hid: str, limit: int | None = None) -> list[dict]:
+        folder = self._folder(hid)
+        names = self._names(folder)[:limit]  # names sort by time: the newest come first
+        return [e for name in names if (e := self._read(os.path.join(folder, name)))]
+
+    @staticmethod
+    def _read(path: str) -> dict | None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:  # trimmed or cleared while we listed
+            return None
+
+    def find(self, hid: str, entry_id: str) -> dict | None:
+        folder = self._folder(hid)
+        name = self._name_of(folder, entry_id)
+        return self._read(os.path.join(folder, name)) if name else None
+
+    def dropped(self, hid: str) -> int:
+        return self._dropped(self._folder(hid))
+
+    @staticmethod
+    def _dropped(folder: str) -> int:
+        try:
+            with open(os.path.join(folder, "dropped"), encoding="utf-8") as f:
+                return int(f.read() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def clear(self, hid: str) -> None:
+        shutil.rmtree(self._folder(hid), ignore_errors=True)
+
+
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class FileTokens(ExpiringFolder):
+    """A file per claimed token, named by the token, holding the attempt id."""
+
+    def __init__(self, directory: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
+        super().__init__(directory, lifetime, folders=False, sweep_every=sweep_every)
+
+    def _path(self, token: str) -> str:
+        if not _TOKEN_NAME.fullmatch(token):  # it becomes a path
+            raise ValueError("bad token")
+        return os.path.join(self.root, token)
+
+    def claim(self, token: str, entry_id: str) -> bool:
+        path = self._path(token)
+        self._maybe_sweep()
+        fd, draft = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(entry_id)
+            # link() creates the name only if it is free, and the file appears with its content:
+            # exactly one claimer wins, and nobody ever reads a claim without its attempt id.
+            os.link(draft, path)
+        except FileExistsError:
+            return False
+        finally:
+            with suppress(OSError):
+                os.unlink(draft)
+        return True
+
+    def outcome(self, token: str) -> str | None:
+        try:
+            with open(self._path(token), encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def release(self, token: str) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(self._path(token))
+
+
+class FileIndex(ExpiringFolder):
+    """A JSON file per order (a list of its attempts, newest first, each with its write time as
+    "stamp"), rewritten whole under an flock of the order's own lock file."""
+
+    def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY,
+                 lock_wait: float = LOCK_WAIT):
+        super().__init__(root, lifetime, folders=False, sweep_every=sweep_every)
+        self.lock_wait = lock_wait
+
+    @contextmanager
+    def lock(self, key: str):
+        # flock is per open file: threads of one process exclude each other as processes do.
+        with open(os.path.join(self.root, f"{key}.lock"), "a") as handle:
+            if not lock_file(handle, self.lock_wait):
+                raise StoreBusy(key)
+            os.utime(handle.fileno())  # in use: the sweep must not remove it under its holder
+            try:
+                yield Locked(lambda: self.recent(key), lambda record: self._put(key, record))
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def put(self, key: str, record: dict) -> None:
+        with self.lock(key) as locked:
+            locked.put(record)
+
+    def memory_since(self) -> float:
+        """When this index began to remember (unix time): a new instance folder starts afresh."""
+        path = os.path.join(self.root, ".since")
+        try:
+            with open(path, encoding="ascii") as f:
+                return float(f.read())
+        except (FileNotFoundError, ValueError):
+            with suppress(FileExistsError):
+                write_new(path, repr(time.time()))
+            with open(path, encoding="ascii") as f:
+                return float(f.read())
+
+    def recent(self, key: str) -> list[dict]:
+        """The order's attempts, read without the lock (each write replaces the file whole)."""
+        return [{name: value for name, value in item.items() if name != "stamp"} for item in self._read(key)]
+
+    def _read(self, key: str) -> list[dict]:
+        try:
+            with open(os.path.join(self.root, f"{key}.json"), encoding="utf-8") as f:
+                items = json.load(f)
+        except FileNotFoundError:
+            return []
+        cutoff = time.time() - self.lifetime
+        return [item for item in items if item.get("stamp", 0) >= cutoff]
+
+    def _put(self, key: str, record: dict) -> None:
+        items = [item for item in self._read(key) if item["id"] != record["id"]]
+        items.insert(0, {**record, "stamp": time.time()})
+        write_atomically(os.path.join(self.root, f"{key}.json"), json.dumps(items, ensure_ascii=False))
+        self._maybe_sweep()
+
+
+class FilePreferences:
+    """A JSON file per operator under instance/preferences/."""
+
+    def __init__(self, root: str):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+
+    def get(self, username: str) -> dict:
+        try:
+            with open(os.path.join(self.root, operator_name(username) + ".json"), encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    def set(self, username: str, **choices) -> None:
+        # Two tabs choosing at once: the last write wins, which is what either operator would expect.
+        record = {**self.get(username), **choices}
+        write_atomically(os.path.join(self.root, operator_name(username) + ".json"), json.dumps(record))

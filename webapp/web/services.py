@@ -12,11 +12,11 @@ from flask import Flask, current_app
 class Services:
     justclick: Any  # justclick.JustClickClient
     catalog: Any  # justclick.CatalogService: goods, coupons, managers, cached
-    history: Any  # storage.HistoryStore: each browser session's attempts
-    tokens: Any  # storage.TokenStore: one form, one order
-    index: Any  # storage.OrderIndex: the team's recent orders, and the guard's lock
-    preferences: Any  # storage.PreferenceStore: each operator's choices
-    tables: Any  # bulk.BulkTables: "Many orders" tables between their steps
+    history: Any  # storage.interfaces.HistoryStore: each browser session's attempts
+    tokens: Any  # attempts.tokens.SubmissionTokens (over a TokenStore): one form, one order
+    index: Any  # attempts.order_index.RecentOrders (over an OrderIndex): recent orders, the guard's lock
+    preferences: Any  # storage.interfaces.PreferenceStore: each operator's choices
+    tables: Any  # bulk.BulkTables (over a storage Cache): "Many orders" tables between their steps
     journal: Any  # attempts.Journal: outcomes the store could not take yet
     sandbox_book: Any = None  # sandbox mode only: the stand-in's order book
     sandbox_app: Any = None  # sandbox mode only: the stand-in itself (its payment pages)

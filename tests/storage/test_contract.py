@@ -1,0 +1,441 @@
+"""The storage contract: every store the desk uses, on both backends, held to storage/interfaces.py.
+
+Each test runs twice: on files in a temporary instance folder, and on a real redis-server (emptied for
+the test). The stores are opened as create_app opens them, by open_stores; other processes open their
+own, as gunicorn's workers do. What expires is given a lifetime of seconds and waited for with a short
+bounded poll; the file stores sweep on every write here (sweep_every=0) rather than every ten minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from webapp.attempts.tokens import SubmissionTokens
+from webapp.bulk.store import BulkTables
+from webapp.storage import SESSION_KEY_PREFIX, Stores, open_stores
+from webapp.storage.interfaces import StoreBusy, operator_name
+
+HOUR = 3600.0
+SHORT = 2.0  # seconds: the lifetime of what expiry tests watch expire (Redis counts whole seconds)
+KEY, OTHER_KEY = "0" * 32, "f" * 32  # order identities: 32 hex digits
+HID, OTHER_HID = "a1" * 16, "b2" * 16  # history ids: 32 alphanumerics
+SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter per process, as a worker is
+
+
+def open_backend(url: str | None, instance: str, lifetime: float = HOUR) -> Stores:
+    config = {"REDIS_URL": url, "PERMANENT_SESSION_LIFETIME": timedelta(seconds=lifetime)}
+    return open_stores(config, instance, sweep_every=0)
+
+
+class Backend:
+    """One backend's location, and its stores opened there."""
+
+    def __init__(self, kind: str, url: str | None, instance: str):
+        self.kind, self.url, self.instance = kind, url, instance
+        self._opened: list[Stores] = []
+
+    def open(self, lifetime: float = HOUR) -> Stores:
+        stores = open_backend(self.url, self.instance, lifetime)
+        self._opened.append(stores)
+        return stores
+
+    def close(self) -> None:
+        for stores in self._opened:
+            if stores.redis is not None:
+                stores.redis.close()
+
+
+@pytest.fixture(params=["files", "redis"])
+def backend(request, tmp_path):
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None  # flushed per test
+    opened = Backend(request.param, url, str(tmp_path / "instance"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def stores(backend) -> Stores:
+    return backend.open()
+
+
+def eventually(check, within: float = 10.0, what: str = "the state") -> None:
+    """Wait for `check()` to hold, polling; fail if it still does not after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} was not reached within {within} s")
+        time.sleep(0.05)
+
+
+def attempt(entry_id: str, **more) -> dict:
+    return {"id": entry_id, "outcome": "sending", "text": "Отправка…",
+            "sent": {"customer_email": "o@example.com"}, **more}
+
+
+def in_parallel(count: int, work) -> list:
+    """`work(i)` in `count` threads released together; their results."""
+    start, results = threading.Barrier(count), [None] * count
+
+    def run(i):
+        start.wait()
+        results[i] = work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+# --- where the data is: deployed desks keep theirs ---------------------------------------------------
+
+
+def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, stores):
+    token = SubmissionTokens(stores.tokens, "secret").new("alice")
+    stores.history.append(HID, attempt("e1"), 10)
+    assert stores.tokens.claim(token, "e1")
+    stores.index.put(KEY, {"id": "e1", "outcome": "sending"})
+    stores.index.memory_since()
+    stores.preferences.set("alice", locale="ru")
+    BulkTables(stores.tables, HOUR).put(HID, {"id": "c0ffee", "rows": []})
+    stores.cache.set("catalog:goods", ["course"], timeout=0)
+    name = operator_name("alice")
+    if backend.kind == "redis":
+        client = stores.redis
+        assert stores.sessions is None and stores.limits == backend.url
+        assert set(client.keys()) == {key.encode() for key in (
+            f"orderdesk:history:{HID}", f"orderdesk:history:{HID}:attempt:e1", f"orderdesk:token:{token}",
+            f"orderdesk:orders:{KEY}", "orderdesk:orders:since", f"orderdesk:preferences:{name}",
+            f"orderdesk:bulk:{HID}:c0ffee", "orderdesk:cache:catalog:goods")}
+        assert json.loads(client.get(f"orderdesk:history:{HID}:attempt:e1")) == attempt("e1")
+        assert client.lrange(f"orderdesk:history:{HID}", 0, -1) == [b"e1"]
+        assert client.get(f"orderdesk:token:{token}") == b"e1"
+        assert json.loads(client.hget(f"orderdesk:orders:{KEY}", "e1")) == {"id": "e1", "outcome": "sending"}
+        assert client.hgetall(f"orderdesk:preferences:{name}") == {b"locale": b"ru"}
+        return
+    folder = backend.instance
+    assert stores.redis is None and stores.limits == f"orderdesk+sqlite://{folder}/limits.sqlite3"
+    assert stores.sessions.set(SESSION_KEY_PREFIX + "sid", {"operator": "alice"})
+    assert sorted(os.listdir(folder)) == ["bulk", "cache", "history", "orders", "preferences", "sessions",
+                                          "tokens"]
+    [kept] = os.listdir(f"{folder}/history/{HID}")
+    assert re.fullmatch(r"\d{20}-e1\.json", kept)
+    with open(f"{folder}/history/{HID}/{kept}", encoding="utf-8") as f:
+        assert json.load(f) == attempt("e1")
+    with open(f"{folder}/tokens/{token}", encoding="utf-8") as f:
+        assert f.read() == "e1"
+    with open(f"{folder}/orders/{KEY}.json", encoding="utf-8") as f:
+        [record] = json.load(f)
+    assert record.pop("stamp") <= time.time() and record == {"id": "e1", "outcome": "sending"}
+    assert os.path.exists(f"{folder}/orders/.since")
+    with open(f"{folder}/preferences/{name}.json", encoding="utf-8") as f:
+        assert json.load(f) == {"locale": "ru"}
+
+
+# --- history ------------------------------------------------------------------------------------------
+
+
+def test_history_lists_newest_first_finds_and_clears(stores):
+    history = stores.history
+    assert history.items(HID) == [] and history.find(HID, "e1") is None and history.dropped(HID) == 0
+    first, second = attempt("e1"), attempt("e2", outcome="created")
+    history.append(HID, first, 10)
+    history.append(HID, second, 10)
+    assert history.items(HID) == [second, first]
+    assert history.items(HID, 1) == [second]
+    assert history.find(HID, "e1") == first and history.find(HID, "e3") is None
+    assert history.items(OTHER_HID) == [] and history.find(OTHER_HID, "e1") is None
+    history.clear(HID)
+    assert history.items(HID) == [] and history.find(HID, "e1") is None and history.dropped(HID) == 0
+
+
+def test_history_updates_in_place_or_appends_what_is_gone(stores):
+    history = stores.history
+    history.append(HID, attempt("e1"), 10)
+    history.append(HID, attempt("e2"), 10)
+    history.update(HID, attempt("e1", outcome="created"), 10)
+    assert [(e["id"], e["outcome"]) for e in history.items(HID)] == [("e2", "sending"), ("e1", "created")]
+    history.update(HID, attempt("e3", outcome="unknown"), 10)  # its record was lost: kept as the newest
+    assert [e["id"] for e in history.items(HID)] == ["e3", "e2", "e1"]
+
+
+def test_history_cap_drops_the_oldest_and_counts_each_once_under_concurrent_appends(stores):
+    history = stores.history
+    in_parallel(8, lambda i: [history.append(HID, attempt(f"t{i}n{n}"), 10) for n in range(5)])
+    assert len(history.items(HID)) == 10 and history.dropped(HID) == 30
+    for n in range(3):
+        history.append(OTHER_HID, attempt(f"e{n}"), 2)
+    assert [e["id"] for e in history.items(OTHER_HID)] == ["e2", "e1"] and history.dropped(OTHER_HID) == 1
+    assert history.find(OTHER_HID, "e0") is None
+
+
+def test_history_expires_with_the_session(backend):
+    history = backend.open(lifetime=SHORT).history
+    history.append(HID, attempt("e1"), 10)
+    assert [e["id"] for e in history.items(HID)] == ["e1"]
+    writes = iter(range(10**6))
+
+    def gone() -> bool:
+        history.append(OTHER_HID, attempt(f"other{next(writes)}"), 10)  # a write: the files sweep then
+        return history.items(HID) == [] and history.find(HID, "e1") is None
+
+    eventually(gone, what="the history's expiry")
+    assert history.items(OTHER_HID)  # what was written since is still there
+
+
+# --- submission tokens --------------------------------------------------------------------------------
+
+
+def test_a_token_is_claimed_once_and_holds_its_attempt_id_until_released(stores):
+    tokens, token = stores.tokens, SubmissionTokens(stores.tokens, "secret").new("alice")
+    assert tokens.outcome(token) is None
+    assert tokens.claim(token, "0123456789ab")
+    assert not tokens.claim(token, "ba9876543210")
+    assert tokens.outcome(token) == "0123456789ab"  # the loser did not overwrite it
+    tokens.release(token)
+    assert tokens.outcome(token) is None
+    assert tokens.claim(token, "ba9876543210") and tokens.outcome(token) == "ba9876543210"
+
+
+def test_of_twenty_threads_claiming_one_token_one_wins_and_readers_never_see_an_empty_claim(stores):
+    tokens, token = stores.tokens, SubmissionTokens(stores.tokens, "secret").new("alice")
+    results = in_parallel(20, lambda i: tokens.claim(token, f"{i:012d}") if i % 2 else tokens.outcome(token))
+    claims, seen = results[1::2], results[0::2]
+    winner = tokens.outcome(token)
+    assert claims.count(True) == 1 and winner == f"{claims.index(True) * 2 + 1:012d}"
+    assert set(seen) <= {None, winner}
+
+
+def test_issued_tokens_are_bound_to_their_operator_on_either_store(stores):
+    desk, elsewhere = SubmissionTokens(stores.tokens, "secret"), SubmissionTokens(stores.tokens, "other")
+    token = desk.new("alice")
+    assert desk.issued_to(token, "alice") and desk.issued_to(token, "ALICE")
+    assert not desk.issued_to(token, "bob") and not elsewhere.issued_to(token, "alice")
+    assert desk.claim(token, "e1") and desk.is_claimed(token) and desk.outcome(token) == "e1"
+    assert not desk.claim(token, "e2")
+    for garbage in (None, "", "../../etc/passwd", token[:-1], token + "A"):
+        assert not desk.claim(garbage, "e3") and desk.outcome(garbage) is None
+        desk.release(garbage)  # refused before it reaches the store
+    assert desk.outcome(token) == "e1"
+
+
+def test_claims_expire_with_the_session(backend):
+    tokens = backend.open(lifetime=SHORT).tokens
+    issue = SubmissionTokens(tokens, "secret").new
+    token = issue("alice")
+    assert tokens.claim(token, "e1")
+
+    def gone() -> bool:
+        tokens.claim(issue("alice"), "other")  # a write: the files sweep then
+        return tokens.outcome(token) is None
+
+    eventually(gone, what="the claim's expiry")
+    assert tokens.claim(token, "e2")  # a form from before may be sent again, once
+
+
+# --- the order index and the guard's lock -------------------------------------------------------------
+
+
+def test_the_index_keeps_one_record_per_attempt_id(stores):
+    index = stores.index
+    assert index.recent(KEY) == []
+    index.put(KEY, {"id": "e1", "outcome": "sending", "text": "Отправка…"})
+    index.put(KEY, {"id": "e2", "outcome": "created"})
+    index.put(KEY, {"id": "e1", "outcome": "unknown", "text": "Нет ответа"})
+    assert sorted(index.recent(KEY), key=lambda r: r["id"]) == [
+        {"id": "e1", "outcome": "unknown", "text": "Нет ответа"}, {"id": "e2", "outcome": "created"}]
+    assert index.recent(OTHER_KEY) == []
+
+
+def test_under_the_lock_the_order_is_read_and_written(stores):
+    with stores.index.lock(KEY) as locked:
+        assert locked.recent() == []
+        locked.put({"id": "e1", "outcome": "sending"})
+        assert locked.recent() == [{"id": "e1", "outcome": "sending"}]
+    assert stores.index.recent(KEY) == [{"id": "e1", "outcome": "sending"}]
+
+
+def test_a_held_lock_keeps_others_out_of_that_order_only_and_is_released_however_the_block_ends(backend):
+    holder, other = backend.open().index, backend.open().index
+    other.lock_wait = 0.2
+    with holder.lock(KEY):
+        with pytest.raises(StoreBusy), other.lock(KEY):
+            pass
+        with other.lock(OTHER_KEY):  # another order is not held up
+            pass
+    with other.lock(KEY):
+        pass
+    with pytest.raises(RuntimeError), holder.lock(KEY):
+        raise RuntimeError("the send failed")
+    with other.lock(KEY):  # the failure let go of it
+        pass
+
+
+def increment_under_lock(url, instance, counter, rounds, ready, holder):
+    """In another process: take the order's lock `rounds` times, each time adding one to `counter` by
+    read, pause, write (so two holders at once would lose an update), and checking no one else holds it."""
+    index = open_backend(url, instance).index
+    index.lock_wait = 60.0  # waiting is not what is tested here; a busy machine may make it long
+    ready.wait(timeout=60)
+    for _ in range(rounds):
+        with index.lock(KEY):
+            fd = os.open(holder, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # FileExistsError: two holders
+            with open(counter, encoding="ascii") as f:
+                seen = int(f.read())
+            time.sleep(0.002)
+            with open(counter, "w", encoding="ascii") as f:
+                f.write(str(seen + 1))
+            os.close(fd)
+            os.unlink(holder)
+
+
+def test_the_lock_excludes_other_processes_and_is_released_when_they_finish(backend, tmp_path):
+    processes, rounds = 4, 20
+    counter, holder = tmp_path / "counter", tmp_path / "holder"
+    counter.write_text("0")
+    backend.open()  # the folders exist before the workers start, as create_app leaves them
+    ready = SPAWN.Barrier(processes)
+    workers = [SPAWN.Process(target=increment_under_lock,
+                             args=(backend.url, backend.instance, str(counter), rounds, ready, str(holder)))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    assert int(counter.read_text()) == processes * rounds  # no update lost: one holder at a time
+    index = backend.open().index
+    index.lock_wait = 1.0  # a lock left behind would be held for 2 x LOCK_WAIT
+    with index.lock(KEY):
+        pass
+
+
+def hold_lock_until_killed(url, instance, holding):
+    index = open_backend(url, instance).index
+    index.lock_wait = 0.5  # in Redis, a lock left by a dead holder lasts 2 x its wait
+    with index.lock(KEY):
+        holding.set()
+        time.sleep(600)
+
+
+def test_a_lock_whose_holder_is_killed_is_free_again_soon(backend):
+    """Files: at once (the kernel drops a dead process's flock). Redis: once the lock's own expiry
+    has passed. (That a held lock keeps others out is tested above; here it may already have expired
+    by the time a busy machine gets round to looking.)"""
+    backend.open()
+    holding = SPAWN.Event()
+    worker = SPAWN.Process(target=hold_lock_until_killed, args=(backend.url, backend.instance, holding))
+    worker.start()
+    try:
+        assert holding.wait(timeout=60)
+    finally:
+        worker.kill()  # SIGKILL: no finally block runs in it
+        worker.join(timeout=60)
+    index = backend.open().index
+    index.lock_wait = 10.0  # far longer than the dead holder's lock lasts
+    with index.lock(KEY) as locked:
+        locked.put({"id": "e1", "outcome": "sending"})
+    assert index.recent(KEY) == [{"id": "e1", "outcome": "sending"}]
+
+
+def test_the_memory_began_once_and_stays(backend):
+    before = time.time()
+    began = backend.open().index.memory_since()
+    assert before - 1 <= began <= time.time() + 1
+    assert backend.open().index.memory_since() == began  # another worker, later: the same
+
+
+def test_the_index_forgets_orders_with_the_session_but_not_when_it_began(backend):
+    index = backend.open(lifetime=SHORT).index
+    began = index.memory_since()
+    index.put(KEY, {"id": "e1", "outcome": "created"})
+    assert index.recent(KEY) == [{"id": "e1", "outcome": "created"}]
+
+    def gone() -> bool:
+        index.put(OTHER_KEY, {"id": "other", "outcome": "created"})  # a write: the files sweep then
+        return index.recent(KEY) == []
+
+    eventually(gone, what="the order's expiry")
+    with index.lock(KEY) as locked:  # its lock file may have been swept: the lock still works
+        assert locked.recent() == []
+    assert index.memory_since() == began
+
+
+# --- preferences --------------------------------------------------------------------------------------
+
+
+def test_preferences_merge_per_operator(stores):
+    preferences = stores.preferences
+    assert preferences.get("alice") == {}
+    preferences.set("alice", locale="ru")
+    preferences.set("alice", theme="dark")
+    preferences.set("alice", locale="en")
+    preferences.set("../bob é", locale="ru")  # any name JSON allows
+    assert preferences.get("alice") == {"locale": "en", "theme": "dark"}
+    assert preferences.get("../bob é") == {"locale": "ru"} and preferences.get("ALICE") == {}
+
+
+def test_preferences_outlive_the_session(backend):
+    stores = backend.open(lifetime=SHORT)
+    stores.preferences.set("alice", locale="ru")
+    issue = SubmissionTokens(stores.tokens, "secret").new
+    token = issue("alice")
+    stores.tokens.claim(token, "e1")
+
+    def lifetime_over() -> bool:
+        stores.tokens.claim(issue("alice"), "other")  # a write: the files sweep then
+        return stores.tokens.outcome(token) is None
+
+    eventually(lifetime_over, what="a lifetime's end")
+    assert backend.open(lifetime=SHORT).preferences.get("alice") == {"locale": "ru"}
+
+
+# --- the bulk tables and the list cache (cachelib) ----------------------------------------------------
+
+
+def test_tables_are_kept_per_session_and_replaced_whole(stores):
+    tables = BulkTables(stores.tables, HOUR)
+    table_id = tables.new(HID, {"rows": [{"email": "o@example.com", "entry": None}]})
+    assert tables.get(HID, table_id) == {"id": table_id, "rows": [{"email": "o@example.com", "entry": None}]}
+    tables.put(HID, {"id": table_id, "rows": [{"email": "o@example.com", "entry": "e1"}]})
+    assert tables.get(HID, table_id)["rows"][0]["entry"] == "e1"
+    assert tables.get(OTHER_HID, table_id) is None  # another session's
+    assert tables.get(HID, "0" * 16) is None and tables.get(HID, "../" + table_id) is None
+    assert tables.new(HID, {"rows": []}) != table_id
+
+
+def test_a_stop_outlives_the_tables_own_writes_until_go_on(stores):
+    tables = BulkTables(stores.tables, HOUR)
+    table_id = tables.new(HID, {"rows": []})
+    assert not tables.stopped(HID, table_id)
+    tables.stop(HID, table_id)
+    tables.put(HID, {"id": table_id, "rows": [{"entry": "e1"}]})  # a row's outcome, written after Stop
+    assert tables.stopped(HID, table_id) and not tables.stopped(OTHER_HID, table_id)
+    tables.go_on(HID, table_id)
+    assert not tables.stopped(HID, table_id) and tables.get(HID, table_id)["rows"] == [{"entry": "e1"}]
+
+
+def test_tables_expire_with_the_session(stores):
+    tables = BulkTables(stores.tables, SHORT)
+    table_id = tables.new(HID, {"rows": []})
+    tables.stop(HID, table_id)
+    assert tables.get(HID, table_id) is not None and tables.stopped(HID, table_id)
+    eventually(lambda: tables.get(HID, table_id) is None and not tables.stopped(HID, table_id),
+               what="the table's expiry")
+
+
+def test_the_list_cache_keeps_lists_for_good_and_apart_from_the_tables(stores):
+    assert stores.cache.set("bulk:x", "a list", timeout=0)
+    assert stores.tables.set("bulk:x", "a table", timeout=0)
+    assert stores.cache.get("bulk:x") == "a list" and stores.tables.get("bulk:x") == "a table"
+    stores.cache.delete("bulk:x")
+    assert stores.cache.get("bulk:x") is None and stores.tables.get("bulk:x") == "a table"
