@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import sys
-import tempfile
-from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
 
-import redis
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 
 from webapp.attempts.journal import Journal
 from webapp.attempts.order_index import RecentOrders
@@ -23,12 +17,14 @@ from webapp.bulk.store import BulkTables
 from webapp.config import SANDBOX_API_URL, SESSION_KEPT_AFTER_SIGN_IN_HOURS, ConfigError, load_config
 from webapp.justclick.catalog import CatalogService
 from webapp.justclick.client import JustClickClient
-from webapp.storage import SESSION_KEY_PREFIX, Stores, open_stores
-from webapp.storage.files import folder_of
-from webapp.web.extensions import babel, compress, csrf, htmx, limiter, server_session
-from webapp.web.services import Services, install, services_of
+from webapp.storage import Stores, open_stores
+from webapp.web import sessions
+from webapp.web.extensions import babel, compress, csrf, htmx, limiter
+from webapp.web.instance import check_instance_folder, check_store_folders, instance_secret, refuse_to_start
+from webapp.web.services import Services, install
 
 __version__ = "0.1.0"
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     # Sessions, history, tokens and the list cache live in the instance folder (unless in Redis).
@@ -38,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     try:
         app.config.from_mapping(load_config(os.environ))
     except ConfigError as exc:
-        _refuse_to_start(str(exc))
+        refuse_to_start(str(exc))
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -54,18 +50,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         COMPRESS_STREAMS=False,
     )
     app.config.update(test_config or {})
-    _check_instance_folder(app)
+    check_instance_folder(app)
     if not app.config["SANDBOX"] and not app.config["ACCOUNT_TIMEZONE"]:
         logging.getLogger(__name__).warning(
             "ACCOUNT_TIMEZONE is not set: an invoice whose creation time JustClick gives as a local "
             "date-time is offered to the operator to choose, never attached by itself. Set it to the "
             "account's zone (e.g. Europe/Moscow) to make invoice lookups automatic.")
     if not app.config["SECRET_KEY"]:  # only in sandbox mode: load_config insists elsewhere
-        app.config["SECRET_KEY"] = _instance_secret(app)
+        app.config["SECRET_KEY"] = instance_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config["SESSION_LIFETIME_HOURS"] + SESSION_KEPT_AFTER_SIGN_IN_HOURS)
 
-    stores = _configure_storage(app)
+    stores = open_stores(app.config, app.instance_path)
+    sessions.init_app(app, stores)
     compress.init_app(app)  # first, so that it runs last: it compresses the finished response
     htmx.init_app(app)
     babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
@@ -75,7 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     client, sandbox = _justclick_client(app)
     install(app, _services(app, stores, client, sandbox))
-    _check_store_folders(app, stores)
+    check_store_folders(app, stores)
 
     from webapp import templating
     from webapp.attempts import sending
@@ -109,82 +106,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _refuse_to_start(message: str) -> NoReturn:
-    """A plain message, not a traceback, in the PaaS log. Exit status 3 is gunicorn's "worker failed
-    to boot": its master then stops as well, instead of starting workers that fail the same way."""
-    print(f"Order Desk: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(3)
-
-
-def _check_instance_folder(app: Flask) -> None:
-    """Refuse to start on an instance folder the desk cannot write to, rather than fail request
-    after request (a sign-in that never holds, an order whose history cannot be kept)."""
-    if app.config["REDIS_URL"] and not app.config["SANDBOX"]:
-        return  # everything lives in Redis; sandbox mode keeps its secret and order book here
-    _check_writable([app.instance_path])
-
-
-def _check_store_folders(app: Flask, stores: Stores) -> None:
-    """Every folder a store writes to, as each store names it (sessions, the list cache, history,
-    tokens, the order index, preferences, tables, the journal): none is left out by a list kept by
-    hand. With Redis only the journal's folder is on this disk."""
-    every = [*vars(stores).values(), *vars(services_of(app)).values()]
-    _check_writable(sorted({folder for store in every if (folder := folder_of(store))}))
-
-
-def _check_writable(folders: list[str]) -> None:
-    for folder in folders:
-        try:
-            os.makedirs(folder, exist_ok=True)
-            handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-check-")
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as exc:
-            _refuse_to_start(f"cannot write to the instance folder {folder} ({exc.strerror}). Give the "
-                             "desk a folder it can write to (INSTANCE_PATH), or set REDIS_URL.")
-
-
-def _instance_secret(app: Flask) -> str:
-    """Sandbox mode's secret, made once and kept in the instance folder: every worker and every
-    restart share it, so forms and sessions survive a restart."""
-    path = os.path.join(app.instance_path, "sandbox-secret-key")
-    if not os.path.exists(path):
-        draft = f"{path}.{os.getpid()}"
-        with open(draft, "w", encoding="ascii") as new:
-            new.write(secrets.token_hex(32))
-        os.chmod(draft, 0o600)
-        with suppress(FileExistsError):  # link: the file appears whole, and the first worker wins
-            os.link(draft, path)
-        os.unlink(draft)
-    with open(path, encoding="ascii") as kept:
-        return kept.read().strip()
-
-
-def _configure_storage(app: Flask) -> Stores:
-    """Opens the stores (storage.open_stores chooses files or Redis) and points Flask-Session and the
-    rate limiter at the same backend."""
-    stores = open_stores(app.config, app.instance_path)
-    if stores.redis is not None:
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=stores.redis)
-    else:
-        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=stores.sessions)
-    app.config.setdefault("SESSION_PERMANENT", True)
-    app.config.setdefault("SESSION_KEY_PREFIX", SESSION_KEY_PREFIX)
-    # Save the session only when a request changed it. Flask-Session writes the whole blob, so a
-    # request that merely read it (a page load racing a submit) would store its stale copy over the
-    # other's change. The price: a session now lasts its lifetime from its last change.
-    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
-    server_session.init_app(app)
-    app.session_interface = _SaveOrLetGo(app.session_interface)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", stores.limits)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 3, "socket_connect_timeout": 3})
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    # While Redis is away, limits are counted in memory rather than failing every request.
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    return stores
-
-
 def _services(app: Flask, stores: Stores, client: JustClickClient, sandbox: dict) -> Services:
     """What the desk's packages use, over the stores: history, tokens and the index beside the sessions,
     not inside them (appends and claims there are atomic per operation)."""
@@ -201,27 +122,6 @@ def _services(app: Flask, stores: Stores, client: JustClickClient, sandbox: dict
         journal=Journal(os.path.join(app.instance_path, "journal.jsonl")),
         **sandbox,
     )
-
-
-class _SaveOrLetGo:
-    """The session interface, except that when an order has been sent, a store failing while the
-    session is saved does not replace the response: it carries the order's outcome, which must
-    reach the operator. What the request changed in the session is lost; it is logged. Any other
-    request fails as before (a sign-in the store cannot keep is a clear 503)."""
-
-    def __init__(self, interface):
-        self._interface = interface
-
-    def __getattr__(self, name):
-        return getattr(self._interface, name)
-
-    def save_session(self, app, session, response):
-        try:
-            self._interface.save_session(app, session, response)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
-            if not g.get("order_sent"):
-                raise
-            app.logger.exception("the session could not be saved; the order's outcome goes out without it")
 
 
 def _justclick_client(app: Flask) -> tuple[JustClickClient, dict]:

@@ -16,7 +16,7 @@ from webapp.attempts.order_index import identity
 from webapp.attempts.sending import earlier_attempt
 from webapp.bulk.table import row_formdata
 from webapp.orders.form import STATUS_DOUBTS, OrderForm, error_list
-from webapp.orders.order import build_params, summarize
+from webapp.orders.order import summarize
 
 
 @dataclass
@@ -64,10 +64,7 @@ def check_row(index: int, cells: list[str], mapping: list[str], catalog) -> Chec
     checked.products = summary["rows"]
     checked.total = summary["total"]
     if checked.valid:
-        checked.params, plan = build_params(form.api_values(), form.lines())
-        lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
-                 for line in form.lines()]
-        checked.extra = {"lines": lines, "reordered": plan.reordered}
+        checked.params, checked.extra = form.order()
     return checked
 
 

@@ -41,7 +41,13 @@ from wtforms.widgets import TextInput
 
 from webapp.i18n.countries import country_choices, current_language
 from webapp.i18n.saying import say
-from webapp.orders.order import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
+from webapp.orders.order import (
+    API_DATETIME,
+    CREATEORDER_FIELDS,
+    SHIPPING_TO_BILLING,
+    ProductLine,
+    build_params,
+)
 from webapp.orders.phones import PhoneError, read_phone, reading
 from webapp.orders.prices import read_price
 from webapp.web.csrf_mask import MaskedFormCSRF
@@ -423,6 +429,17 @@ class OrderForm(FlaskForm):
         """Validated values keyed by API name (products and desk-only fields left out)."""
         skip = {"products", "billing_same_as_shipping", "csrf_token", "submission_token"}
         return {name: field.data for name, field in self._fields.items() if name not in skip}
+
+    def order(self) -> tuple[dict, dict]:
+        """What this valid form sends: the createorder parameters, and what the attempt keeps beside
+        them (the lines as typed, whether they were reordered, billing as shipping). One function for
+        the order page and for each row of a table, so the two never send an order differently."""
+        lines, same_as_shipping = self.lines(), bool(self.billing_same_as_shipping.data)
+        params, plan = build_params(self.api_values(), lines, billing_same_as_shipping=same_as_shipping)
+        typed = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
+                 for line in lines]
+        return params, {"lines": typed, "reordered": plan.reordered,
+                        "billing_same_as_shipping": same_as_shipping}
 
 
 #: The folded sections of the order form and the fields each holds (the common order sits outside them).

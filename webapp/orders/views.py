@@ -40,7 +40,7 @@ from webapp.orders.form import (
     fields_named,
     with_line_action,
 )
-from webapp.orders.order import build_params, summarize
+from webapp.orders.order import summarize
 from webapp.orders.paste import read_customer
 from webapp.web.errors import MESSAGES, csrf_message, render_error
 from webapp.web.extensions import htmx, limiter
@@ -163,12 +163,7 @@ def submit():
     if doubt and doubt not in request.form.getlist("accept"):
         return _order_page(form, catalog, 409, doubt=doubt)
 
-    params, plan = build_params(form.api_values(), form.lines(),
-                                billing_same_as_shipping=form.billing_same_as_shipping.data)
-    lines = [{"good_name": line.good_name, "price": None if line.price is None else str(line.price)}
-             for line in form.lines()]
-    extra = {"lines": lines, "reordered": plan.reordered,
-             "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
+    params, extra = form.order()
     try:
         result = send_order(params, token=form.submission_token.data, confirmed=request.form.get("confirm"),
                             operator=current_operator() or {}, extra=extra)
