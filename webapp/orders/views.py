@@ -207,7 +207,7 @@ def submit():
              "billing_same_as_shipping": bool(form.billing_same_as_shipping.data)}
     try:
         result = send_order(params, token=form.submission_token.data, confirmed=request.form.get("confirm"),
-                            operator=current_operator() or {}, extra=extra)
+                            operator=current_operator() or {}, extra=extra, catalog=catalog)
     except NotRecorded:
         form.submission_token.data = None  # a fresh token: this form sent nothing
         return _order_page(form, catalog, 503, notice=_(
