@@ -179,7 +179,9 @@ class OrderForm(FlaskForm):
         csrf_class = MaskedFormCSRF  # its csrf_token field masked per response, as every page's
 
     # One form, one order: claimed once when the order is sent.
-    submission_token = HiddenField()
+    # Every field has a label of its own (here an empty one): a field without one asks WTForms for a
+    # default, and that loads WTForms' message catalogue again in every request.
+    submission_token = HiddenField("")
 
     # Customer
     customer_email = StringField(
@@ -195,7 +197,8 @@ class OrderForm(FlaskForm):
         Optional(), IPAddress(ipv4=True, ipv6=True, message=_l("Enter an IPv4 or IPv6 address."))])
 
     # Products
-    products = ProductLines(FormField(ProductLineForm), min_entries=1, max_entries=MAX_LINES)
+    products = ProductLines(FormField(ProductLineForm, ""), _l("Products"), min_entries=1,
+                            max_entries=MAX_LINES)
 
     # Shipping address
     customer_shipping = _text(_l("Address"))
@@ -487,7 +490,7 @@ class LoginForm(FlaskForm):
                            filters=[_strip])
     password = PasswordField(_l("Password"),
                              validators=[InputRequired(_l("Enter your password.")), short(200)])
-    next = HiddenField()
+    next = HiddenField("")
 
 
 def with_line_action(formdata: MultiDict, action: str) -> MultiDict:
