@@ -221,11 +221,18 @@ def team_users_json(operators: list[dict]) -> str:
 
 
 @contextmanager
-def desk(api_url: str, folder: Path, operators: list[dict], *, workers: int, **env):
+def desk(api_url: str, folder: Path, operators: list[dict], *, workers: int, remembered: float = 0.0, **env):
     """The desk as deployed: the Procfile's command, configured only by the environment.
+
+    `remembered`: seconds its order index has been remembering orders. A new instance folder (0)
+    remembers none, so for its first 15 minutes the duplicate guard asks JustClick about every order
+    it does not know (a GetBills before each createorder); a desk that has run longer asks nothing.
 
     Yields .url, .env (the settings used, secrets left out), .process.
     """
+    if remembered:  # the index's marker of when it began to remember (webapp.attempts.order_index)
+        (folder / "instance" / "orders").mkdir(parents=True, exist_ok=True)
+        (folder / "instance" / "orders" / ".since").write_text(repr(time.time() - remembered))
     port = free_port()
     settings = {
         "PORT": str(port),

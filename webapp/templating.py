@@ -18,7 +18,7 @@ from webapp.auth.signin_token import form_token
 from webapp.bulk.run import outcome_label
 from webapp.i18n import formats
 from webapp.i18n.saying import NAMES, page_language, page_translations, plural_forms, say
-from webapp.orders.form import API_LABELS, STATUS_DOUBTS, error_list
+from webapp.orders.form import STATUS_DOUBTS, api_labels, error_list
 from webapp.orders.order import summarize
 
 
@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
         signin_token=form_token, option_tags=option_tags,
         say=say, desk_text=history.desk_text, plural_forms=plural_forms,
         # the order form
-        form_errors=error_list, field_labels=lambda: API_LABELS, order_summary=summarize,
+        form_errors=error_list, field_labels=api_labels, order_summary=summarize,
         status_doubts=STATUS_DOUBTS,
         # attempts and their invoices
         outcomes=history.OUTCOMES, recent_attempts=history.recent, pay_status_label=history.pay_status_label,

@@ -4,11 +4,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask import request
 from werkzeug.datastructures import MultiDict
 
 from webapp import create_app
+from webapp.auth.signin import LoginForm
 from webapp.justclick.catalog import Catalog
-from webapp.orders.form import OrderForm, error_list
+from webapp.orders.form import OrderForm, api_labels, error_list
 from webapp.orders.order import CREATEORDER_FIELDS
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
 
@@ -42,6 +44,28 @@ def test_every_createorder_field_is_on_the_form(app):
         form = OrderForm(catalog=FULL_CATALOG)
         missing = [n for n in CREATEORDER_FIELDS if n not in form._fields and not n.startswith("product_")]
     assert missing == []
+
+
+def test_a_valid_order_loads_no_wtforms_catalogue(app):
+    # A field without a label of its own asks WTForms for a default one, which loads WTForms' message
+    # catalogue in every request only to name a hidden field. A valid order needs none of its messages.
+    data = MultiDict({"customer_email": "buyer@example.com", "products-0-good_name": GOOD,
+                      "products-1-good_name": SEED_GOODS[1]["good_name"], "submission_token": "x"})
+    with app.test_request_context(method="POST", data=data):
+        assert OrderForm(catalog=FULL_CATALOG).validate()
+        LoginForm()  # the sign-in page's form, built as the page builds it
+        assert getattr(request, "wtforms_translations", None) is None
+
+
+def test_api_labels_are_worded_in_each_page_language(app):
+    worded = {}
+    for language in ("en", "ru", "en"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            worded.setdefault(language, []).append(dict(api_labels()))
+    assert worded["en"][0] == worded["en"][1]  # worded once, kept for the next page in that language
+    assert worded["en"][0]["customer_first_name"] == "First name"
+    assert worded["ru"][0]["customer_first_name"] not in ("", "First name")
+    assert worded["en"][0]["product_names"] == "Products" and set(worded["ru"][0]) == set(worded["en"][0])
 
 
 def test_a_minimal_order_is_valid(app):
@@ -249,6 +273,15 @@ def test_status_and_confirmed_only_take_documented_values(app):
     assert errors_of(check(app, order_status="Shipped"), "order_status")
     assert errors_of(check(app, order_confirmed="Maybe"), "order_confirmed")
     assert check(app, order_status="MoneyBack", order_confirmed="No").errors == {}
+
+
+@pytest.mark.parametrize("field", ["customer_shipping_country_code", "customer_billing_country_code"])
+def test_a_country_is_one_of_the_listed_codes_or_none(app, field):
+    for code in ("", "DE", "RU", "AX"):
+        assert check(app, **{field: code}).errors == {}, code
+    for code in ("de", "DEU", "XX", " DE", "— none —"):
+        assert errors_of(check(app, **{field: code}), field) == "Not a valid choice.", code
+    assert errors_of(check(app, language="ru", **{field: "XX"}), field) == "Неверный вариант."
 
 
 def test_one_order_tag_only(app):

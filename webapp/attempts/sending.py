@@ -42,15 +42,17 @@ class Result:
     entry: dict | None = None  # the attempt: this one, the earlier one, or the twin's
 
 
-def send_order(params: dict, *, token: str, confirmed: str | None, operator: dict, extra: dict) -> Result:
-    """Send the order once, or say why not. Raises NotRecorded when nothing could be recorded."""
+def send_order(params: dict, *, token: str, confirmed: str | None, operator: dict, extra: dict,
+               catalog=None) -> Result:
+    """Send the order once, or say why not. Raises NotRecorded when nothing could be recorded.
+    `catalog`: the lists the caller has read for this request (else they are read here)."""
     desk = services()
     tokens, index, journal = desk.tokens, desk.index, desk.journal
     key = identity(params, str(current_app.config["SECRET_KEY"]))
     entry = history.new_entry(outcome=Outcome.SENDING.value, sent=params, reply=None,
                               operator=operator.get("username"),
                               extra={**extra, "token": token, "operator_name": operator.get("name"),
-                                     "catalogue_prices": _catalogue_prices(params)})
+                                     "catalogue_prices": _catalogue_prices(params, catalog)})
     hid = history.history_id()
     try:
         if tokens.is_claimed(token):  # a twin of a form already sent: no lock, no question
@@ -106,13 +108,13 @@ def _asked_justclick(index, key: str, params: dict) -> list[dict]:
             for number, at in found]
 
 
-def _catalogue_prices(params: dict) -> dict[str, str]:
+def _catalogue_prices(params: dict, catalog=None) -> dict[str, str]:
     """The catalogue price of each product sent without a price, as the desk knows it now: what its
     invoice must then charge (JustClick applies the catalogue price), for the invoice lookup."""
     names = [n for n in params.get("product_names", "").split(",") if n]
     typed = len([p for p in params.get("product_prices", "").split(",") if p])
     try:
-        prices = services().catalog.get().prices
+        prices = (catalog if catalog is not None else services().catalog.get()).prices
     except Exception:  # no lists at hand: those prices are simply not compared
         log.warning("catalogue prices unavailable for the attempt's record")
         return {}

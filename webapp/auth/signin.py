@@ -45,7 +45,7 @@ class LoginForm(FlaskForm):
                            filters=[_strip])
     password = PasswordField(_l("Password"),
                              validators=[InputRequired(_l("Enter your password.")), short(200)])
-    next = HiddenField()
+    next = HiddenField("")
 
 
 # Failed sign-ins. Refused: 5 for one username from one address, 20 from one address whatever the

@@ -9,12 +9,16 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -39,7 +43,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
-from webapp.i18n.countries import country_choices, current_language
+from webapp.i18n.countries import country_choices, country_codes, current_language
 from webapp.i18n.saying import say
 from webapp.orders.order import (
     API_DATETIME,
@@ -174,6 +178,12 @@ def _text(label, n=255, **kw):
     return StringField(label, validators=[Optional(), short(n), PlainText()], filters=[_strip], **kw)
 
 
+def _country():
+    # Checked by OrderForm._check_country against the set of codes: WTForms' own check of a select
+    # makes an option of each of the 250 countries to find the one chosen.
+    return SelectField(_l("Country"), choices=[NO_COUNTRY], default="", validate_choice=False)
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -183,7 +193,9 @@ class OrderForm(FlaskForm):
         csrf_class = MaskedFormCSRF  # its csrf_token field masked per response, as every page's
 
     # One form, one order: claimed once when the order is sent.
-    submission_token = HiddenField()
+    # Every field has a label of its own (here an empty one): a field without one asks WTForms for a
+    # default, and that loads WTForms' message catalogue again in every request.
+    submission_token = HiddenField("")
 
     # Customer
     customer_email = StringField(
@@ -199,7 +211,8 @@ class OrderForm(FlaskForm):
         Optional(), IPAddress(ipv4=True, ipv6=True, message=_l("Enter an IPv4 or IPv6 address."))])
 
     # Products
-    products = ProductLines(FormField(ProductLineForm), min_entries=1, max_entries=MAX_LINES)
+    products = ProductLines(FormField(ProductLineForm, ""), _l("Products"), min_entries=1,
+                            max_entries=MAX_LINES)
 
     # Shipping address
     customer_shipping = _text(_l("Address"))
@@ -207,7 +220,7 @@ class OrderForm(FlaskForm):
     customer_shipping_city = _text(_l("City"), 100)
     customer_shipping_state = _text(_l("Region / state"), 100)
     customer_shipping_zip = _text(_l("Postcode"), 20)
-    customer_shipping_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
+    customer_shipping_country_code = _country()
     customer_shipping_phone = _text(_l("Delivery phone"), 40)
 
     # Billing address
@@ -217,7 +230,7 @@ class OrderForm(FlaskForm):
     customer_billing_city = _text(_l("City"), 100)
     customer_billing_state = _text(_l("Region / state"), 100)
     customer_billing_zip = _text(_l("Postcode"), 20)
-    customer_billing_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
+    customer_billing_country_code = _country()
 
     # Order
     order_status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="")
@@ -318,7 +331,18 @@ class OrderForm(FlaskForm):
         elif field.data not in {str(item["id"]) for item in items}:
             raise ValidationError(unlisted)
 
-    # --- phones, dates, partners -----------------------------------------------------------
+    # --- countries, phones, dates, partners ------------------------------------------------
+
+    @staticmethod
+    def _check_country(field):
+        if field.data != NO_COUNTRY.value and field.data not in country_codes():
+            raise ValidationError(field.gettext("Not a valid choice."))  # WTForms' words for a select
+
+    def validate_customer_shipping_country_code(self, field):
+        self._check_country(field)
+
+    def validate_customer_billing_country_code(self, field):
+        self._check_country(field)
 
     def _check_phone(self, field):
         if not field.data:
@@ -486,6 +510,18 @@ def _api_labels() -> dict:
 
 #: API field -> the label an operator knows it by (for results and history).
 API_LABELS = _api_labels()
+
+
+def api_labels():
+    """API_LABELS in the page's language, worded once per language and process: a result names a
+    dozen fields, and a lazy label looks its catalogue up again each time it is shown. Each label
+    is shown as it was when lazy (as markup: translations are the desk's own text)."""
+    return _api_labels_in(str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _api_labels_in(language: str):
+    return MappingProxyType({name: Markup(label) for name, label in API_LABELS.items()})
 #: Refusals that are about fields JustClick does not always name: 605 is the delivery data.
 FIELDS_OF_CODE = {605: ("customer_shipping", "customer_shipping_city")}
 

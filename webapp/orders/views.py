@@ -166,7 +166,7 @@ def submit():
     params, extra = form.order()
     try:
         result = send_order(params, token=form.submission_token.data, confirmed=request.form.get("confirm"),
-                            operator=current_operator() or {}, extra=extra)
+                            operator=current_operator() or {}, extra=extra, catalog=catalog)
     except NotRecorded:
         form.submission_token.data = None  # a fresh token: this form sent nothing
         return _order_page(form, catalog, 503, notice=_(
@@ -256,8 +256,9 @@ def _show_attempt(entry: dict, catalog) -> Response:
     if entry.get("unsaved"):  # not in the history, so there is no page to redirect to
         return _render("attempts/attempt.html", "attempts/result.html", entry=entry, catalog=catalog)
     if htmx:
-        response = make_response(render_template("attempts/result.html", entry=entry, catalog=catalog)
-                                 + render_template("orders/summary_sent.html"))
+        # The summary's swap comes in the same render: one template context, not two.
+        response = make_response(render_template("attempts/result.html", entry=entry, catalog=catalog,
+                                                 with_summary=True))
         response.headers["HX-Trigger"] = "history-changed"
         response.headers["HX-Push-Url"] = url_for("history.attempt", entry_id=entry["id"])
         return response
