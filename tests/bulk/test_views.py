@@ -346,3 +346,25 @@ def test_the_form_and_a_table_share_one_rate_budget(shop, tmp_path):
     assert creates(shop) == 4
     refused = other.post("/", data={"customer_email": "late@example.com", "products-0-good_name": "digital"})
     assert refused.status_code == 429 and creates(shop) == 4
+
+
+def test_a_row_sends_exactly_what_the_order_page_sends_for_the_same_order(desk, shop):
+    """One function turns a valid form into an order (OrderForm.order), for the page and for a row."""
+    order = {"customer_first_name": "Ольга", "customer_phone": "+79123456789", "order_tag": "vip",
+             "customer_shipping": "ул. Ленина, 1", "customer_shipping_city": "Москва",
+             "customer_shipping_country_code": "RU"}
+    page = desk.get("/").get_data(as_text=True)
+    token = re.search(r'name="submission_token"[^>]*value="([^"]+)"', page)[1]
+    posted = desk.post("/", data={**order, "customer_email": "page@example.com", "submission_token": token,
+                                  "products-0-good_name": "digital", "products-0-price": "500"})
+    assert posted.status_code in (200, 303), posted.get_data(as_text=True)
+    header = ["E-mail", "Имя", "Телефон", "Тег", "Адрес", "Город", "Страна", "Товар", "Цена"]
+    row = ["row@example.com", "Ольга", "+79123456789", "vip", "ул. Ленина, 1", "Москва", "RU", "digital",
+           "500"]
+    table_id = bring(desk, tsv(header, row))
+    run(desk, table_id)
+    sent = {o["params"]["customer_email"]: o["params"] for o in shop.book.all()}
+    assert set(sent) == {"page@example.com", "row@example.com"}
+    as_page = {k: v for k, v in sent["page@example.com"].items() if k != "customer_email"}
+    as_row = {k: v for k, v in sent["row@example.com"].items() if k != "customer_email"}
+    assert as_row == as_page and as_page["customer_shipping_city"] == "Москва"

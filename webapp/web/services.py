@@ -7,15 +7,17 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from webapp.storage.interfaces import HistoryStore, PreferenceStore
+
 
 @dataclass
 class Services:
     justclick: Any  # justclick.JustClickClient
     catalog: Any  # justclick.CatalogService: goods, coupons, managers, cached
-    history: Any  # storage.interfaces.HistoryStore: each browser session's attempts
+    history: HistoryStore  # each browser session's attempts
     tokens: Any  # attempts.tokens.SubmissionTokens (over a TokenStore): one form, one order
     index: Any  # attempts.order_index.RecentOrders (over an OrderIndex): recent orders, the guard's lock
-    preferences: Any  # storage.interfaces.PreferenceStore: each operator's choices
+    preferences: PreferenceStore  # each operator's choices
     tables: Any  # bulk.BulkTables (over a storage Cache): "Many orders" tables between their steps
     journal: Any  # attempts.Journal: outcomes the store could not take yet
     sandbox_book: Any = None  # sandbox mode only: the stand-in's order book
