@@ -18,9 +18,11 @@ run: $(STAMP)
 	env -u JUSTCLICK_USERNAME -u JUSTCLICK_API_KEY $(VENV)/bin/flask --app webapp run --port $(PORT)
 
 # The packages' seams first (pyproject.toml, [tool.importlinter]): seconds, before minutes of tests.
+# Then the tests, one worker per core (at most four: each drives its own chromium); a worker that
+# finishes early takes tests from a busy one, so the slow browser tests do not all end up on one.
 test: $(STAMP) chromium redis
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses=4 --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check webapp tests bench

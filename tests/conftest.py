@@ -19,6 +19,7 @@ from tests.support.desk import (
     free_port,
     serve,
     sign_in,
+    timeouts_of,
 )
 from webapp.sandbox.standin import OrderBook, create_sandbox_app
 
@@ -35,7 +36,7 @@ def make_sandbox(tmp_path):
 
     def start(clock_skew: float = 0.0, **settings):
         book = OrderBook(str(tmp_path / f"orders-{len(stack)}.sqlite3"), clock_skew=clock_skew)
-        settings.setdefault("slow_seconds", 1.5)
+        settings.setdefault("slow_seconds", 5.0)  # well after GIVES_UP_SOON, even on a busy machine
         app = create_sandbox_app(API_KEY, login=LOGIN, book=book, **settings)
         context = serve(app)
         root = context.__enter__()
@@ -53,10 +54,10 @@ def sandbox_server(make_sandbox):
 
 
 @pytest.fixture
-def app(sandbox_server, tmp_path):
+def app(sandbox_server, tmp_path, request):
     from webapp import create_app
 
-    return create_app(desk_config(sandbox_server.url, tmp_path))
+    return create_app(desk_config(sandbox_server.url, tmp_path, **timeouts_of(request)))
 
 
 Flask.test_client_class = DeskClient
@@ -100,11 +101,12 @@ def redis_server(tmp_path_factory):
         client = redis.from_url(url)
         deadline = time.monotonic() + 10
         while process.poll() is None and time.monotonic() < deadline:
-            try:
-                client.ping()
-                break
+            try:  # the one answering must be ours, not another test worker's that holds the port
+                if client.info("server")["process_id"] == process.pid:
+                    break
             except redis.ConnectionError:
-                time.sleep(0.02)
+                pass
+            time.sleep(0.02)
         else:
             process.kill()
             process.wait()

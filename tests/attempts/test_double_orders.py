@@ -3,6 +3,7 @@
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from tests.support.desk import OPERATOR, serve
@@ -70,6 +71,7 @@ def test_other_products_or_customers_are_not_duplicates(client, sandbox_server):
     assert len(sandbox_server.book.all()) == 3
 
 
+@pytest.mark.gives_up_soon
 def test_after_an_unknown_outcome_sending_again_needs_confirmation(client, sandbox_server):
     unknown = {**ORDER, "customer_email": "slow@sandbox.test"}
     first = client.post("/", data=unknown)

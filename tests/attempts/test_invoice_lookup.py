@@ -21,7 +21,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from tests.orders.test_faults import FailingOn, answer_lists
-from tests.support.desk import desk_config, reply_hash, sign_in
+from tests.support.desk import GIVES_UP_SOON, desk_config, reply_hash, sign_in, timeouts_of
 from webapp import create_app
 from webapp.attempts import invoice_lookup
 from webapp.attempts.order_index import identity
@@ -33,9 +33,9 @@ ORDER = {"customer_email": "olga@example.com", "customer_first_name": "Ольг�
 
 
 @pytest.fixture
-def app(shop, tmp_path):
+def app(shop, tmp_path, request):
     """The desk against the counted stand-in."""
-    return create_app(desk_config(shop.url, tmp_path))
+    return create_app(desk_config(shop.url, tmp_path, **timeouts_of(request)))
 
 
 def created(client, **fields) -> str:
@@ -287,6 +287,7 @@ def test_the_history_page_refreshes_unpaid_statuses_at_most_once_a_minute(client
 
 # --- unknown outcomes -------------------------------------------------------------------------------
 
+@pytest.mark.gives_up_soon
 def test_an_unknown_outcome_found_in_justclick_becomes_created(app, client, shop):
     slow = {**ORDER, "customer_email": "slow@sandbox.test"}
     response = client.post("/", data=slow)
@@ -324,6 +325,7 @@ def test_an_unknown_outcome_found_in_justclick_becomes_created(app, client, shop
     assert shop.counted.methods.count("createorder") == 1
 
 
+@pytest.mark.gives_up_soon
 def test_without_javascript_a_button_settles_an_unknown_outcome(client, shop):
     entry_id = attempt_id(client.post("/", data={**ORDER, "customer_email": "slow@sandbox.test"}).get_data(
         as_text=True))
@@ -488,7 +490,7 @@ def test_a_payment_link_on_the_accounts_hosts_is_shown(justclick, tmp_path, monk
 # --- when the desk cannot look -------------------------------------------------------------------------
 
 def _slow_bills(request):
-    time.sleep(1.0)
+    time.sleep(GIVES_UP_SOON["JUSTCLICK_TIMEOUT"] + 1)
     return Response(json.dumps(envelope(code=400, text="Order not found")), content_type="application/json")
 
 
@@ -496,7 +498,7 @@ def _slow_bills(request):
     *[(envelope(code=code, text=f"Refused {code}"), [f"error {code}: Refused {code}", hint])
       for code, hint in ((1, "no signature"), (2, "enable API 1.0"), (4, "JUSTCLICK_API_KEY"),
                          (5, "JUSTCLICK_USERNAME"), (6, "IP address"), (8, "API 1.0 is not switched on"))],
-    (_slow_bills, ["did not answer within 0.5 s"]),
+    (_slow_bills, ["did not answer within 1 s"]),
     (envelope({"10401": "garbage"}), ["not what the desk can read"]),
     (Response("<html><body>502 Bad Gateway</body></html>", 502, mimetype="text/html"), ["HTML page"]),
 ])
@@ -514,7 +516,7 @@ def test_when_the_invoice_cannot_be_looked_up_the_outcome_stands_and_the_region_
         bills.respond_with_response(answer)
     else:
         bills.respond_with_json(answer)
-    app, client = fake_desk(justclick, tmp_path, PROPAGATE_EXCEPTIONS=False)
+    app, client = fake_desk(justclick, tmp_path, PROPAGATE_EXCEPTIONS=False, **GIVES_UP_SOON)
     response = client.post("/", data=ORDER)
     entry_id = (response.headers["Location"].rsplit("/", 1)[1] if outcome == "created"
                 else attempt_id(response.get_data(as_text=True)))
@@ -534,7 +536,7 @@ def test_a_justclick_clock_150_seconds_behind_still_finds_made_orders(make_sandb
     """JustClick's clock runs 150 s behind the desk's (beyond any fixed slack): its Date header says so,
     and both a created order and an unknown one are identified; nothing is sent twice."""
     stand_in = make_sandbox(clock_skew=-150)
-    app = create_app(desk_config(stand_in.url, tmp_path))
+    app = create_app(desk_config(stand_in.url, tmp_path, **GIVES_UP_SOON))
     client = sign_in(app.test_client())
     made = created(client)
     assert f"Invoice {stand_in.book.all()[0]['bill_id']}" in region(client, made)

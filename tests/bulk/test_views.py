@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import Workbook
 
-from tests.support.desk import desk_config, sign_in
+from tests.support.desk import GIVES_UP_SOON, desk_config, sign_in
 from webapp import create_app
 from webapp.bulk.table import MAX_ROWS
 from webapp.web.services import services_of
@@ -240,7 +240,7 @@ def test_failed_rows_are_retried_with_new_tokens_and_the_result_exported(desk, s
 
 
 def test_unknown_rows_must_be_settled_before_failed_rows_are_retried(shop, tmp_path):
-    desk = sign_in(create_app(desk_config(shop.url, tmp_path, JUSTCLICK_TIMEOUT=0.3)).test_client())
+    desk = sign_in(create_app(desk_config(shop.url, tmp_path, **GIVES_UP_SOON)).test_client())
     table_id = bring(desk, tsv(["Email", "Product"], ["slow@sandbox.test", "digital"],
                                ["error-602@sandbox.test", "digital"]))
     final = html.unescape(run(desk, table_id))

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.desk import OPERATOR, desk_config, serve
+from tests.support.desk import OPERATOR, desk_config, serve, timeouts_of
 from webapp.web.services import services_of
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -77,7 +77,7 @@ class LiveDesk(SimpleNamespace):
 
 
 @pytest.fixture
-def make_desk(make_sandbox, tmp_path):
+def make_desk(make_sandbox, tmp_path, request):
     """Start a desk in a thread: against a stand-in over HTTP, or in sandbox mode (sandbox=True)."""
     from webapp import create_app
     from webapp.auth.team import DEMO_USER
@@ -85,7 +85,7 @@ def make_desk(make_sandbox, tmp_path):
 
     contexts = []
 
-    def start(sandbox: bool = False, slow_seconds: float = 1.5, **overrides):
+    def start(sandbox: bool = False, slow_seconds: float = 5.0, **overrides):
         instance = tmp_path / f"desk-{len(contexts)}"
         if sandbox:  # as `make run` starts it: no team, so the sandbox's demo operator signs in
             stand_in, user = None, DEMO_USER
@@ -94,7 +94,7 @@ def make_desk(make_sandbox, tmp_path):
         else:
             stand_in, user = make_sandbox(slow_seconds=slow_seconds), OPERATOR
             config = desk_config(stand_in.url, instance)
-        config.update({"JUSTCLICK_TIMEOUT": 1.0, "WTF_CSRF_ENABLED": True, **overrides})
+        config.update({"WTF_CSRF_ENABLED": True, **timeouts_of(request), **overrides})
         app = create_app(config)
         context = serve(app)
         url = context.__enter__()

@@ -3,6 +3,7 @@ attempt duplicated into the form becomes a second order after an explicit confir
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_order_flow import PRODUCT_LABEL
@@ -39,6 +40,7 @@ def test_submit_duplicate_and_submit_again(page, live_desk, console):
     console.assert_clean(expected_statuses=[409])
 
 
+@pytest.mark.gives_up_soon
 def test_the_submit_button_is_disabled_while_the_order_is_in_flight(page, live_desk):
     live_desk.open(page)
     # Its invoice region's look is held: once it finds the order, the form gives way to the result.

@@ -230,6 +230,7 @@ def test_a_justclick_rejection_shows_its_code_and_text_and_keeps_the_input(live_
     console.assert_clean(expected_statuses=[422])
 
 
+@pytest.mark.gives_up_soon
 def test_a_timeout_warns_that_the_order_may_or_may_not_exist(live_desk, page, console):
     live_desk.open(page)
     fill_minimal_order(page, "slow@sandbox.test")

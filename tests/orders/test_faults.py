@@ -18,7 +18,7 @@ import pytest
 import redis
 from werkzeug.wrappers import Response
 
-from tests.support.desk import API_KEY, carries_secret, desk_config, free_port, sign_in
+from tests.support.desk import API_KEY, GIVES_UP_SOON, carries_secret, desk_config, free_port, sign_in
 from webapp import create_app
 from webapp.justclick.client import MAX_REPLY_BYTES
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
@@ -81,13 +81,14 @@ def test_connection_refused_sends_nothing_and_keeps_input(tmp_path):
 
 def test_a_slow_list_during_a_submit_does_not_hold_the_order(upstream, tmp_path):
     upstream.clear()
+    late = GIVES_UP_SOON["JUSTCLICK_TIMEOUT"] + 1
     upstream.expect_request("/api/getgoods").respond_with_handler(
-        lambda request: (time.sleep(1.0), Response(envelope(LISTS["getgoods"])))[1])
+        lambda request: (time.sleep(late), Response(envelope(LISTS["getgoods"])))[1])
     for method in ("getcoupons", "getpersonalmanagers"):
         upstream.expect_request(f"/api/{method}").respond_with_data(envelope(LISTS[method]))
     upstream.expect_request("/api/GetAllGoods").respond_with_data(envelope(code=4, text="Wrong hash"))
     upstream.expect_request("/api/createorder").respond_with_data(envelope())
-    client = desk_client(upstream.url_for("/api/"), tmp_path, JUSTCLICK_TIMEOUT=0.5)
+    client = desk_client(upstream.url_for("/api/"), tmp_path, **GIVES_UP_SOON)
     response = client.post("/", data=ORDER)  # goods time out: the typed product id is accepted
     assert response.status_code == 303
     assert createorder_calls(upstream) == 1

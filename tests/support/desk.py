@@ -77,6 +77,17 @@ def read_only(folder):
 STATIC_BUILD_FOLDER = os.path.join(tempfile.gettempdir(), f"orderdesk-test-static-{os.getuid()}")
 
 
+#: A desk that gives up on JustClick after a second: for tests of what a timeout does. The stand-in's
+#: slow@ answer comes seconds later (`slow_seconds`), so however busy the machine, the desk has given up
+#: first. Every other test waits as long as desk_config says: a busy CI machine is not a slow JustClick.
+GIVES_UP_SOON = {"JUSTCLICK_TIMEOUT": 1.0}
+
+
+def timeouts_of(request) -> dict:
+    """GIVES_UP_SOON for a test marked `gives_up_soon`, for fixtures that build its desk."""
+    return GIVES_UP_SOON if request.node.get_closest_marker("gives_up_soon") else {}
+
+
 def desk_config(api_url: str, tmp_path, **overrides) -> dict:
     """The desk as deployed (not sandbox mode), talking to `api_url`."""
     return {
@@ -86,8 +97,9 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "JUSTCLICK_API_URL": api_url,
         "JUSTCLICK_API_KEY": API_KEY,
         "JUSTCLICK_USERNAME": LOGIN,
-        "JUSTCLICK_TIMEOUT": 0.5,
-        "JUSTCLICK_CONNECT_TIMEOUT": 0.5,
+        # Long enough for a machine as busy as CI's can be; tests of a timeout ask for GIVES_UP_SOON.
+        "JUSTCLICK_TIMEOUT": 10.0,
+        "JUSTCLICK_CONNECT_TIMEOUT": 10.0,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "TEAM_USERS": TEAM_USERS,
