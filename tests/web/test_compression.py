@@ -115,4 +115,5 @@ def test_a_masked_token_is_accepted_as_the_token(sandbox_server, tmp_path):
     assert desk.post("/history/clear", data={"csrf_token": token.decode()}).status_code == 303
     [token] = tokens_of(desk.get("/history/clear").get_data())
     assert desk.post("/history/clear", headers={"X-CSRFToken": token.decode()}).status_code == 303
-    assert desk.post("/history/clear", data={"csrf_token": "x" + token.decode()[1:]}).status_code == 400
+    tampered = ("y" if token.startswith(b"x") else "x") + token.decode()[1:]  # one character, changed
+    assert desk.post("/history/clear", data={"csrf_token": tampered}).status_code == 400
