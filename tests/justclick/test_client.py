@@ -32,7 +32,7 @@ from webapp.sandbox.standin import (
     create_sandbox_app,
 )
 
-TIMEOUT = 0.5
+TIMEOUT = 10.0  # for calls that should be answered; timeout tests give their own, short one
 EMAIL = "ivan.petrov@example.com"
 ENVELOPE_OK = {"error_code": 0, "error_text": "OK", "result": [], "hash": reply_hash(0, "OK")}
 
@@ -80,9 +80,9 @@ class Recorder:
 
 @pytest.fixture
 def recorded_sandbox(tmp_path):
-    """The stand-in with a slow@ delay of 0.6 s, served behind a Recorder."""
+    """The stand-in with a slow@ delay of 1.5 s (well after a 0.3 s timeout), served behind a Recorder."""
     book = OrderBook(str(tmp_path / "orders.sqlite3"))
-    recorder = Recorder(create_sandbox_app(API_KEY, login=LOGIN, book=book, slow_seconds=0.6))
+    recorder = Recorder(create_sandbox_app(API_KEY, login=LOGIN, book=book, slow_seconds=1.5))
     with serve(recorder) as root:
         recorder.url, recorder.book = root + "api/", book
         yield recorder

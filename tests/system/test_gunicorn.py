@@ -39,7 +39,7 @@ def start_procfile(stand_in_url: str, instance: Path, **env):
     command = "exec " + procfile.replace("gunicorn", f"{sys.executable} -m gunicorn", 1)
     environment = {
         **os.environ, "PORT": str(port), "JUSTCLICK_USERNAME": LOGIN, "JUSTCLICK_API_KEY": API_KEY,
-        "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "2", "SECRET_KEY": "gunicorn-test",
+        "JUSTCLICK_API_URL": stand_in_url, "JUSTCLICK_TIMEOUT": "10", "SECRET_KEY": "gunicorn-test",
         "TEAM_USERS": json.dumps(TEAM_USERS), "INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2",
         # A new instance folder remembers no order, so the guard would first ask JustClick: tests of other
         # things run as a desk that has remembered long enough (tests/test_guard_memory.py tests the asking).
@@ -142,7 +142,7 @@ def test_history_survives_a_restart(make_sandbox, tmp_path, store_env):
 
 def test_sandbox_mode_under_gunicorn_shares_one_order_book(tmp_path):
     env = {"JUSTCLICK_USERNAME": "", "JUSTCLICK_API_KEY": "", "JUSTCLICK_API_URL": "", "SECRET_KEY": "",
-           "TEAM_USERS": ""}
+           "TEAM_USERS": "", "JUSTCLICK_TIMEOUT": "2"}  # the sandbox's slow@ answers 2 s after that
     with gunicorn("", tmp_path / "instance", **env) as desk:
         url = desk.url
         browser = signed_in(url, "demo", "demo")
