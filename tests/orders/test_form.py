@@ -263,6 +263,15 @@ def test_status_and_confirmed_only_take_documented_values(app):
     assert check(app, order_status="MoneyBack", order_confirmed="No").errors == {}
 
 
+@pytest.mark.parametrize("field", ["customer_shipping_country_code", "customer_billing_country_code"])
+def test_a_country_is_one_of_the_listed_codes_or_none(app, field):
+    for code in ("", "DE", "RU", "AX"):
+        assert check(app, **{field: code}).errors == {}, code
+    for code in ("de", "DEU", "XX", " DE", "— none —"):
+        assert errors_of(check(app, **{field: code}), field) == "Not a valid choice.", code
+    assert errors_of(check(app, language="ru", **{field: "XX"}), field) == "Неверный вариант."
+
+
 def test_one_order_tag_only(app):
     assert errors_of(check(app, order_tag="vip, webinar"), "order_tag") == (
         "One tag only: JustClick takes a single order tag, so no commas.")

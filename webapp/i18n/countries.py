@@ -38,6 +38,12 @@ def country_choices(language: str) -> tuple[SelectChoice, ...]:
                         key=lambda choice: sort_key(choice.label)))
 
 
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """Every country's ISO code: the values of `country_choices` in any language."""
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
 def sort_key(name: str) -> tuple[str, str]:
     """Alphabetical order without a collation library: case is ignored; a Latin letter with an
     accent sorts with its base letter (Åland among the A's, not after Z); Russian Ё sorts with Е, as

@@ -41,7 +41,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
-from webapp.i18n.countries import country_choices, current_language
+from webapp.i18n.countries import country_choices, country_codes, current_language
 from webapp.i18n.saying import say
 from webapp.orders.order import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from webapp.orders.phones import PhoneError, read_phone, reading
@@ -170,6 +170,16 @@ def _text(label, n=255, **kw):
     return StringField(label, validators=[Optional(), short(n), PlainText()], filters=[_strip], **kw)
 
 
+#: WTForms' own words for a value a select does not offer, translated by WTForms' catalogue (not ours).
+INVALID_CHOICE = "Not a valid choice."
+
+
+def _country():
+    # Checked by OrderForm._check_country against the set of codes: WTForms' own check of a select
+    # makes an option of each of the 250 countries to find the one chosen.
+    return SelectField(_l("Country"), choices=[NO_COUNTRY], default="", validate_choice=False)
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -206,7 +216,7 @@ class OrderForm(FlaskForm):
     customer_shipping_city = _text(_l("City"), 100)
     customer_shipping_state = _text(_l("Region / state"), 100)
     customer_shipping_zip = _text(_l("Postcode"), 20)
-    customer_shipping_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
+    customer_shipping_country_code = _country()
     customer_shipping_phone = _text(_l("Delivery phone"), 40)
 
     # Billing address
@@ -216,7 +226,7 @@ class OrderForm(FlaskForm):
     customer_billing_city = _text(_l("City"), 100)
     customer_billing_state = _text(_l("Region / state"), 100)
     customer_billing_zip = _text(_l("Postcode"), 20)
-    customer_billing_country_code = SelectField(_l("Country"), choices=[NO_COUNTRY], default="")
+    customer_billing_country_code = _country()
 
     # Order
     order_status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="")
@@ -317,7 +327,18 @@ class OrderForm(FlaskForm):
         elif field.data not in {str(item["id"]) for item in items}:
             raise ValidationError(unlisted)
 
-    # --- phones, dates, partners -----------------------------------------------------------
+    # --- countries, phones, dates, partners ------------------------------------------------
+
+    @staticmethod
+    def _check_country(field):
+        if field.data != NO_COUNTRY.value and field.data not in country_codes():
+            raise ValidationError(field.gettext(INVALID_CHOICE))
+
+    def validate_customer_shipping_country_code(self, field):
+        self._check_country(field)
+
+    def validate_customer_billing_country_code(self, field):
+        self._check_country(field)
 
     def _check_phone(self, field):
         if not field.data:
