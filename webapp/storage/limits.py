@@ -7,10 +7,18 @@ with the `limits` library under its own scheme, so Flask-Limiter (and the desk's
 
 Each operation is one statement in its own short connection: no greenlet ever holds a lock across
 a switch, and other processes wait for at most a statement (busy timeout below).
+
+Each process also keeps one connection open that does nothing. Without it every short connection is
+the database's last one, and SQLite checkpoints and deletes the write-ahead log when its last
+connection closes, then creates and syncs it again for the next write: two flushes to disk (about
+20 ms on a busy machine) in every order sent. With the log kept, a write is synced only at the
+periodic checkpoints (synchronous=NORMAL): a counter may lose its last increments in a power cut,
+never in a crash of the desk, and a count of the last minute's orders can afford that.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -30,13 +38,23 @@ class SQLiteStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         self.path = (uri or "").split("://", 1)[1]
-        with closing(self._connect()) as db:
+        with closing(self._open()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
             db.execute("CREATE TABLE IF NOT EXISTS counters"
                        " (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)")
+        self._kept: tuple[int, sqlite3.Connection] | None = None  # (pid, the connection kept open)
+
+    def _open(self, **options) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, **options)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        if self._kept is None or self._kept[0] != os.getpid():  # a forked child opens its own
+            kept = self._open(check_same_thread=False)
+            kept.execute("SELECT 1 FROM counters LIMIT 1").fetchall()  # it joins the log; holds no lock
+            self._kept = (os.getpid(), kept)
+        db = self._open()
+        db.execute("PRAGMA synchronous=NORMAL")  # see above
+        return db
 
     @property
     def base_exceptions(self) -> type[Exception]:
