@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp import create_app
 from webapp.justclick.catalog import Catalog
-from webapp.orders.form import LoginForm, OrderForm, error_list
+from webapp.orders.form import LoginForm, OrderForm, api_labels, error_list
 from webapp.orders.order import CREATEORDER_FIELDS
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
 
@@ -54,6 +54,17 @@ def test_a_valid_order_loads_no_wtforms_catalogue(app):
         assert OrderForm(catalog=FULL_CATALOG).validate()
         LoginForm()  # the sign-in page's form, built as the page builds it
         assert getattr(request, "wtforms_translations", None) is None
+
+
+def test_api_labels_are_worded_in_each_page_language(app):
+    worded = {}
+    for language in ("en", "ru", "en"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            worded.setdefault(language, []).append(dict(api_labels()))
+    assert worded["en"][0] == worded["en"][1]  # worded once, kept for the next page in that language
+    assert worded["en"][0]["customer_first_name"] == "First name"
+    assert worded["ru"][0]["customer_first_name"] not in ("", "First name")
+    assert worded["en"][0]["product_names"] == "Products" and set(worded["ru"][0]) == set(worded["en"][0])
 
 
 def test_a_minimal_order_is_valid(app):

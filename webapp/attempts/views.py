@@ -116,8 +116,7 @@ def _region(look: Look, tries: int = 1) -> Response:
     elif look.settled:
         current = urlsplit(request.headers.get("HX-Current-URL", "")).path
         on_order_page = current == url_for("orders.new_order")
-        response = Response(render_template("attempts/result.html", **context)
-                            + (render_template("orders/summary_sent.html") if on_order_page else ""))
+        response = Response(render_template("attempts/result.html", with_summary=on_order_page, **context))
         response.headers.update({"HX-Retarget": "#order-area", "HX-Reswap": "outerHTML",
                                  "HX-Trigger": "history-changed",
                                  "HX-Push-Url": url_for(".attempt", entry_id=look.entry["id"])})

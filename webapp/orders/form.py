@@ -9,12 +9,16 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -495,6 +499,20 @@ def _api_labels() -> dict:
 
 #: API field -> the label an operator knows it by (for results and history).
 API_LABELS = _api_labels()
+
+
+def api_labels():
+    """API_LABELS in the page's language, worded once per language and process: a result names a
+    dozen fields, and a lazy label looks its catalogue up again each time it is shown. Each label
+    is shown as it was when lazy (as markup: translations are the desk's own text)."""
+    return _api_labels_in(str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _api_labels_in(language: str):
+    return MappingProxyType({name: Markup(label) for name, label in API_LABELS.items()})
+
+
 #: Refusals that are about fields JustClick does not always name: 605 is the delivery data.
 FIELDS_OF_CODE = {605: ("customer_shipping", "customer_shipping_city")}
 

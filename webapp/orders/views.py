@@ -37,10 +37,10 @@ from webapp.i18n import formats
 from webapp.i18n.saying import desk_text, plural_forms, say
 from webapp.orders import phones
 from webapp.orders.form import (
-    API_LABELS,
     PHONE_FIELDS,
     STATUS_DOUBTS,
     OrderForm,
+    api_labels,
     data_from_attempt,
     error_list,
     fields_named,
@@ -137,7 +137,7 @@ def option_tags(choices, selected) -> Markup:
 
 @bp.app_context_processor
 def template_helpers():
-    return {"form_errors": error_list, "field_labels": lambda: API_LABELS,
+    return {"form_errors": error_list, "field_labels": api_labels,
             "order_summary": summarize, "outcomes": history.OUTCOMES, "status_doubts": STATUS_DOUBTS,
             "say": say, "desk_text": desk_text, "plural_forms": plural_forms}
 
@@ -297,8 +297,9 @@ def _show_attempt(entry: dict, catalog) -> Response:
     if entry.get("unsaved"):  # not in the history, so there is no page to redirect to
         return _render("attempts/attempt.html", "attempts/result.html", entry=entry, catalog=catalog)
     if htmx:
-        response = make_response(render_template("attempts/result.html", entry=entry, catalog=catalog)
-                                 + render_template("orders/summary_sent.html"))
+        # The summary's swap comes in the same render: one template context, not two.
+        response = make_response(render_template("attempts/result.html", entry=entry, catalog=catalog,
+                                                 with_summary=True))
         response.headers["HX-Trigger"] = "history-changed"
         response.headers["HX-Push-Url"] = url_for("history.attempt", entry_id=entry["id"])
         return response
