@@ -21,17 +21,12 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import (
-    BooleanField,
     DateTimeLocalField,
     FieldList,
     Form,
     FormField,
-    HiddenField,
-    PasswordField,
     SelectChoice,
     SelectField,
-    StringField,
-    TextAreaField,
 )
 from wtforms.utils import unset_value
 from wtforms.validators import (
@@ -43,13 +38,20 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
-from wtforms.widgets import TextInput
 
 from webapp.i18n.countries import country_choices, country_codes, current_language
 from webapp.i18n.saying import say
 from webapp.orders.order import API_DATETIME, CREATEORDER_FIELDS, SHIPPING_TO_BILLING, ProductLine
 from webapp.orders.phones import PhoneError, read_phone, reading
 from webapp.orders.prices import read_price
+from webapp.orders.widgets import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+    TextInput,
+)
 from webapp.web.csrf_mask import MaskedFormCSRF
 
 NO_COUNTRY = SelectChoice("", _l("— none —"))  # countries: in the page language (__init__)
