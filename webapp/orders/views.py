@@ -135,6 +135,14 @@ def option_tags(choices, selected) -> Markup:
     return Markup(html)
 
 
+@bp.app_template_global()
+def attributes(*given: dict) -> dict:
+    """A field's attributes: the mappings merged in order (a later value wins, in the earlier place),
+    those without a value (None) left out. One call where the macro looped over each attribute."""
+    merged = {name: value for mapping in given for name, value in mapping.items()}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
 @bp.app_context_processor
 def template_helpers():
     return {"form_errors": error_list, "field_labels": api_labels,
