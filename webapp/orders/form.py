@@ -17,6 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -176,6 +177,23 @@ def _text(label, n=255, **kw):
     return StringField(label, validators=[Optional(), short(n), PlainText()], filters=[_strip], **kw)
 
 
+#: (form class, language) -> field name -> its label in that language
+_WORDED: dict[tuple[type, str], dict[str, Markup]] = {}
+
+
+def _word_labels(form: Form, language: str) -> None:
+    """Each lazily translated label of `form` as text in the page's language, worded once per form
+    class and language: a lazy label looks its catalogue up each time the page shows it, and the
+    order page shows some forty. Shown as the lazy label was (translations are the desk's own text)."""
+    words = _WORDED.setdefault((type(form), language), {})
+    for field in form:
+        if isinstance(field.label.text, LazyString):
+            text = words.get(field.short_name)
+            if text is None:
+                text = words[field.short_name] = Markup(field.label.text)
+            field.label.text = text
+
+
 #: WTForms' own words for a value a select does not offer, translated by WTForms' catalogue (not ours).
 INVALID_CHOICE = "Not a valid choice."
 
@@ -262,6 +280,9 @@ class OrderForm(FlaskForm):
         self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
         countries = [NO_COUNTRY, *country_choices(current_language())]
         self.customer_shipping_country_code.choices = self.customer_billing_country_code.choices = countries
+        language = str(get_locale())
+        for form in (self, *(line.form for line in self.products)):
+            _word_labels(form, language)
 
     # --- products -------------------------------------------------------------------------
 
