@@ -103,6 +103,13 @@ def test_each_field_renders_as_wtforms_renders_it(app):
             assert field() == type(field.widget).__bases__[0]()(field), field.name
 
 
+def test_labels_are_in_each_page_language_whichever_came_before(app):
+    for language, first_name, price in (("en", "First name", "Price override"), ("ru", "Имя", "Своя цена"),
+                                        ("en", "First name", "Price override")):
+        form = check(app, language=language)
+        assert (form.customer_first_name.label.text, form.products[0].price.label.text) == (first_name, price)
+
+
 def test_a_minimal_order_is_valid(app):
     form = check(app)
     assert form.errors == {}
