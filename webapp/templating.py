@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     env.globals.update(
         # the desk and the page
         sandbox_mode=app.config["SANDBOX"], page_language=page_language, language_names=NAMES,
-        signin_token=form_token, option_tags=option_tags,
+        signin_token=form_token, option_tags=option_tags, attributes=attributes,
         say=say, desk_text=history.desk_text, plural_forms=plural_forms,
         # the order form
         form_errors=error_list, field_labels=api_labels, order_summary=summarize,
@@ -68,3 +68,10 @@ def option_tags(choices, selected) -> Markup:
         chosen = f'<option value="{escape(selected)}">'
         html = html.replace(chosen, chosen[:-1] + " selected>", 1)
     return Markup(html)
+
+
+def attributes(*given: dict) -> dict:
+    """A field's attributes: the mappings merged in order (a later value wins, in the earlier place),
+    those without a value (None) left out. One call where the macro looped over each attribute."""
+    merged = {name: value for mapping in given for name, value in mapping.items()}
+    return {name: value for name, value in merged.items() if value is not None}

@@ -4,12 +4,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import wtforms.widgets
 from flask import request
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from webapp import create_app
 from webapp.auth.signin import LoginForm
 from webapp.justclick.catalog import Catalog
+from webapp.orders import widgets
 from webapp.orders.form import OrderForm, api_labels, error_list
 from webapp.orders.order import CREATEORDER_FIELDS
 from webapp.sandbox.standin import SEED_COUPONS, SEED_GOODS, SEED_MANAGERS
@@ -66,6 +69,46 @@ def test_api_labels_are_worded_in_each_page_language(app):
     assert worded["en"][0]["customer_first_name"] == "First name"
     assert worded["ru"][0]["customer_first_name"] not in ("", "First name")
     assert worded["en"][0]["product_names"] == "Products" and set(worded["ru"][0]) == set(worded["en"][0])
+
+
+@pytest.mark.parametrize("attributes", [
+    {"id": "x", "name": "customer_email", "value": "a@example.com", "type": "email"},
+    {"value": 'say "hi" <b> & \'bye\'', "data_live": "1", "aria_invalid": "true", "class_": "wide"},
+    {"value": Markup('already "safe" &amp;'), "placeholder": None, "required": True, "readonly": False},
+    {"maxlength": 100, "for_": "x", "hx-post": "/summary?a=1&b=2", "aria-describedby": "a b"},
+    {"weird key\"<": "v", "checked": True},
+])
+def test_attributes_are_written_as_wtforms_writes_them(attributes):
+    assert widgets.html_params(**attributes) == wtforms.widgets.html_params(**attributes)
+
+
+def test_each_field_renders_as_wtforms_renders_it(app):
+    data = MultiDict({"customer_email": 'x"y@example.com', "customer_first_name": '"Ivan" <&>',
+                      "note": 'line <b> & "q"\r\nline 2', "billing_same_as_shipping": "y",
+                      "products-0-good_name": GOOD, "products-0-price": "1 500,50",
+                      "order_created_at": "2026-01-31 14:05", "submission_token": 'a"b'})
+    with app.test_request_context(method="POST", data=data):
+        form = OrderForm(catalog=FULL_CATALOG)
+        form.validate()
+        rendered = [f for f in form if f.name != "products"] + [sub for line in form.products for sub in line]
+        ours = [f for f in rendered if type(f.widget).__module__ == widgets.__name__]
+        selects = {"customer_shipping_country_code", "customer_billing_country_code", "order_status",
+                   "order_confirmed"}  # rendered by the page from option_tags
+        assert {f.name for f in rendered if f not in ours} == selects
+        for field in ours:
+            wtforms_widget = type(field.widget).__bases__[0]()
+            for extra in ({}, {"aria-invalid": "true", "placeholder": 'a "b"', "required": True, "rows": 3}):
+                assert field.widget(field, **extra) == wtforms_widget(field, **extra), field.name
+        login = LoginForm(data={"username": 'a"b', "next": "/x?y=1&z"})  # the sign-in form's fields too
+        for field in login:
+            assert field() == type(field.widget).__bases__[0]()(field), field.name
+
+
+def test_labels_are_in_each_page_language_whichever_came_before(app):
+    for language, first_name, price in (("en", "First name", "Price override"), ("ru", "Имя", "Своя цена"),
+                                        ("en", "First name", "Price override")):
+        form = check(app, language=language)
+        assert (form.customer_first_name.label.text, form.products[0].price.label.text) == (first_name, price)
 
 
 def test_a_minimal_order_is_valid(app):

@@ -25,12 +25,12 @@ from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from webapp.auth import signin_token
 from webapp.auth.team import DEMO_USER, safe_next, team_users
 from webapp.orders.form import PRODUCT_KEY, OrderForm, _strip, short
+from webapp.orders.widgets import HiddenField, PasswordField, StringField
 from webapp.web.extensions import csrf, htmx, limiter
 
 log = logging.getLogger(__name__)

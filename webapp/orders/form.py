@@ -17,20 +17,17 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import (
-    BooleanField,
     DateTimeLocalField,
     FieldList,
     Form,
     FormField,
-    HiddenField,
     SelectChoice,
     SelectField,
-    StringField,
-    TextAreaField,
 )
 from wtforms.utils import unset_value
 from wtforms.validators import (
@@ -41,7 +38,6 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
-from wtforms.widgets import TextInput
 
 from webapp.i18n.countries import country_choices, country_codes, current_language
 from webapp.i18n.saying import say
@@ -54,6 +50,13 @@ from webapp.orders.order import (
 )
 from webapp.orders.phones import PhoneError, read_phone, reading
 from webapp.orders.prices import read_price
+from webapp.orders.widgets import (
+    BooleanField,
+    HiddenField,
+    StringField,
+    TextAreaField,
+    TextInput,
+)
 from webapp.web.csrf_mask import MaskedFormCSRF
 
 NO_COUNTRY = SelectChoice("", _l("— none —"))  # countries: in the page language (__init__)
@@ -178,6 +181,23 @@ def _text(label, n=255, **kw):
     return StringField(label, validators=[Optional(), short(n), PlainText()], filters=[_strip], **kw)
 
 
+#: (form class, language) -> field name -> its label in that language
+_WORDED: dict[tuple[type, str], dict[str, Markup]] = {}
+
+
+def _word_labels(form: Form, language: str) -> None:
+    """Each lazily translated label of `form` as text in the page's language, worded once per form
+    class and language: a lazy label looks its catalogue up each time the page shows it, and the
+    order page shows some forty. Shown as the lazy label was (translations are the desk's own text)."""
+    words = _WORDED.setdefault((type(form), language), {})
+    for field in form:
+        if isinstance(field.label.text, LazyString):
+            text = words.get(field.short_name)
+            if text is None:
+                text = words[field.short_name] = Markup(field.label.text)
+            field.label.text = text
+
+
 def _country():
     # Checked by OrderForm._check_country against the set of codes: WTForms' own check of a select
     # makes an option of each of the 250 countries to find the one chosen.
@@ -260,6 +280,9 @@ class OrderForm(FlaskForm):
         self.zone = ZoneInfo(timezone) if timezone else EARLIEST_ZONE
         countries = [NO_COUNTRY, *country_choices(current_language())]
         self.customer_shipping_country_code.choices = self.customer_billing_country_code.choices = countries
+        language = str(get_locale())
+        for form in (self, *(line.form for line in self.products)):
+            _word_labels(form, language)
 
     # --- products -------------------------------------------------------------------------
 
@@ -522,6 +545,8 @@ def api_labels():
 @lru_cache(maxsize=8)
 def _api_labels_in(language: str):
     return MappingProxyType({name: Markup(label) for name, label in API_LABELS.items()})
+
+
 #: Refusals that are about fields JustClick does not always name: 605 is the delivery data.
 FIELDS_OF_CODE = {605: ("customer_shipping", "customer_shipping_city")}
 
