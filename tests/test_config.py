@@ -98,6 +98,16 @@ def test_team_users_with_every_kind_of_werkzeug_hash_start():
     assert load_config({**LIVE, "TEAM_USERS": json.dumps(team)})["TEAM_USERS"] == team
 
 
+def test_sandbox_mode_is_a_russian_shops_desk_and_each_part_can_be_changed():
+    config = load_config({})
+    assert (config["DEFAULT_PHONE_REGION"], config["ACCOUNT_TIMEZONE"]) == ("RU", "Europe/Moscow")
+    config = load_config({"DEFAULT_PHONE_REGION": "de", "ACCOUNT_TIMEZONE": "Europe/Berlin"})
+    assert (config["DEFAULT_PHONE_REGION"], config["ACCOUNT_TIMEZONE"]) == ("DE", "Europe/Berlin")
+    # A desk that reaches a real shop guesses neither: a wrong region would send wrong numbers.
+    live = load_config({**LIVE, "TEAM_USERS": TEAM})
+    assert (live["DEFAULT_PHONE_REGION"], live["ACCOUNT_TIMEZONE"]) == (None, None)
+
+
 def test_language_and_currency_default_to_english_and_roubles():
     config = load_config({})
     assert (config["DEFAULT_LOCALE"], config["ACCOUNT_CURRENCY"]) == ("en", "RUB")

@@ -196,8 +196,9 @@ def load_config(env: Mapping[str, str]) -> dict:
         "JUSTCLICK_TIMEOUT": _number(env, "JUSTCLICK_TIMEOUT", 30.0),
         "JUSTCLICK_CONNECT_TIMEOUT": _number(env, "JUSTCLICK_CONNECT_TIMEOUT", 5.0),
         "CATALOG_TTL": _number(env, "CATALOG_TTL", 600.0),
-        "DEFAULT_PHONE_REGION": region or None,
-        # The sandbox stands in for a Russian shop, on Moscow time as such accounts are.
+        # The sandbox stands in for a Russian shop: its numbers are typed "8 912 …", its clocks on Moscow
+        # time. A real shop's desk guesses neither (a wrong region sends a wrong number).
+        "DEFAULT_PHONE_REGION": region or ("RU" if sandbox else None),
         "ACCOUNT_TIMEZONE": timezone or ("Europe/Moscow" if sandbox else None),
         "ACCOUNT_CURRENCY": currency,
         "PAYMENT_LINK_HOSTS": _payment_link_hosts(env.get("PAYMENT_LINK_HOSTS", "")),

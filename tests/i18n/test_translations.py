@@ -225,7 +225,7 @@ def test_the_order_page_and_its_regions(ru):
     assert_russian(ru.post("/phone-reading/customer_phone", data={"customer_phone": "+7 912 345-67-89"}),
                    status=200, expect=["Будет отправлен как +79123456789"])
     assert_russian(ru.post("/phone-reading/customer_phone", data={"customer_phone": "8 912"}), status=200,
-                   expect=["Начните с +"])
+                   expect=["Введите номер с +"])
     added = ru.post("/", data=order(action="add"), headers=HX)
     assert_russian(added, status=200, expect=["Удалить строку 2"])
     for n in range(2, 5):

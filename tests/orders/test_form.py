@@ -149,7 +149,8 @@ def test_a_phone_without_plus_is_never_read_in_the_address_country(app):
     assert errors_of(form, "customer_shipping_phone") == PLUS_NEEDED
 
 
-PLUS_NEEDED = "Start with + and the country code, e.g. +7 912 345-67-89."
+PLUS_NEEDED = ("Type it with + and the country code, e.g. +7 912 345-67-89. To type numbers without +, ask "
+               "your administrator to set the desk's phone region.")
 
 
 def test_phone_without_plus_or_region_asks_for_the_code(app):

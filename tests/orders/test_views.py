@@ -444,7 +444,8 @@ def test_a_phone_without_plus_and_no_default_region_is_refused(client, sandbox_s
                                            customer_shipping_country_code="DE"))
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and sandbox_server.book.all() == []
-    assert "Start with + and the country code" in page and 'value="8 912 345-67-89"' in page
+    assert "Type it with + and the country code" in page and 'value="8 912 345-67-89"' in page
+    assert "ask your administrator to set the desk&#39;s phone region" in page
 
 
 def test_the_number_to_be_sent_is_shown_beside_the_phone_field(desk_in):

@@ -103,6 +103,9 @@ def desk_config(api_url: str, tmp_path, **overrides) -> dict:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "TEAM_USERS": TEAM_USERS,
+        # A deployed desk reads a number without + in no region unless told; the test shop keeps Moscow time.
+        "DEFAULT_PHONE_REGION": None,
+        "ACCOUNT_TIMEZONE": "Europe/Moscow",
         "STATIC_BUILD_FOLDER": STATIC_BUILD_FOLDER,
         # A new instance folder remembers no order, so the guard would first ask JustClick: tests of other
         # things run as a desk that has remembered long enough (tests/test_guard_memory.py tests the asking).
