@@ -17,6 +17,7 @@ from webapp.attempts.outcomes import LOOKABLE
 from webapp.auth.signin_token import form_token
 from webapp.bulk.run import outcome_label
 from webapp.i18n import formats
+from webapp.justclick.client import ACCOUNT_CODES, ORDER_CODES
 from webapp.i18n.saying import NAMES, page_language, page_translations, plural_forms, say
 from webapp.orders.form import STATUS_DOUBTS, api_labels, error_list
 from webapp.orders.order import summarize
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
         # attempts and their invoices
         outcomes=history.OUTCOMES, recent_attempts=history.recent, pay_status_label=history.pay_status_label,
         kept_invoice=invoice_lookup.kept_invoice, lookable=LOOKABLE,
+        order_codes=ORDER_CODES, account_codes=ACCOUNT_CODES,
         lookup_tries=invoice_lookup.TRIES, lookup_retry_seconds=invoice_lookup.RETRY_SECONDS,
         # many orders
         outcome_label=outcome_label,

@@ -250,7 +250,8 @@ def test_a_signed_read_refused_for_its_signature_says_so(sandbox_server, call):
         call(client)
     assert caught.value.code == 4 and caught.value.text == "Wrong hash"
     # Not the 2.0 hint about the key alone: a 1.0 signature also covers the login.
-    assert "JUSTCLICK_USERNAME" in caught.value.hint and "API 1.0" in caught.value.hint
+    assert "login" in caught.value.hint and "API 1.0" in caught.value.hint
+    assert "administrator" in caught.value.hint and "JUSTCLICK_" not in caught.value.hint
 
 
 @pytest.mark.parametrize("method, result", [("GetBills", "x"), ("GetBills", 5), ("getOrderDetails", []),
@@ -274,7 +275,9 @@ def test_a_wrong_key_is_rejected_with_code_4_and_a_hint(sandbox_server, call):
         getattr(client, call)(*([order()] if call == "create_order" else []))
     assert caught.value.code == 4
     assert caught.value.text == "Wrong rpsKey"
-    assert caught.value.hint and "JUSTCLICK_API_KEY" in caught.value.hint
+    # Said to an operator, who cannot change the key: who can, and where, but no setting's name.
+    assert "administrator" in caught.value.hint and "Integration and API" in caught.value.hint
+    assert "JUSTCLICK_" not in caught.value.hint
     assert caught.value.may_have_reached is False
     assert sandbox_server.book.all() == []
 
@@ -351,7 +354,8 @@ def test_magic_error_emails_are_rejected_with_their_code(sandbox_server, code):
     assert exc.code == code
     assert exc.text == ERROR_TEXTS[code]
     assert exc.text in str(exc)
-    assert exc.hint  # every documented code has an operator hint
+    assert exc.hint  # every documented code has an operator hint, in the operator's terms
+    assert "JUSTCLICK_" not in exc.hint
     assert exc.may_have_reached is False
     assert sandbox_server.book.all() == []
 
@@ -360,8 +364,9 @@ def test_limit_is_code_8_with_the_api_not_enabled_hint(sandbox_server):
     with pytest.raises(Rejected) as caught:
         make_client(sandbox_server.url).create_order(order(magic("limit")))
     assert caught.value.code == 8
-    assert "support" in caught.value.hint and "enable" in caught.value.hint
-    assert "API" in caught.value.hint
+    # What the operator can do (wait), and what only the administrator can (ask for API 2.0).
+    assert "Wait a few minutes" in caught.value.hint and "administrator" in caught.value.hint
+    assert "support" in caught.value.hint and "API 2.0" in caught.value.hint
 
 
 def test_an_invalid_order_is_rejected_with_the_stand_ins_reason(sandbox_server):

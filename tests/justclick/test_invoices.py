@@ -173,7 +173,7 @@ def test_a_refused_signature_cannot_look_and_says_why(shop):
         find_invoice(wrong_login, expect({"product_names": "digital"}, just_now()), site_url=shop.site)
     assert caught.value.code == 4
     reason = failure_reason(caught.value)
-    assert "JUSTCLICK_USERNAME" in reason and "API 1.0" in reason
+    assert "login and the API key" in reason and "API 1.0" in reason
     assert "error 4: Wrong hash" in reason
 
 
@@ -613,8 +613,8 @@ def test_an_html_page_cannot_look(httpserver):
 
 
 @pytest.mark.parametrize("code, words", [
-    (1, "no signature"), (2, "enable API 1.0"), (4, "JUSTCLICK_API_KEY"), (5, "JUSTCLICK_USERNAME"),
-    (6, "IP address"), (8, "API 1.0 is not switched on"),
+    (1, "no signature"), (2, "enable API 1.0"), (4, "login and the API key"), (5, "account login"),
+    (6, "this server's address"), (8, "yet to enable API 1.0"),
 ])
 @pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
 def test_refusals_cannot_look_and_say_why(httpserver, method, code, words):

@@ -99,7 +99,7 @@ def test_invalid_input_sends_nothing_and_keeps_every_value(client, sandbox_serve
 
 @pytest.mark.parametrize("email, status, words", [
     ("error-602@sandbox.test", 422, ["JustClick refused the order", "Error 602"]),
-    ("limit@sandbox.test", 422, ["Error 8", "ask JustClick support to enable API 2.0"]),
+    ("limit@sandbox.test", 422, ["Error 8", "Wait a few minutes and send again", "yet to enable API 2.0"]),
     ("unknown@sandbox.test", 422, ["Error 777", "Sandbox: an error code the documentation lacks"]),
     pytest.param("slow@sandbox.test", 502,
                  ["may or may not exist", "Check in JustClick before sending again"],
@@ -690,6 +690,19 @@ def _without_catalogue_prices(stand_in):
             return [b"down"]
         return stand_in(environ, start_response)
     return app
+
+
+@pytest.mark.parametrize("email, fixable", [("error-4@sandbox.test", False), ("limit@sandbox.test", False),
+                                            ("error-602@sandbox.test", True), ("unknown@sandbox.test", None)])
+def test_a_refusal_asks_the_operator_to_correct_only_what_they_can(client, email, fixable):
+    """The account's codes (a refused key, the request limit) are nothing the operator typed: the banner
+    keeps their input and says so, instead of asking them to correct it."""
+    page = client.post("/", data=order(customer_email=email)).get_data(as_text=True)
+    banner = re.search(r'<div class="outcome outcome-rejected".*?</div>', page, re.S)[0]
+    assert "No order was created." in banner and f'value="{email}"' in page
+    assert ("correct it and send again" in banner) is bool(fixable)
+    assert ("nothing in it needs changing" in banner) is (fixable is False)
+    assert "JUSTCLICK_" not in page
 
 
 def test_a_605_refusal_marks_and_links_the_shipping_fields_by_their_labels(make_sandbox, tmp_path):

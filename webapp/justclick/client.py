@@ -42,17 +42,22 @@ CREATEORDER_FIELDS = (
 )
 
 # What an operator should know about each documented code; the verbatim text is always shown too.
+# Said to a sales operator: what they can do, and what to ask the administrator where only they can act
+# (no setting's name: the administrator knows where the desk's settings are).
 CODE_HINTS = {
-    2: Words("JustClick received no data, or this API method is switched off for the account."),
+    2: Words("JustClick received no data, or this API method is switched off for the account. Ask your "
+             "administrator to check that API 2.0 is enabled in JustClick."),
     3: Words("JustClick found a value it does not accept."),
-    4: Words("The API key was refused. Check JUSTCLICK_API_KEY against Integration and API settings."),
-    5: Words("JustClick does not know this account login. Check JUSTCLICK_USERNAME."),
-    6: Words("JustClick does not accept requests from this server's IP address."),
-    7: Words("The JustClick account is disabled."),
-    8: Words(
-        "JustClick's request limit for this address is exhausted. On a new account this usually "
-        "means the API is not switched on yet: ask JustClick support to enable API 2.0."
-    ),
+    4: Words("JustClick refused the desk's API key, so no order can be sent until it is fixed. Ask your "
+             "administrator to compare the desk's key with the one in JustClick's Integration and API "
+             "settings."),
+    5: Words("JustClick does not know the desk's account login. Ask your administrator to check it."),
+    6: Words("JustClick does not accept requests from this server's address. Ask your administrator to "
+             "allow it in JustClick's API settings."),
+    7: Words("The JustClick account is disabled. Ask your administrator."),
+    8: Words("JustClick's request limit for this address is exhausted. Wait a few minutes and send again. "
+             "If it repeats, ask your administrator: on a new account it usually means JustClick support "
+             "has yet to enable API 2.0."),
     600: Words("JustClick rejected the customer email."),
     601: Words("JustClick says this order already exists."),
     602: Words("JustClick could not create the order. Check the products and the customer's details and "
@@ -62,17 +67,22 @@ CODE_HINTS = {
     605: Words("A physical product needs delivery data: fill in the shipping address."),
     700: Words("The shop has no products."),
 }
+# Codes about the order as typed (the operator can correct it), and about the account or its limits
+# (nothing typed needs to change); an undocumented code is neither.
+ORDER_CODES = frozenset({3, 600, 602, 603, 604, 605})
+ACCOUNT_CODES = frozenset({2, 4, 5, 6, 7, 8})
 
 # API 1.0 (signed) methods refuse for their own reasons: the signature, or 1.0 not being enabled.
 SIGNED_CODE_HINTS = {
     **CODE_HINTS,
     1: Words("JustClick found no signature on the request. This is a fault in the desk: report it."),
-    2: Words("JustClick received no data, or its API 1.0 is switched off for the account: ask JustClick "
-             "support to enable API 1.0."),
+    2: Words("JustClick received no data, or its API 1.0 is switched off for the account: ask your "
+             "administrator to have JustClick support enable API 1.0."),
     4: Words("JustClick refused the request's signature. API 1.0 signs with the account login and the API "
-             "key: check JUSTCLICK_USERNAME and JUSTCLICK_API_KEY, and that API 1.0 is enabled."),
-    8: Words("JustClick's request limit for this address is exhausted. On a new account this usually "
-             "means API 1.0 is not switched on yet: ask JustClick support to enable it."),
+             "key: ask your administrator to check both, and that API 1.0 is enabled."),
+    8: Words("JustClick's request limit for this address is exhausted. Look again in a few minutes. If it "
+             "repeats, ask your administrator: on a new account it usually means JustClick support has "
+             "yet to enable API 1.0."),
     400: Words("JustClick has no such order."),
 }
 
@@ -287,8 +297,8 @@ class JustClickClient:
         log.warning("justclick %s reply hash %s: the reply is not trusted", method,
                     "missing" if sent is None else "does not match")
         raise BadResponse(Words("JustClick's reply could not be verified: it is not signed with the "
-                                "account's API key. Check JUSTCLICK_API_KEY; if it is right, the reply "
-                                "did not come from JustClick."), status=200)
+                                "account's API key. Ask your administrator to check the desk's key; if it "
+                                "is right, the reply did not come from JustClick."), status=200)
 
     def _reply_hash(self, reply: Reply) -> str | None:
         """The hash of the code as the integer sent and the text exactly as sent (PHP writes a
