@@ -148,6 +148,13 @@ def test_titles_prices_and_coupons_are_resolved_from_the_catalogue(desk, shop):
     assert sent["params"]["coupon"] == "586"
 
 
+def test_prices_as_spreadsheets_write_them_are_read(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Товар", "Цена"], ["a@example.com", "digital", "1 500,00 руб."],
+                               ["b@example.com", "digital", "990 ₽"]))
+    run(desk, table_id)
+    assert sorted(o["params"]["product_prices"] for o in shop.book.all()) == ["1500", "990"]
+
+
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
     assert desk.post("/", data={"customer_email": "sent@example.com",
                                 "products-0-good_name": "digital"}).status_code == 303

@@ -215,6 +215,26 @@ def test_prices_as_operators_of_either_language_type_them(app, language, typed, 
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("typed, price", [
+    # as the desk itself writes money, in either language, and as people type roubles
+    ("1\u00a0500,50\u00a0₽", "1500.50"), ("RUB\u00a01,500.50", "1500.50"), ("1500 руб.", "1500"),
+    ("1500руб", "1500"), ("1 500 р.", "1500"), ("990 рублей", "990"), ("₽990", "990"), ("990 rub", "990"),
+    ("1 500,00 RUB", "1500"),
+])
+def test_a_price_may_carry_the_accounts_currency(app, language, typed, price):
+    form = check(app, products__0__price=typed, language=language)
+    assert form.errors == {}
+    assert form.lines()[0].price == Decimal(price)
+
+
+@pytest.mark.parametrize("typed", ["$1500", "1500 €", "1500 USD", "1500 руб. $"])
+def test_a_price_in_another_currency_is_refused_naming_the_accounts(app, typed):
+    form = check(app, products__0__price=typed)
+    assert errors_of(form, "products-0-price") == ("Prices are in RUB: type this one as a number in RUB, "
+                                                   "e.g. 1500 or 1500.50.")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("typed, readings", [("1,500", ("1500", "1.5")), ("12,990", ("12990", "12.99"))])
 def test_a_price_whose_reading_depends_on_the_language_is_asked_about(app, language, typed, readings):
     """English reads "1,500" as fifteen hundred, Russian as one and a half: the desk guesses neither."""

@@ -391,8 +391,9 @@ def test_the_summary_and_line_actions_take_any_typed_price(client, price):
     page = summary.get_data(as_text=True)
     if price in ("1e3", "0"):  # a valid price: shown and sent as the plain number JustClick reads
         assert re.search(rf'id="wire-prices">{int(float(price))}[<,]', page)
-    else:
+    else:  # and the total is unknown, never a sum with the catalogue's price in place of the typed one
         assert "invalid price" in page and "(not sent)" in page
+        assert re.search(r'id="summary-total">\s*unknown\s*<', page)
     added = client.post("/", data={**data, "action": "add"})
     assert added.status_code == 200 and f'value="{price}"' in added.get_data(as_text=True)
 

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -128,7 +129,7 @@ class PriceField(StringField):
         text, self.data = (self.data or ""), None  # only a valid price is ever data
         if not text.strip():
             return
-        price = read_price(text)  # the same in either language, or refused (see prices.py)
+        price = read_price(text, current_app.config["ACCOUNT_CURRENCY"])  # the same in either language
         if price < 0:
             raise ValueError(_("A price cannot be negative."))
         if price.is_zero():  # a free line; "-0" is 0 too

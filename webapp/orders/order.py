@@ -103,10 +103,11 @@ def summarize(form, catalog) -> dict:
         if not name:
             continue
         override = entry.price.data  # None when empty or not a valid price
-        price = override if override is not None else prices.get(name)
+        invalid = bool(entry.price.process_errors)
+        # A price typed wrong is unknown, never the catalogue's: the total would not be what is sent.
+        price = override if override is not None else None if invalid else prices.get(name)
         rows.append({"good_name": name, "title": goods.get(name, {}).get("good_title", name),
-                     "price": price, "overridden": override is not None,
-                     "invalid_price": bool(entry.price.process_errors)})
+                     "price": price, "overridden": override is not None, "invalid_price": invalid})
         lines.append(ProductLine(name, override))
     plan = plan_products(lines)
     rows = [rows[i] for i in plan.order]
