@@ -263,14 +263,15 @@
     search.removeAttribute("aria-activedescendant");
   });
 
-  // Copy buttons: the payment link or the message to the customer onto the clipboard. Where the
+  // Copy buttons: a payment link or a message to the customer (or a table's all) onto the clipboard. Where the
   // browser refuses (no clipboard permission), the text is selected for Ctrl+C instead.
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-copy]");
     const source = button && document.getElementById(button.dataset.copy);
     if (!source) return;
     const text = "value" in source ? source.value : source.getAttribute("href") || source.textContent;
-    const status = button.closest(".invoice") && button.closest(".invoice").querySelector(".copy-status");
+    const place = button.closest(".copy-actions, .invoice");  // the status beside it, else the invoice's
+    const status = place && place.querySelector(".copy-status");
     try {
       await navigator.clipboard.writeText(text);
       if (status) status.textContent = words(button, "copied");

@@ -16,6 +16,7 @@ from webapp.web.services import services_of
 
 HX = {"HX-Request": "true"}
 STEP = re.compile(r'hx-post="(/bulk/\w+/step)"')
+LOOK = re.compile(r'hx-post="(/bulk/\w+/invoices)"')
 
 
 @pytest.fixture
@@ -42,6 +43,24 @@ def run(client, table_id: str, limit: int = 600) -> str:
             return answer
         answer = client.post(step[1], headers=HX).get_data(as_text=True)
     raise AssertionError("the run did not end")
+
+
+def run_and_look(client, table_id: str, limit: int = 600) -> str:
+    """Press "Send" and follow both of the page's chains, the run's steps and, beside them, the invoice
+    looks, one request of each in turn, until neither asks for more; returns the last look's answer."""
+    answer = client.post(f"/bulk/{table_id}/send", headers=HX).get_data(as_text=True)
+    step, look = STEP.search(answer), LOOK.search(answer)
+    assert look, "sending starts the looks"
+    for _ in range(limit):
+        if step:
+            answer = client.post(step[1], headers=HX).get_data(as_text=True)
+            step = STEP.search(answer)
+        if look:
+            looked = client.post(look[1], headers=HX).get_data(as_text=True)
+            look = LOOK.search(looked)
+        if not step and not look:
+            return looked
+    raise AssertionError("the run or the looks did not end")
 
 
 def creates(shop) -> int:
@@ -153,6 +172,35 @@ def test_prices_as_spreadsheets_write_them_are_read(desk, shop):
                                ["b@example.com", "digital", "990 ₽"]))
     run(desk, table_id)
     assert sorted(o["params"]["product_prices"] for o in shop.book.all()) == ["1500", "990"]
+
+
+def test_a_sent_table_ends_with_each_rows_invoice_payment_link_and_message(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Имя", "Товар"], ["anna@example.com", "Анна", "digital"],
+                               ["anna@example.com", "Анна", "mentor-session"],
+                               ["boris@example.com", "Борис", "digital"]))
+    final = run_and_look(desk, table_id)
+    # one per customer, however many of their rows the table made
+    assert shop.counted.methods.count("GetBills") == 2
+    made = {order["params"]["customer_email"] + ":" + order["params"]["product_names"]: order["bill_id"]
+            for order in shop.book.all()}
+    assert "3 of 3 invoices found" in final
+    page = page_of(desk, table_id)
+    links = re.search(r'<textarea id="bulk-links"[^>]*>(.*?)</textarea>', page, re.S)[1]
+    messages = re.search(r'<textarea id="bulk-messages"[^>]*>(.*?)</textarea>', page, re.S)[1]
+    for key, bill in made.items():
+        assert f"Invoice {bill}" in page
+        assert f"/bill/{bill}/" in links
+        assert f"invoice {bill} for" in messages
+    assert "Hello, Анна!" in messages and "Hello, Борис!" in messages
+
+    exported = list(csv.reader(io.StringIO(desk.get(f"/bulk/{table_id}/result.csv").get_data(as_text=True))))
+    columns = exported[0]
+    for line in exported[1:]:
+        bill = made[line[columns.index("Email")] + ":" + line[columns.index("Товар")]]
+        assert line[columns.index("invoice_number")] == str(bill)
+        assert line[columns.index("amount")]
+        assert f"/bill/{bill}/" in line[columns.index("payment_link")]
+        assert f"/bill/{bill}/" in line[columns.index("message")]
 
 
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):

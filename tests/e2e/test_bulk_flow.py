@@ -67,3 +67,38 @@ def test_sent_rows_keep_their_table_layout_on_a_phone(page, live_desk, console):
     displays = page.locator("#row-0 td").evaluate_all("cells => cells.map(c => getComputedStyle(c).display)")
     assert displays and set(displays) == {"table-cell"}, displays
     console.assert_clean()
+
+
+def test_a_sent_table_ends_with_every_payment_link_and_message_to_copy(live_desk, browser, watch_console):
+    """The invoices are looked for beside the run and appear in their rows; one press copies them all."""
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    console = watch_console(page)
+    try:
+        live_desk.open(page, "bulk")
+        page.get_by_label("Cells copied from Excel").fill(
+            "E-mail\tИмя\tТовар\nanna@example.com\tАнна\tdigital\nboris@example.com\tБорис\tmentor-session\n")
+        page.get_by_role("button", name="Check the table").click()
+        page.get_by_role("button", name="Send 2 orders").click()
+        expect(page.locator("#bulk-invoices-found")).to_contain_text("2 of 2 invoices found")
+        bills = {o["params"]["customer_email"]: o["bill_id"] for o in live_desk.book.all()}
+        for row, email in enumerate(("anna@example.com", "boris@example.com")):
+            expect(page.locator(f"#row-{row} .row-state")).to_contain_text(f"Invoice {bills[email]}")
+            expect(page.locator(f"#row-{row}").get_by_role("link", name=re.compile("^Payment link"))).to_have_attribute(
+                "href", re.compile(rf"/bill/{bills[email]}/"))
+
+        page.get_by_role("button", name="Copy all links").click()
+        expect(page.locator("#bulk-invoices .copy-status").first).to_have_text("Payment links copied.")
+        links = page.evaluate("navigator.clipboard.readText()").splitlines()
+        assert [line.split(" — ")[0] for line in links] == ["anna@example.com", "boris@example.com"]
+        page.get_by_role("button", name="Copy all messages").click()
+        expect(page.locator("#bulk-invoices .copy-status").last).to_have_text("Messages copied.")
+        messages = page.evaluate("navigator.clipboard.readText()")
+        assert "Hello, Анна!" in messages and "Hello, Борис!" in messages
+        assert all(f"/bill/{bill}/" in messages for bill in bills.values())
+        found = axe_violations(page)
+        assert found == [], "\n".join(found)
+        console.assert_clean()
+    finally:
+        context.close()

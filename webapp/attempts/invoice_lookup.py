@@ -68,8 +68,9 @@ def status_due(entry: dict) -> bool:
     return datetime.now(UTC) - datetime.fromisoformat(data["checked_at"]) >= STATUS_MAX_AGE
 
 
-def look_up(entry: dict) -> Look:
-    """Look for the attempt's invoice (or read a known one afresh) and keep what is identified."""
+def look_up(entry: dict, bills: dict | None = None) -> Look:
+    """Look for the attempt's invoice (or read a known one afresh) and keep what is identified.
+    `bills`: the customer's invoices as GetBills listed them just now, if the caller has them."""
     if entry["outcome"] not in LOOKABLE:
         raise ValueError(f"an attempt that is {entry['outcome']} has no invoice to look for")
     try:
@@ -78,7 +79,7 @@ def look_up(entry: dict) -> Look:
             invoice = refresh_status(client, entry["bill_id"], site_url=_site_url(),
                                      tz=config["ACCOUNT_TIMEZONE"], link_hosts=config["PAYMENT_LINK_HOSTS"])
             return _attach(entry, invoice, by="lookup") if invoice else Look("not_listed", entry)
-        finding = _find(entry)
+        finding = _find(entry, bills)
     except JustClickError as exc:
         log.warning("invoice lookup failed: %s", type(exc).__name__)
         return Look("failed", entry, reason=failure_reason(exc))
@@ -134,14 +135,14 @@ def window(entry: dict) -> tuple[datetime, datetime]:
     return start, history.sending_deadline(entry)
 
 
-def _find(entry: dict):
+def _find(entry: dict, bills: dict | None = None):
     config, catalog = current_app.config, services().catalog.get()
     expected = Expected.of(entry["sent"], window(entry), catalogue_prices=entry.get("catalogue_prices"),
                            coupon_codes={str(c["id"]): c["coupon"] for c in catalog.coupons or ()})
     exclude = _claimed_by_others(entry) | set(entry.get("not_these", []))
     return find_invoice(services().justclick, expected, site_url=_site_url(),
                         tz=config["ACCOUNT_TIMEZONE"], exclude=exclude,
-                        link_hosts=config["PAYMENT_LINK_HOSTS"])
+                        link_hosts=config["PAYMENT_LINK_HOSTS"], bills=bills)
 
 
 def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = None) -> Look:

@@ -22,8 +22,10 @@ from flask import (
 from flask_babel import gettext as _
 
 from webapp.attempts import exports, history
-from webapp.attempts.outcomes import PENDING, RETRYABLE
+from webapp.attempts.invoice_lookup import kept_invoice
+from webapp.attempts.outcomes import LOOKABLE, PENDING, RETRYABLE
 from webapp.auth.team import current_operator, operator_name
+from webapp.bulk import invoices as bulk_invoices
 from webapp.bulk import run as bulk_run
 from webapp.bulk.check import check_row, check_table, total_of
 from webapp.bulk.run import outcome_label
@@ -132,7 +134,9 @@ def table(table_id):
     if table["state"] == "running":  # the page was left while sending: the run waits to be continued
         table["state"] = "paused"
     edit = request.args.get("edit", type=int)
-    response = make_response(render_template("bulk/table.html", **_context(table, edit)))
+    context = _context(table, edit)
+    response = make_response(render_template("bulk/table.html", **context,
+                                             **_invoices_context(table, context["attempts"])))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -217,7 +221,9 @@ def send(table_id):
     if htmx:  # the progress, and the rows as they will be while sending (no more edits)
         context = _context(table)
         return render_template("bulk/run.html", **context, go=table["state"] == "running") + \
-            render_template("bulk/preview.html", **context, oob=True)
+            render_template("bulk/preview.html", **context, oob=True) + \
+            render_template("bulk/invoices.html", table=table, **_invoices_context(table, context["attempts"]),
+                            oob=True)
     return _back(table, "bulk-run")
 
 
@@ -240,6 +246,48 @@ def step(table_id):
     if result.rows:
         response.headers["HX-Trigger"] = "history-changed"
     return response
+
+
+@bp.post("/<table_id>/invoices")
+def invoices(table_id):
+    """Look for the next customer's invoices; with htmx the answer asks for the next look, and the rows
+    looked at are shown again in their places (out of band)."""
+    table = _table(table_id)
+    looks = bulk_invoices.look_next(table, bulk_run.attempts(table))
+    if not htmx:
+        return _back(table, "bulk-invoices")
+    attempts = bulk_run.attempts(table)
+    html = render_template("bulk/invoices.html", table=table, **_invoices_context(table, attempts, looks.wait))
+    if looks.rows:
+        catalog = _catalog()
+        for index in looks.rows:
+            html += render_template("bulk/row.html", oob=True, i=index, row=table["rows"][index],
+                                    c=check_row(index, table["rows"][index]["cells"], table["mapping"], catalog),
+                                    edit=None, table=table, attempts=attempts)
+    return make_response(html)
+
+
+def _invoices_context(table: dict, attempts: dict, wait: float | None = 0.0) -> dict:
+    """The invoices region: what was found, and when to look next (None: no more looks)."""
+    catalog = _catalog()
+    made, found = [], []
+    for index, row in enumerate(table["rows"]):
+        attempt = attempts.get((row.get("entry") or {}).get("id"))
+        if attempt and attempt["outcome"] in LOOKABLE:
+            made.append(index)
+            invoice = kept_invoice(attempt)
+            if invoice:
+                found.append({"row": index + 1, "email": attempt["sent"].get("customer_email", ""),
+                              "invoice": invoice, "message": _message(attempt, invoice, catalog)})
+    waiting = bulk_invoices.awaiting(table, attempts)
+    if wait == 0.0:  # a page or a run starting: look at once if there is anything to look for
+        wait = None if not waiting and table["state"] != "running" else bulk_invoices.PAUSE_SECONDS
+    return {"made": made, "found": found, "waiting": waiting, "next_look": wait}
+
+
+def _message(attempt: dict, invoice, catalog) -> str:
+    return render_template("attempts/customer_message.html", entry=attempt, invoice=invoice,
+                           catalog=catalog).strip()
 
 
 @bp.post("/<table_id>/stop")
@@ -268,17 +316,21 @@ def _result(table_id: str):
     """The result's columns and rows: outcome, JustClick's answer, invoice, then the table's cells."""
     table = _table(table_id)
     found = bulk_run.attempts(table)
-    columns = ["row", "outcome", "code", "text", "invoice_number", "payment_link", "attempt",
-               *table["headers"]]
+    catalog = _catalog()
+    columns = ["row", "outcome", "code", "text", "invoice_number", "amount", "payment_link", "message",
+               "attempt", *table["headers"]]
     rows = []
     for number, row in enumerate(table["rows"], 1):
         entry = row.get("entry") or {}
         attempt = found.get(entry.get("id"), entry)
-        invoice = attempt.get("invoice") or {}
+        invoice = kept_invoice(attempt) if attempt.get("invoice") else None
         outcome = attempt.get("outcome") or ("excluded" if row.get("excluded") else "unsent")
-        rows.append([number, outcome_label(outcome), attempt.get("code") or "",
-                     attempt.get("text") or "", attempt.get("bill_id") or invoice.get("number") or "",
-                     invoice.get("link") or "", entry.get("id") or "", *row["cells"]])
+        rows.append([number, outcome_label(outcome), attempt.get("code") or "", attempt.get("text") or "",
+                     attempt.get("bill_id") or (invoice.number if invoice else ""),
+                     invoice.sum_to_pay if invoice and invoice.sum_to_pay is not None else "",
+                     invoice.link or "" if invoice else "",
+                     _message(attempt, invoice, catalog) if invoice else "",
+                     entry.get("id") or "", *row["cells"]])
     return columns, rows
 
 

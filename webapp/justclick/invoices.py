@@ -158,6 +158,7 @@ def find_invoice(
     tz: str | tzinfo | None = None,
     exclude: Collection[str] = (),
     link_hosts: Collection[str] = (),
+    bills: dict | None = None,
 ) -> Finding:
     """The invoice an attempt made, identified, never guessed.
 
@@ -168,13 +169,14 @@ def find_invoice(
     invoice is the finding. Several, or ones that fit but for their time (or whose local time cannot
     be placed without the account's zone), are candidates for the operator: nothing is attached.
     `exclude`: invoices other attempts of the team have claimed. `link_hosts`: hosts besides site_url's
-    and JustClick's where a payment link may point. Raises JustClickError when it could not look.
+    and JustClick's where a payment link may point. `bills`: the customer's GetBills, when the caller
+    has just listed them for several attempts of one customer. Raises JustClickError when it could not look.
     """
     start, end = expected.window
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("the window must be timezone-aware")
     wanted = set(expected.products)
-    bills = client.get_bills(expected.email)
+    bills = client.get_bills(expected.email) if bills is None else bills
     skew = timedelta(seconds=client.clock_offset or 0.0)
     earliest, latest = start + skew - CLOCK_SLACK, end + skew + CLOCK_SLACK
     numbers = sorted((n for n, goods in bills.items() if _good_names(n, goods) == wanted
