@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import Workbook
 
-from tests.support.desk import GIVES_UP_SOON, desk_config, sign_in
+from tests.support.desk import API_KEY, GIVES_UP_SOON, desk_config, sign_in
 from webapp import create_app
 from webapp.bulk.table import MAX_ROWS
 from webapp.web.services import services_of
@@ -201,6 +201,50 @@ def test_a_sent_table_ends_with_each_rows_invoice_payment_link_and_message(desk,
         assert line[columns.index("amount")]
         assert f"/bill/{bill}/" in line[columns.index("payment_link")]
         assert f"/bill/{bill}/" in line[columns.index("message")]
+
+
+def _bills_answered(stand_in, envelope: dict):
+    """The stand-in, except that GetBills answers `envelope` (hash and all, as JustClick signs it)."""
+    import hashlib
+    import json
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"].endswith("/GetBills"):
+            signed = f"{envelope['error_code']}::{envelope['error_text']}::{API_KEY}"
+            body = {**envelope, "hash": hashlib.md5(signed.encode()).hexdigest()}
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
+        return stand_in(environ, start_response)
+    return app
+
+
+def test_a_rows_invoice_not_listed_is_looked_for_a_few_times_then_left_to_its_page(make_sandbox, tmp_path,
+                                                                                   monkeypatch):
+    from tests.support.desk import Counted, serve
+    from webapp.bulk import invoices as bulk_invoices
+
+    monkeypatch.setattr(bulk_invoices, "RETRY_SECONDS", 0)  # each look due at once: no waiting in a test
+    counted = Counted(_bills_answered(make_sandbox().app, {"error_code": 400, "error_text": "No bills",
+                                                           "result": []}))
+    with serve(counted) as root:
+        desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
+        final = run_and_look(desk, bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"])))
+    assert counted.methods.count("GetBills") == bulk_invoices.TRIES
+    assert "0 of 1 invoice found" in final and "Open a row's details to look again" in final
+    assert not LOOK.search(final)
+
+
+def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tmp_path):
+    from tests.support.desk import serve
+
+    limited = _bills_answered(make_sandbox().app, {"error_code": 8, "error_text": "Limit", "result": []})
+    with serve(limited) as root:
+        desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
+        table_id = bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"]))
+        started = desk.post(f"/bulk/{table_id}/send", headers=HX).get_data(as_text=True)
+        run(desk, table_id)
+        looked = desk.post(LOOK.search(started)[1], headers=HX).get_data(as_text=True)
+    assert 'hx-trigger="load delay:60s"' in looked
 
 
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
