@@ -16,6 +16,7 @@ from webapp.attempts import history, invoice_lookup
 from webapp.attempts.outcomes import LOOKABLE
 from webapp.auth.signin_token import form_token
 from webapp.bulk.run import outcome_label
+from webapp.bulk.table import full_name_parts
 from webapp.i18n import formats
 from webapp.justclick.client import ACCOUNT_CODES, ORDER_CODES
 from webapp.i18n.saying import NAMES, page_language, page_translations, plural_forms, say
@@ -46,7 +47,7 @@ def init_app(app: Flask) -> None:
         order_codes=ORDER_CODES, account_codes=ACCOUNT_CODES,
         lookup_tries=invoice_lookup.TRIES, lookup_retry_seconds=invoice_lookup.RETRY_SECONDS,
         # many orders
-        outcome_label=outcome_label,
+        outcome_label=outcome_label, full_name_parts=full_name_parts,
     )
     if app.config["SANDBOX"]:
         from webapp.sandbox.standin import MAGIC_EMAILS

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.support.hostile_xlsx import REFUSALS, SHAPES
+from webapp.bulk.columns import FULL_NAME
 from webapp.bulk.table import (
     MAX_ROWS,
     TableError,
@@ -107,6 +108,29 @@ def test_headers_in_english_and_russian_map_to_order_fields():
         "customer_email", "customer_first_name", "customer_last_name", "customer_phone", "product_names",
         "product_prices", "", "utm_source", "order_tag", "payment_method", "order_created_at",
         "order_paid_at"]  # a second email column is ignored: the first one fills the field
+
+
+@pytest.mark.parametrize("header", ["ФИО", "Ф.И.О.", "Full name", "фамилия имя отчество"])
+def test_a_full_name_column_is_recognised(header):
+    assert guess_mapping(["Email", header]) == ["customer_email", FULL_NAME]
+
+
+@pytest.mark.parametrize("value, names", [
+    ("Иванов Иван Сергеевич", {"customer_last_name": "Иванов", "customer_first_name": "Иван",
+                               "customer_middle_name": "Сергеевич"}),
+    ("  Петрова   Мария ", {"customer_last_name": "Петрова", "customer_first_name": "Мария"}),
+    ("Мария", {"customer_first_name": "Мария"}),
+    ("Алиев Ахмед Рашид оглы", {"customer_last_name": "Алиев", "customer_first_name": "Ахмед",
+                               "customer_middle_name": "Рашид оглы"}),
+])
+def test_a_full_name_is_split_in_russian_order(value, names):
+    data = row_formdata({"customer_email": "a@example.com", FULL_NAME: value}, CATALOG).formdata
+    assert {k: v for k, v in data.items() if k.startswith("customer_") and k.endswith("name")} == names
+
+
+def test_a_column_of_its_own_wins_over_the_full_name():
+    data = row_formdata({FULL_NAME: "Иванов Иван", "customer_first_name": "Ваня"}, CATALOG).formdata
+    assert (data["customer_first_name"], data["customer_last_name"]) == ("Ваня", "Иванов")
 
 
 def test_products_by_slug_title_or_id_even_when_a_title_holds_a_comma():

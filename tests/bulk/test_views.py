@@ -247,6 +247,44 @@ def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tm
     assert 'hx-trigger="load delay:60s"' in looked
 
 
+def test_a_full_name_column_fills_the_three_names_and_shows_how_it_was_read(desk, shop):
+    table_id = bring(desk, tsv(["Email", "ФИО", "Товар"], ["a@example.com", "Иванов Иван Сергеевич", "digital"],
+                               ["b@example.com", "Петрова Мария", "digital"]))
+    preview = page_of(desk, table_id)
+    assert "Last name: Петрова · First name: Мария" in preview  # two words: read in Russian order, shown
+    run(desk, table_id)
+    sent = {o["params"]["customer_email"]: o["params"] for o in shop.book.all()}
+    assert (sent["a@example.com"]["customer_last_name"], sent["a@example.com"]["customer_first_name"],
+            sent["a@example.com"]["customer_middle_name"]) == ("Иванов", "Иван", "Сергеевич")
+    assert (sent["b@example.com"]["customer_last_name"], sent["b@example.com"]["customer_first_name"]) == (
+        "Петрова", "Мария")
+
+
+def test_a_totals_row_is_set_aside_with_a_note_and_can_be_included_again(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Товар", "Цена"], ["a@example.com", "digital", "1500"],
+                               ["b@example.com", "digital", "1500"], ["Итого", "", "3000"]))
+    preview = page_of(desk, table_id)
+    assert "2 rows will be sent" in preview and "has errors" not in preview and "errors only" not in preview
+    row = re.search(r'<tr id="row-2".*?</tr>', preview, re.S)[0]
+    assert "Set aside: a totals row" in row and 'value="include"' in row
+    run(desk, table_id)
+    assert creates(shop) == 2
+
+
+def test_errors_only_shows_the_rows_to_fix_with_inputs_wide_enough_to_read(desk):
+    long_phone = "8 (912) 345-67-89 доб. 123"
+    table_id = bring(desk, tsv(["Email", "Товар", "Телефон"], ["a@example.com", "digital", ""],
+                               ["b@", "digital", long_phone], ["c@example.com", "digital", ""]))
+    only = html.unescape(desk.get(f"/bulk/{table_id}?errors=1").get_data(as_text=True))
+    assert re.findall(r'<tr id="row-(\d+)"', only) == ["1"]
+    assert "Show every row" in only
+    every = page_of(desk, table_id)
+    assert re.findall(r'<tr id="row-(\d+)"', every) == ["0", "1", "2"]
+    assert "Show only the row with errors" in every
+    [phone] = re.findall(r'<input[^>]*id="cell-1-2"[^>]*>', every)
+    assert int(re.search(r'size="(\d+)"', phone)[1]) >= len(long_phone)
+
+
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
     assert desk.post("/", data={"customer_email": "sent@example.com",
                                 "products-0-good_name": "digital"}).status_code == 303

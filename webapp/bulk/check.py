@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from webapp.attempts.order_index import identity
 from webapp.attempts.sending import earlier_attempt
+from webapp.bulk.columns import FULL_NAME, NAME_ORDER
 from webapp.bulk.table import row_formdata
 from webapp.orders.form import STATUS_DOUBTS, OrderForm, error_list
 from webapp.orders.order import summarize
@@ -56,6 +57,8 @@ def check_row(index: int, cells: list[str], mapping: list[str], catalog) -> Chec
         name = bound.name
         if name.startswith("products"):
             name = "product_prices" if name.endswith("-price") else "product_names"
+        if name not in column_of and name in NAME_ORDER:  # read from the full name's cell
+            name = FULL_NAME
         _place(checked, column_of.get(name), message)
     doubt = form.status_doubt()
     if valid and doubt:  # the form asks; a table cannot, so the row waits for a fix

@@ -9,11 +9,31 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.justclick.client import CREATEORDER_FIELDS
 from webapp.orders.form import API_LABELS
 
-#: The fields a column may fill, with the label the operator knows each by, in the form's order.
-FIELDS = {name: API_LABELS[name] for name in CREATEORDER_FIELDS}
+#: A column of whole names ("Иванов Иван Сергеевич", as Russian tables keep them): no order field of
+#: its own, it fills the last, first and middle names (table.full_name_parts).
+FULL_NAME = "customer_full_name"
+#: The last, first and middle names, in the order a Russian full name gives them.
+NAME_ORDER = ("customer_last_name", "customer_first_name", "customer_middle_name")
+
+
+
+def _fields() -> dict:
+    """The fields a column may fill, with the label the operator knows each by, in the form's order;
+    the full name right after the three names it fills."""
+    fields = {}
+    for name in CREATEORDER_FIELDS:
+        fields[name] = API_LABELS[name]
+        if name == "customer_middle_name":
+            fields[FULL_NAME] = _l("Full name (last, first, middle)")
+    return fields
+
+
+FIELDS = _fields()
 
 ALIASES = {
     "customer_email": ["email", "e-mail", "e mail", "mail", "email address", "customer email", "почта",
@@ -21,6 +41,7 @@ ALIASES = {
     "customer_first_name": ["first name", "firstname", "given name", "name", "имя"],
     "customer_last_name": ["last name", "lastname", "surname", "family name", "фамилия"],
     "customer_middle_name": ["middle name", "patronymic", "отчество"],
+    FULL_NAME: ["фио", "ф.и.о.", "full name", "fullname", "фамилия имя отчество", "полное имя"],
     "customer_phone": ["phone", "telephone", "tel", "mobile", "phone number", "телефон", "тел",
                        "мобильный", "мобильный телефон", "номер телефона"],
     "order_ip": ["ip", "ip address", "customer ip address", "ip-адрес", "ip адрес"],
@@ -57,7 +78,7 @@ def _key(text: str) -> str:
 
 def _index() -> dict[str, str]:
     index = {}
-    for name in CREATEORDER_FIELDS:
+    for name in FIELDS:
         for word in (name, FIELDS[name], *ALIASES.get(name, ())):
             index.setdefault(_key(word), name)
     return index

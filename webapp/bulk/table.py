@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from webapp.bulk import xlsx_limits
-from webapp.bulk.columns import FIELDS, match_header
+from webapp.bulk.columns import FIELDS, FULL_NAME, NAME_ORDER, match_header
 from webapp.config import LANGUAGES
 from webapp.i18n.countries import country_choices
 from webapp.orders.form import STATUS_CHOICES
@@ -220,15 +220,39 @@ def row_formdata(cells: dict[str, str], catalog) -> RowData:
     is passed as typed, so that the form says what is wrong with it."""
     data = MultiDict()
     for field, value in cells.items():
-        if field in ("product_names", "product_prices") or not value:
+        if field in ("product_names", "product_prices", FULL_NAME) or not value:
             continue
         data[field] = _resolved(field, value, catalog)
+    for field, value in full_name_parts(cells.get(FULL_NAME, "")).items():
+        if not cells.get(field):  # a column of its own says it better
+            data[field] = value
     names = split_products(cells.get("product_names", ""), catalog)
     prices = split_prices(cells.get("product_prices", ""), len(names))
     for i in range(max(len(names), len(prices), 1)):
         data[f"products-{i}-good_name"] = names[i] if i < len(names) else ""
         data[f"products-{i}-price"] = prices[i] if i < len(prices) else ""
     return RowData(data, names)
+
+
+def full_name_parts(text: str) -> dict[str, str]:
+    """A full name in Russian order: last, first, then the rest as the middle name ("Рашид оглы").
+    One word is taken for the first name; two are read as last and first (the page shows how)."""
+    words = text.split()
+    if len(words) == 1:
+        return {"customer_first_name": words[0]}
+    return {field: part for field, part in zip(NAME_ORDER, (*words[:2], " ".join(words[2:]))) if part}
+
+
+#: The first cell of a row that sums the others up, as spreadsheets end a list.
+TOTALS_WORDS = frozenset({"итого", "всего", "итог", "сумма итого", "total", "totals", "grand total", "sum"})
+
+
+def is_totals_row(cells: list[str]) -> bool:
+    """A row that adds up the rows above it rather than being an order: its first filled cell says so
+    and no cell holds an email address."""
+    filled = [cell for cell in cells if cell.strip()]
+    return bool(filled) and filled[0].strip().rstrip(":").casefold() in TOTALS_WORDS \
+        and not any("@" in cell for cell in filled)
 
 
 def _resolved(field: str, value: str, catalog) -> str:

@@ -30,7 +30,15 @@ from webapp.bulk import run as bulk_run
 from webapp.bulk.check import check_row, check_table, total_of
 from webapp.bulk.run import outcome_label
 from webapp.bulk.sample import sample_csv
-from webapp.bulk.table import MAX_ROWS, TableError, field_choices, guess_mapping, read_paste, read_upload
+from webapp.bulk.table import (
+    MAX_ROWS,
+    TableError,
+    field_choices,
+    guess_mapping,
+    is_totals_row,
+    read_paste,
+    read_upload,
+)
 from webapp.web.extensions import htmx
 from webapp.web.services import services
 
@@ -87,6 +95,9 @@ def upload():
              "state": "draft", "message": "",
              "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}
                       for line, cells in found.rows]}
+    for row in table["rows"]:  # set aside, not dropped: the operator sees it and may include it
+        if is_totals_row(row["cells"]):
+            row.update(excluded=True, set_aside="totals")
     table_id = _tables().new(history.history_id(), table)
     return redirect(url_for("bulk.table", table_id=table_id), 303)
 
@@ -112,7 +123,11 @@ def _context(table: dict, edit: int | None = None) -> dict:
     count, total = total_of(checked, table["rows"])
     choices = field_choices()
     return {"checked": checked, "catalog": catalog, "choices": choices, "choices_by_name": dict(choices),
-            "sending": count, "total": total, "edit": edit, **_run_context(table, bulk_run.attempts(table))}
+            "sending": count, "total": total, "edit": edit,
+            "bad": [c for c in checked if not c.valid and not table["rows"][c.index].get("excluded")],
+            # "errors only": the rows to fix, kept through the fixes (each form carries it)
+            "only_errors": table["state"] == "draft" and request.values.get("errors") == "1",
+            **_run_context(table, bulk_run.attempts(table))}
 
 
 def _run_context(table: dict, attempts: dict) -> dict:
