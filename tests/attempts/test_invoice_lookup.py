@@ -496,8 +496,8 @@ def _slow_bills(request):
 
 @pytest.mark.parametrize("answer, words", [
     *[(envelope(code=code, text=f"Refused {code}"), [f"error {code}: Refused {code}", hint])
-      for code, hint in ((1, "no signature"), (2, "enable API 1.0"), (4, "JUSTCLICK_API_KEY"),
-                         (5, "JUSTCLICK_USERNAME"), (6, "IP address"), (8, "API 1.0 is not switched on"))],
+      for code, hint in ((1, "no signature"), (2, "enable API 1.0"), (4, "login and the API key"),
+                         (5, "account login"), (6, "this server's address"), (8, "yet to enable API 1.0"))],
     (_slow_bills, ["did not answer within 1 s"]),
     (envelope({"10401": "garbage"}), ["not what the desk can read"]),
     (Response("<html><body>502 Bad Gateway</body></html>", 502, mimetype="text/html"), ["HTML page"]),

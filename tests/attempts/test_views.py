@@ -2,6 +2,7 @@
 invoice, payment link and payment status."""
 
 import csv
+import html
 import io
 import re
 
@@ -112,3 +113,41 @@ def test_the_history_page_asks_justclick_nothing_while_it_renders(shop, client):
     # Each unpaid order's status is refreshed by its own small request, after the page is shown.
     status = re.search(rf'<span id="pay-{entry_id}"[^>]*>', page)[0]
     assert f'hx-get="/attempts/{entry_id}/payment-status"' in status and "intersect once" in status
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r"<tr>\s*<td data-label.*?</tr>", html.unescape(page).replace("\xa0", " "), re.S)
+
+
+def test_the_history_names_customers_and_products_by_name_with_amounts(client):
+    client.post("/", data={**ORDER, "customer_last_name": "Орлов", "products-0-price": "1 200"})
+    [row] = _rows(client.get("/history").get_data(as_text=True))
+    assert "Павел Орлов" in row and "pavel@example.com" in row
+    assert "Digital product" in row and "<code>digital</code>" not in row
+    assert "RUB 1,200.00" in row  # what was sent, until the invoice says what is to pay
+    panel = html.unescape(client.get("/history/panel").get_data(as_text=True))
+    assert "Павел Орлов" in panel and "pavel@example.com" in panel and "Digital product" in panel
+
+
+@pytest.mark.parametrize("query", ["павел", "PAVEL@EXAMPLE", "8 (912) 345-67-89", "912 345", "Digital prod",
+                                   "invoice"])
+def test_the_history_finds_an_order_by_name_email_phone_invoice_or_product(client, shop, query):
+    location = client.post("/", data={**ORDER, "customer_phone": "+7 912 345-67-89"}).headers["Location"]
+    client.get(f"{location}/invoice", headers=HX)  # its invoice found
+    client.post("/", data={"customer_email": "anna@example.com", "customer_first_name": "Анна",
+                           "customer_phone": "+7 999 000-11-22", "products-0-good_name": "mentor-session"})
+    if query == "invoice":
+        query = str(max(order["bill_id"] for order in shop.book.all() if "pavel" in order["params"]["customer_email"]))
+    listed = client.get("/history", query_string={"q": query}, headers=HX).get_data(as_text=True)
+    assert "pavel@example.com" in listed and "anna@example.com" not in listed
+    nothing = client.get("/history", query_string={"q": "nobody-like-this"}, headers=HX).get_data(as_text=True)
+    assert "No attempt matches" in nothing
+
+
+def test_the_history_asks_justclick_nothing_for_product_titles(shop, tmp_path):
+    """Titles come from the lists as kept; a history shown before any list was read shows the slugs."""
+    from tests.support.desk import sign_in
+    client = sign_in(create_app(desk_config(shop.url, tmp_path)).test_client())
+    before = list(shop.counted.methods)
+    client.get("/history")
+    assert shop.counted.methods == before

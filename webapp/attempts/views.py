@@ -6,10 +6,10 @@ import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp.attempts import exports, history, invoice_lookup
+from webapp.attempts import exports, history, invoice_lookup, listing
 from webapp.attempts.invoice_lookup import Look
 from webapp.attempts.outcomes import LOOKABLE, UNRESOLVED
 from webapp.auth.team import current_operator
@@ -126,15 +126,20 @@ def page():
     outcome = request.args.get("outcome") or None
     if outcome and outcome not in history.OUTCOMES:
         outcome = None
+    query = request.args.get("q", "").strip()[:200]
+    catalog = services().catalog.kept()  # names only: the page asks JustClick nothing
+    entries = listing.matching(history.entries(outcome), query, catalog,
+                               current_app.config["DEFAULT_PHONE_REGION"])
     return page_or_region("attempts/history.html", "attempts/history_list.html",
-                          entries=history.entries(outcome), outcome=outcome, outcomes=history.OUTCOMES,
-                          dropped=history.dropped())
+                          entries=entries, outcome=outcome, query=query, outcomes=history.OUTCOMES,
+                          dropped=history.dropped(), catalog=catalog)
 
 
 @bp.get("/history/panel")
 def panel():
     return render_template("attempts/history_panel.html", entries=history.entries(limit=10),
-                           outcomes=history.OUTCOMES, dropped=history.dropped())
+                           outcomes=history.OUTCOMES, dropped=history.dropped(),
+                           catalog=services().catalog.kept())
 
 
 @bp.get("/history.csv")

@@ -123,6 +123,10 @@ class CatalogService:
                     entries.update(self._fetch(due, entries))
         return self._assemble(entries)
 
+    def kept(self) -> Catalog:
+        """The lists as kept, whatever their age, without a call (for pages that only name things)."""
+        return self._assemble(self._read())
+
     def _refresh_allowed(self) -> bool:
         """No refresh in the last REFRESH_WINDOW seconds. The time is kept in the shared cache, so
         the workers sharing it agree (two presses in two workers at one instant may both refresh)."""
