@@ -151,3 +151,16 @@ def test_the_history_asks_justclick_nothing_for_product_titles(shop, tmp_path):
     before = list(shop.counted.methods)
     client.get("/history")
     assert shop.counted.methods == before
+
+
+@pytest.mark.parametrize("stored", [{"sent": "not a dict"}, {"sent": {"customer_first_name": 5, "product_names": None,
+                                                                       "product_prices": 7}},
+                                    {"invoice": "x", "catalogue_prices": [1]}, {"invoice": {"sum_to_pay": "abc"}}])
+def test_the_lists_and_the_search_survive_any_stored_attempt(client, stored):
+    cookie = f"session={client.get_cookie('session').value}"
+    with client.application.test_request_context(headers={"Cookie": cookie}):  # this client's history
+        entry = history.new_entry(outcome="created", sent={"customer_email": "a@b.co"}, reply={})
+        entry.update(stored)
+        history._store().append(history.history_id(), entry, 100)
+    for path in ("/history", "/history?q=a", "/history?q=912345", "/history/panel", "/"):
+        assert client.get(path).status_code == 200, path

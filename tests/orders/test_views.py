@@ -671,16 +671,33 @@ def test_the_summary_speaks_the_operators_language_and_keeps_the_wire_in_a_close
 # --- safer choices ----------------------------------------------------------------------------------
 
 
-def test_a_likely_duplicate_offers_the_earlier_order_first_and_create_anyway_second(client, sandbox_server):
+def test_a_likely_duplicate_offers_leave_it_first_then_the_earlier_order_and_create_anyway_last(client,
+                                                                                              sandbox_server):
     assert client.post("/", data=order()).status_code == 303
     response = client.post("/", data=order())
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     actions = re.search(r'<p class="result-actions">(.*?)</p>', page, re.S)[1]
     primary = re.search(r'<a [^>]*role="button"[^>]*>([^<]*)</a>', actions)
-    assert primary and primary[1] == "Open the earlier order"
-    assert actions.index("Open the earlier order") < actions.index("Create anyway")
+    assert primary and primary[1] == "Leave it" and 'href="/"' in primary[0]  # a new, empty order
+    assert actions.index("Leave it") < actions.index("Open the earlier order") < actions.index("Create anyway")
     assert re.search(r'<button [^>]*class="secondary outline"[^>]*>Create anyway</button>', actions)
+
+
+def test_after_signing_in_again_the_duplicate_question_links_the_earlier_invoice(client, sandbox_server):
+    """The earlier attempt is in another session's history, but its invoice is the team's: its payment
+    link is what the customer needs, rather than a second invoice."""
+    location = client.post("/", data=order()).headers["Location"]
+    client.get(f"{location}/invoice", headers=HX)  # its invoice found and kept for the team
+    [made] = sandbox_server.book.all()
+    client.post("/logout")
+    sign_in(client)
+    page = client.post("/", data=order()).get_data(as_text=True)
+    banner = re.search(r'<div class="outcome outcome-unknown".*?</div>', page, re.S)[0]
+    link = re.search(rf'<a href="([^"]*/bill/{made["bill_id"]}/[^"]*)"[^>]*>invoice {made["bill_id"]}</a>', banner)
+    assert link, banner
+    assert "Open the earlier order" not in banner  # not in this session's history
+    assert re.search(r'<a [^>]*role="button"[^>]*>Leave it</a>', banner)
 
 
 def _without_catalogue_prices(stand_in):

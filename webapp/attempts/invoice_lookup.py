@@ -55,9 +55,14 @@ class Look:
 
 
 def kept_invoice(entry: dict) -> Invoice | None:
-    """The invoice found earlier and kept with the attempt, if any."""
+    """The invoice found earlier and kept with the attempt, if any (a record damaged in the store is
+    none: the page looks again rather than fail)."""
     data = entry.get("invoice")
-    return Invoice.from_dict(data) if data else None
+    try:
+        return Invoice.from_dict(data) if data else None
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        log.warning("attempt %s keeps an invoice the desk cannot read", entry.get("id"))
+        return None
 
 
 def status_due(entry: dict) -> bool:
@@ -88,6 +93,18 @@ def look_up(entry: dict, bills: dict | None = None) -> Look:
     if finding.candidates:
         return Look("choose", entry, candidates=finding.candidates)
     return Look("not_listed", entry)
+
+
+def invoice_by_number(number: str) -> Invoice | None:
+    """An invoice the team's record names (found for an attempt, or named by a 601), read afresh for its
+    payment link; None when it cannot be read now (the caller says less, never guesses)."""
+    config = current_app.config
+    try:
+        return refresh_status(services().justclick, number, site_url=_site_url(),
+                              tz=config["ACCOUNT_TIMEZONE"], link_hosts=config["PAYMENT_LINK_HOSTS"])
+    except JustClickError as exc:
+        log.warning("invoice %s could not be read: %s", number, type(exc).__name__)
+        return None
 
 
 def choose(entry: dict, number: str, operator: dict) -> Look:

@@ -12,30 +12,45 @@ import phonenumbers
 
 def customer_name(entry: dict) -> str:
     """First and last name as sent ("Павел Орлов"); "" when neither was."""
-    sent = entry.get("sent") or {}
-    return " ".join(part for part in (sent.get("customer_first_name"), sent.get("customer_last_name")) if part)
+    sent = _sent(entry)
+    return " ".join(part for part in (_text(sent, "customer_first_name"), _text(sent, "customer_last_name")) if part)
 
 
 def product_titles(entry: dict, catalog) -> list[str]:
     goods = catalog.goods_by_name
-    names = [name for name in (entry.get("sent") or {}).get("product_names", "").split(",") if name]
-    return [goods.get(name, {}).get("good_title") or name for name in names]
+    return [goods.get(name, {}).get("good_title") or name for name in _names(_sent(entry))]
+
+
+# A stored attempt is read as data that may be of any shape (an old release's, a damaged store's): a
+# list shows what it can and never fails on it.
+def _sent(entry: dict) -> dict:
+    sent = entry.get("sent")
+    return sent if isinstance(sent, dict) else {}
+
+
+def _text(values: dict, name: str) -> str:
+    value = values.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _names(sent: dict) -> list[str]:
+    return [name for name in _text(sent, "product_names").split(",") if name]
 
 
 def amount(entry: dict) -> tuple[Decimal | None, bool]:
     """What the order comes to, and whether JustClick said so: the invoice's amount to pay once known,
     else the prices as sent (typed ones, then the catalogue's the attempt recorded; before any coupon).
     None when a price is not known."""
-    invoice = entry.get("invoice") or {}
-    if invoice.get("sum_to_pay") is not None:
-        return Decimal(invoice["sum_to_pay"]), True
-    sent = entry.get("sent") or {}
-    names = [name for name in sent.get("product_names", "").split(",") if name]
-    typed = [price for price in sent.get("product_prices", "").split(",") if price]
-    catalogue = entry.get("catalogue_prices") or {}
+    invoice = entry.get("invoice")
     try:
+        if isinstance(invoice, dict) and invoice.get("sum_to_pay") is not None:
+            return Decimal(invoice["sum_to_pay"]), True
+        sent = _sent(entry)
+        names = _names(sent)
+        typed = [price for price in _text(sent, "product_prices").split(",") if price]
+        catalogue = entry.get("catalogue_prices") or {}
         prices = [Decimal(p) for p in typed] + [Decimal(catalogue[name]) for name in names[len(typed):]]
-    except (KeyError, InvalidOperation):
+    except (KeyError, TypeError, InvalidOperation):
         return None, False
     return (sum(prices) if names else None), False
 
@@ -52,15 +67,15 @@ def matching(entries: list[dict], query: str, catalog, region: str | None) -> li
     digits = re.sub(r"\D", "", query)[-10:]
     found = []
     for entry in entries:
-        sent = entry.get("sent") or {}
-        phones = [sent.get(name) or "" for name in ("customer_phone", "customer_shipping_phone")]
+        sent = _sent(entry)
+        phones = [_text(sent, name) for name in ("customer_phone", "customer_shipping_phone")]
         if phone and phone in phones or len(digits) >= 3 and any(digits in re.sub(r"\D", "", p) for p in phones):
             found.append(entry)
             continue
-        invoice = str(entry.get("bill_id") or (entry.get("invoice") or {}).get("number") or "")
-        text = " ".join([customer_name(entry), sent.get("customer_middle_name") or "",
-                         sent.get("customer_email") or "", invoice, sent.get("product_names") or "",
-                         *product_titles(entry, catalog)]).casefold()
+        invoice = entry.get("invoice") if isinstance(entry.get("invoice"), dict) else {}
+        number = str(entry.get("bill_id") or invoice.get("number") or "")
+        text = " ".join([customer_name(entry), _text(sent, "customer_middle_name"), _text(sent, "customer_email"),
+                         number, _text(sent, "product_names"), *product_titles(entry, catalog)]).casefold()
         if all(word in text for word in words):
             found.append(entry)
     return found

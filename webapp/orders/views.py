@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from webapp.attempts import budget as order_budget
-from webapp.attempts import history
+from webapp.attempts import history, invoice_lookup
 from webapp.attempts.outcomes import MADE, Outcome
 from webapp.attempts.sending import NotRecorded, send_order
 from webapp.attempts.tokens import valid as valid_token
@@ -174,7 +174,10 @@ def submit():
             "answering). Everything you typed is below: try again in a minute."))
     if result.kind == "confirm":
         earlier = result.entry
-        return _order_page(form, catalog, 409, earlier=earlier, order=params,
+        # Its invoice's payment link, when the team knows the number: what the customer needs, rather
+        # than a second invoice (one read, and only when the desk is about to ask).
+        invoice = invoice_lookup.invoice_by_number(earlier["bill_id"]) if earlier.get("bill_id") else None
+        return _order_page(form, catalog, 409, earlier=earlier, order=params, earlier_invoice=invoice,
                            earlier_is_mine=history.find(earlier["id"]) is not None)
     if result.kind == "twin":  # this form was sent already: show what came of it, send nothing
         return _already_sent(result.entry, form, catalog)
