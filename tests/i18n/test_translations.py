@@ -361,6 +361,15 @@ def test_an_earlier_unclear_attempt_is_described_in_russian(ru):
                    expect=["Сначала проверьте JustClick", "(JustClick не ответил за 1 с.)"])
 
 
+@pytest.mark.gives_up_soon
+def test_an_unclear_attempt_found_in_justclick_is_still_described_in_russian(ru, sandbox_server):
+    """Settled as created, the attempt keeps the desk's words for what happened first (a timeout)."""
+    assert ru.post("/", data=order(customer_email="slow@sandbox.test")).status_code == 502
+    entry_id = re.search(r'href="/attempts/([0-9a-f]{12})"', ru.get("/history").get_data(as_text=True))[1]
+    assert "Счёт" in ru.post(f"/attempts/{entry_id}/invoice").get_data(as_text=True)  # found: created
+    assert_russian(ru.get(f"/attempts/{entry_id}"), status=200, expect=["(JustClick не ответил за 1 с.)"])
+
+
 def _envelope(result=None, code=0, text="OK"):
     return {"error_code": code, "error_text": text, "result": [] if result is None else result,
             "hash": reply_hash(code, text)}

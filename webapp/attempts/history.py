@@ -132,7 +132,9 @@ def clear() -> None:
 def desk_text(entry: dict) -> str:
     """An attempt's text: the desk's words translated, JustClick's own error_text as it came."""
     text = entry.get("text") or ""
-    if entry.get("outcome") not in DESK_WORDED:
+    # An outcome settled later (found in JustClick) keeps the words of what happened first.
+    first = (entry.get("resolved") or {}).get("was", entry.get("outcome"))
+    if first not in DESK_WORDED:
         return text
     said = entry.get("said") or {}
     if said.get("msgid"):
