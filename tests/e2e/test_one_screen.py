@@ -40,6 +40,17 @@ def test_the_empty_form_fits_one_wide_screen_and_the_bar_stays_on_a_phone(live_d
     expect(section(page, "details").locator("summary")).to_have_text(
         re.compile(r"Order details\s*— nothing set"))
     assert in_viewport(page, "#submit-order")
+    # The side column, however long its list grows, ends above the send card in its corner.
+    lowest, card = page.evaluate("""() => { const side = document.querySelector('.desk-side');
+        return [side.getBoundingClientRect().top + parseFloat(getComputedStyle(side).maxHeight),
+                document.getElementById('send-bar').getBoundingClientRect().top]; }""")
+    assert lowest <= card, f"the side column may reach {lowest} px, under the send card at {card} px"
+    page.get_by_role("button", name="Русский").click()  # Russian words are longer: it still fits
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= WIDE["height"], f"the empty form in Russian is {height} px tall"
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
     page.set_viewport_size(PHONE)
     page.reload()
