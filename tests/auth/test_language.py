@@ -69,6 +69,24 @@ def test_default_locale_speaks_when_the_browser_asks_for_nothing_the_desk_has(ma
     assert page_language(desk.test_client().get("/login", headers=headers)) == language
 
 
+def test_the_sign_in_page_has_the_switch_and_a_choice_made_there_is_kept_at_sign_in(desk):
+    client = browser(desk, ENGLISH_BROWSER)
+    page = client.get("/login?next=/history").get_data(as_text=True)
+    # Links, not a form: nobody is signed in to keep a choice for, so the choice travels in the address.
+    switch = re.search(r'<nav[^>]*aria-label="Language"[^>]*>.*?</nav>', page, re.S)[0]
+    assert re.search(r'<a href="/login\?lang=ru&amp;next=/history" lang="ru"[^>]*>Русский</a>', switch)
+    russian = client.get("/login?lang=ru&next=/history")
+    assert page_language(russian) == "ru"
+    page = russian.get_data(as_text=True)
+    assert 'action="/login?lang=ru"' in page and 'name="next" type="hidden" value="/history"' in page
+    refused = client.post("/login?lang=ru", data={"username": "alice", "password": "wrong"})
+    assert page_language(refused) == "ru"
+    sign_in(client, path="/login?lang=ru")
+    assert page_language(client.get("/")) == "ru"  # the choice made before signing in is the operator's
+    client.post("/logout")
+    assert page_language(sign_in(browser(desk, ENGLISH_BROWSER)).get("/")) == "ru"  # and kept
+
+
 # --- signed in: switch, then TEAM_USERS, then the browser, then DEFAULT_LOCALE ---------------------
 
 

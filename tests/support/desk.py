@@ -140,8 +140,8 @@ class DeskClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
-def sign_in(client, username=OPERATOR["username"], password=OPERATOR["password"]):
-    response = client.post("/login", data={"username": username, "password": password})
+def sign_in(client, username=OPERATOR["username"], password=OPERATOR["password"], path="/login"):
+    response = client.post(path, data={"username": username, "password": password})
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
 

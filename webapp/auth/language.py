@@ -2,7 +2,9 @@
 
 In order: what the operator chose with the switch (kept in the preferences store, so it outlives the
 session and reaches every instance), the "locale" of their TEAM_USERS entry, the browser's
-Accept-Language, then DEFAULT_LOCALE. The sign-in page has no operator yet: it follows the browser.
+Accept-Language, then DEFAULT_LOCALE. The sign-in page has no operator yet: it follows the language
+chosen on it (`?lang=`, carried in its links and its form), else the browser; a choice made there
+becomes the operator's when they sign in.
 """
 
 from __future__ import annotations
@@ -37,11 +39,29 @@ def choose_language() -> str:
         entry = team_users(current_app).get(operator["username"]) or {}
         if entry.get("locale") in LANGUAGES:
             return entry["locale"]
+    elif address_language():
+        return address_language()
     g.language_from_browser = True  # the response must say so (Vary), see _vary
     # In the browser's order of preference, "ru-RU" counting as "ru": werkzeug's best_match would
     # prefer an exact "en;q=0.1" to a preferred "ru-RU".
     wanted = [tag.lower() for tag, _quality in request.accept_languages]
     return negotiate_locale(wanted, LANGUAGES, sep="-") or current_app.config["DEFAULT_LOCALE"]
+
+
+def address_language() -> str | None:
+    """The language chosen on the sign-in page, before anyone is signed in."""
+    chosen = request.args.get("lang")
+    return chosen if chosen in LANGUAGES else None
+
+
+def keep_choice(username: str, chosen: str) -> None:
+    """Keep `chosen` as the operator's language, as the header's switch does."""
+    try:
+        _preferences().set(username, locale=chosen)
+    except Exception:  # the store is away: the page comes back in the language it had
+        log.warning("preferences: the store is not answering; a language choice was not kept")
+        flash(_("Your language could not be kept just now (the desk's store is not answering). "
+                "Try again in a moment."), "error")
 
 
 def _chosen(username: str) -> str | None:
@@ -64,12 +84,7 @@ def switch():
     chosen = request.form.get("locale", "")
     if chosen not in LANGUAGES:
         abort(400)
-    try:
-        _preferences().set(current_operator()["username"], locale=chosen)
-    except Exception:  # the store is away: say so, and the page comes back in the language it had
-        log.warning("preferences: the store is not answering; a language choice was not kept")
-        flash(_("Your language could not be kept just now (the desk's store is not answering). "
-                "Try again in a moment."), "error")
+    keep_choice(current_operator()["username"], chosen)
     return redirect(safe_next(request.form.get("next")), 303)
 
 
