@@ -32,6 +32,33 @@ def test_a_touch_screen_gets_no_ctrl_enter_hint(live_desk, phone):
     expect(phone.get_by_text("Ctrl+Enter")).to_be_hidden()
 
 
+#: The words of the elements `selector` finds that a line break cuts in two ("Starte|r").
+SPLIT_WORDS = """(selector) => { const split = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      for (const word of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index); range.setEnd(node, word.index + word[0].length);
+        if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) split.push(word[0]);
+      }
+    }
+  }
+  return split; }"""
+
+
+@pytest.mark.parametrize("width", [360, 375])
+def test_long_titles_keep_their_words_whole_beside_a_large_price(live_desk, phone, width):
+    phone.set_viewport_size({"width": width, "height": 740})
+    live_desk.open(phone)
+    phone.get_by_label(re.compile(r"^Product\b(?!s)")).first.select_option(RUSSIAN["good_name"])
+    phone.get_by_label("Price override").first.fill("12 345 678,50")
+    phone.get_by_label("Price override").first.press("Tab")
+    expect(phone.locator("#summary-total")).to_contain_text("12,345,678.50")
+    assert phone.evaluate(SPLIT_WORDS, "#summary td.title") == []
+    assert fits(phone)
+
+
 def test_long_russian_titles_wrap_in_the_picker_and_the_summary(live_desk, phone):
     live_desk.open(phone)
     phone.locator("#product-search").press_sequentially(RUSSIAN["good_title"].split()[0])
