@@ -34,11 +34,12 @@ def make_sandbox(tmp_path):
     """Start stand-ins with chosen settings (latency, slow_seconds); each over real HTTP."""
     stack = []
 
-    def start(clock_skew: float = 0.0, **settings):
+    def start(clock_skew: float = 0.0, wrap=None, **settings):
+        """`wrap(app)`: what is served instead of the stand-in's app (one method answering otherwise)."""
         book = OrderBook(str(tmp_path / f"orders-{len(stack)}.sqlite3"), clock_skew=clock_skew)
         settings.setdefault("slow_seconds", 5.0)  # well after GIVES_UP_SOON, even on a busy machine
         app = create_sandbox_app(API_KEY, login=LOGIN, book=book, **settings)
-        context = serve(app)
+        context = serve(wrap(app) if wrap else app)
         root = context.__enter__()
         stack.append(context)
         return SimpleNamespace(url=root + "api/", root=root, book=book, api_key=API_KEY, login=LOGIN, app=app)

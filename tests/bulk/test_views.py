@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import Workbook
 
-from tests.support.desk import API_KEY, GIVES_UP_SOON, desk_config, sign_in
+from tests.support.desk import GIVES_UP_SOON, NO_BILLS, answering, desk_config, sign_in
 from webapp import create_app
 from webapp.bulk.table import MAX_ROWS
 from webapp.web.services import services_of
@@ -203,29 +203,13 @@ def test_a_sent_table_ends_with_each_rows_invoice_payment_link_and_message(desk,
         assert f"/bill/{bill}/" in line[columns.index("message")]
 
 
-def _bills_answered(stand_in, envelope: dict):
-    """The stand-in, except that GetBills answers `envelope` (hash and all, as JustClick signs it)."""
-    import hashlib
-    import json
-
-    def app(environ, start_response):
-        if environ["PATH_INFO"].endswith("/GetBills"):
-            signed = f"{envelope['error_code']}::{envelope['error_text']}::{API_KEY}"
-            body = {**envelope, "hash": hashlib.md5(signed.encode()).hexdigest()}
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [json.dumps(body).encode()]
-        return stand_in(environ, start_response)
-    return app
-
-
 def test_a_rows_invoice_not_listed_is_looked_for_a_few_times_then_left_to_its_page(make_sandbox, tmp_path,
                                                                                    monkeypatch):
     from tests.support.desk import Counted, serve
     from webapp.bulk import invoices as bulk_invoices
 
     monkeypatch.setattr(bulk_invoices, "RETRY_SECONDS", 0)  # each look due at once: no waiting in a test
-    counted = Counted(_bills_answered(make_sandbox().app, {"error_code": 400, "error_text": "No bills",
-                                                           "result": []}))
+    counted = Counted(answering(make_sandbox().app, "GetBills", NO_BILLS))
     with serve(counted) as root:
         desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
         final = run_and_look(desk, bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"])))
@@ -237,7 +221,7 @@ def test_a_rows_invoice_not_listed_is_looked_for_a_few_times_then_left_to_its_pa
 def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tmp_path):
     from tests.support.desk import serve
 
-    limited = _bills_answered(make_sandbox().app, {"error_code": 8, "error_text": "Limit", "result": []})
+    limited = answering(make_sandbox().app, "GetBills", {"error_code": 8, "error_text": "Limit", "result": []})
     with serve(limited) as root:
         desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
         table_id = bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"]))

@@ -85,14 +85,14 @@ def make_desk(make_sandbox, tmp_path, request):
 
     contexts = []
 
-    def start(sandbox: bool = False, slow_seconds: float = 5.0, **overrides):
+    def start(sandbox: bool = False, slow_seconds: float = 5.0, wrap=None, **overrides):
         instance = tmp_path / f"desk-{len(contexts)}"
         if sandbox:  # as `make run` starts it: no team, so the sandbox's demo operator signs in
             stand_in, user = None, DEMO_USER
             config = desk_config(SANDBOX_API_URL, instance, SANDBOX=True, JUSTCLICK_API_KEY=SANDBOX_API_KEY,
                                  JUSTCLICK_USERNAME="sandbox", TEAM_USERS={})
         else:
-            stand_in, user = make_sandbox(slow_seconds=slow_seconds), OPERATOR
+            stand_in, user = make_sandbox(slow_seconds=slow_seconds, wrap=wrap), OPERATOR
             config = desk_config(stand_in.url, instance)
         config.update({"WTF_CSRF_ENABLED": True, **timeouts_of(request), **overrides})
         app = create_app(config)

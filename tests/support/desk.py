@@ -172,6 +172,26 @@ def carries_secret(text: str, secrets) -> bool:
     return any(secret in variant for variant in decoded_spellings(text) for secret in secrets)
 
 
+def answering(stand_in, method: str, envelope: dict):
+    """The stand-in's WSGI app, except that `method` answers `envelope` (hash and all, as JustClick signs
+    it): e.g. a GetBills that lists nothing, or that meets the request limit."""
+    import hashlib
+    import json
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO", "").endswith(f"/{method}"):
+            signed = f"{envelope['error_code']}::{envelope['error_text']}::{API_KEY}"
+            body = {**envelope, "hash": hashlib.md5(signed.encode()).hexdigest()}
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
+        return stand_in(environ, start_response)
+    return app
+
+
+#: GetBills as JustClick answers for an email without invoices: nothing listed (yet).
+NO_BILLS = {"error_code": 400, "error_text": "No bills", "result": []}
+
+
 class Counted:
     """A stand-in's WSGI app that notes every API method it is asked."""
 
