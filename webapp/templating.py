@@ -18,8 +18,8 @@ from webapp.auth.signin_token import form_token
 from webapp.bulk.run import outcome_label
 from webapp.bulk.table import full_name_parts
 from webapp.i18n import formats
-from webapp.justclick.client import ACCOUNT_CODES, ORDER_CODES
 from webapp.i18n.saying import NAMES, page_language, page_translations, plural_forms, say
+from webapp.justclick.client import ACCOUNT_CODES, ORDER_CODES
 from webapp.orders.form import STATUS_DOUBTS, api_labels, error_list
 from webapp.orders.order import summarize
 

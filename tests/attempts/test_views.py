@@ -137,11 +137,12 @@ def test_the_history_finds_an_order_by_name_email_phone_invoice_or_product(clien
     client.post("/", data={"customer_email": "anna@example.com", "customer_first_name": "Анна",
                            "customer_phone": "+7 999 000-11-22", "products-0-good_name": "mentor-session"})
     if query == "invoice":
-        query = str(max(order["bill_id"] for order in shop.book.all() if "pavel" in order["params"]["customer_email"]))
+        query = str(max(order["bill_id"] for order in shop.book.all()
+                        if "pavel" in order["params"]["customer_email"]))
     listed = client.get("/history", query_string={"q": query}, headers=HX).get_data(as_text=True)
     assert "pavel@example.com" in listed and "anna@example.com" not in listed
-    nothing = client.get("/history", query_string={"q": "nobody-like-this"}, headers=HX).get_data(as_text=True)
-    assert "No attempt matches" in nothing
+    nothing = client.get("/history", query_string={"q": "nobody-like-this"}, headers=HX)
+    assert "No attempt matches" in nothing.get_data(as_text=True)
 
 
 def test_the_history_asks_justclick_nothing_for_product_titles(shop, tmp_path):
@@ -153,9 +154,10 @@ def test_the_history_asks_justclick_nothing_for_product_titles(shop, tmp_path):
     assert shop.counted.methods == before
 
 
-@pytest.mark.parametrize("stored", [{"sent": "not a dict"}, {"sent": {"customer_first_name": 5, "product_names": None,
-                                                                       "product_prices": 7}},
-                                    {"invoice": "x", "catalogue_prices": [1]}, {"invoice": {"sum_to_pay": "abc"}}])
+@pytest.mark.parametrize("stored", [
+    {"sent": "not a dict"}, {"sent": {"customer_first_name": 5, "product_names": None, "product_prices": 7}},
+    {"invoice": "x", "catalogue_prices": [1]}, {"invoice": {"sum_to_pay": "abc"}},
+])
 def test_the_lists_and_the_search_survive_any_stored_attempt(client, stored):
     cookie = f"session={client.get_cookie('session').value}"
     with client.application.test_request_context(headers={"Cookie": cookie}):  # this client's history

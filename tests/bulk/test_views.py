@@ -187,7 +187,7 @@ def test_a_sent_table_ends_with_each_rows_invoice_payment_link_and_message(desk,
     page = page_of(desk, table_id)
     links = re.search(r'<textarea id="bulk-links"[^>]*>(.*?)</textarea>', page, re.S)[1]
     messages = re.search(r'<textarea id="bulk-messages"[^>]*>(.*?)</textarea>', page, re.S)[1]
-    for key, bill in made.items():
+    for bill in made.values():
         assert f"Invoice {bill}" in page
         assert f"/bill/{bill}/" in links
         assert f"invoice {bill} for" in messages
@@ -221,7 +221,8 @@ def test_a_rows_invoice_not_listed_is_looked_for_a_few_times_then_left_to_its_pa
 def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tmp_path):
     from tests.support.desk import serve
 
-    limited = answering(make_sandbox().app, "GetBills", {"error_code": 8, "error_text": "Limit", "result": []})
+    limit = {"error_code": 8, "error_text": "Limit", "result": []}
+    limited = answering(make_sandbox().app, "GetBills", limit)
     with serve(limited) as root:
         desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
         table_id = bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"]))
@@ -232,7 +233,8 @@ def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tm
 
 
 def test_a_full_name_column_fills_the_three_names_and_shows_how_it_was_read(desk, shop):
-    table_id = bring(desk, tsv(["Email", "ФИО", "Товар"], ["a@example.com", "Иванов Иван Сергеевич", "digital"],
+    table_id = bring(desk, tsv(["Email", "ФИО", "Товар"],
+                               ["a@example.com", "Иванов Иван Сергеевич", "digital"],
                                ["b@example.com", "Петрова Мария", "digital"]))
     preview = page_of(desk, table_id)
     assert "Last name: Петрова · First name: Мария" in preview  # two words: read in Russian order, shown

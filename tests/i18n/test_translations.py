@@ -378,7 +378,8 @@ def _envelope(result=None, code=0, text="OK"):
 @pytest.mark.parametrize(("outcome", "bills", "expect"), [
     ("created", _envelope(code=400, text="Order not found"), ["В JustClick этого счёта пока нет."]),
     ("unknown", _envelope(code=400, text="Order not found"), ["В JustClick этого заказа пока нет"]),
-    ("created", _envelope(code=4, text="Wrong hash"), ["Не удалось найти счёт:", "JustClick не принял подпись",
+    ("created", _envelope(code=4, text="Wrong hash"), ["Не удалось найти счёт:",
+                                                       "JustClick не принял подпись",
                                                         "(JustClick ответил ошибкой 4: Wrong hash)"]),
     ("unknown", _envelope({"10401": "garbage"}), ["Программа не может прочитать",
                                                    "Заказ мог быть создан, а мог и нет: проверьте"]),

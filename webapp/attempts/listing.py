@@ -13,7 +13,8 @@ import phonenumbers
 def customer_name(entry: dict) -> str:
     """First and last name as sent ("Павел Орлов"); "" when neither was."""
     sent = _sent(entry)
-    return " ".join(part for part in (_text(sent, "customer_first_name"), _text(sent, "customer_last_name")) if part)
+    parts = (_text(sent, "customer_first_name"), _text(sent, "customer_last_name"))
+    return " ".join(part for part in parts if part)
 
 
 def product_titles(entry: dict, catalog) -> list[str]:
@@ -69,13 +70,15 @@ def matching(entries: list[dict], query: str, catalog, region: str | None) -> li
     for entry in entries:
         sent = _sent(entry)
         phones = [_text(sent, name) for name in ("customer_phone", "customer_shipping_phone")]
-        if phone and phone in phones or len(digits) >= 3 and any(digits in re.sub(r"\D", "", p) for p in phones):
+        by_digits = len(digits) >= 3 and any(digits in re.sub(r"\D", "", p) for p in phones)
+        if phone and phone in phones or by_digits:
             found.append(entry)
             continue
         invoice = entry.get("invoice") if isinstance(entry.get("invoice"), dict) else {}
         number = str(entry.get("bill_id") or invoice.get("number") or "")
-        text = " ".join([customer_name(entry), _text(sent, "customer_middle_name"), _text(sent, "customer_email"),
-                         number, _text(sent, "product_names"), *product_titles(entry, catalog)]).casefold()
+        text = " ".join([customer_name(entry), _text(sent, "customer_middle_name"),
+                         _text(sent, "customer_email"), number, _text(sent, "product_names"),
+                         *product_titles(entry, catalog)]).casefold()
         if all(word in text for word in words):
             found.append(entry)
     return found

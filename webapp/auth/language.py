@@ -12,28 +12,23 @@ from __future__ import annotations
 import logging
 
 from babel import negotiate_locale
-from flask import Blueprint, abort, current_app, flash, g, has_request_context, redirect, request
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app, g, has_request_context, redirect, request
 
+from webapp.auth.preferences import address_language, chosen_language, keep_language
 from webapp.auth.team import current_operator, safe_next, team_users
 from webapp.config import LANGUAGES
-from webapp.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("language", __name__)
 
 #: Each language named in itself, as the switch shows it.
-def _preferences():
-    return services().preferences
-
-
 def choose_language() -> str:
     """Flask-Babel's locale selector."""
     if not has_request_context():
         return current_app.config["DEFAULT_LOCALE"]
     operator = current_operator()
     if operator:
-        chosen = _chosen(operator["username"])
+        chosen = chosen_language(operator["username"])
         if chosen:
             return chosen
         entry = team_users(current_app).get(operator["username"]) or {}
@@ -48,31 +43,6 @@ def choose_language() -> str:
     return negotiate_locale(wanted, LANGUAGES, sep="-") or current_app.config["DEFAULT_LOCALE"]
 
 
-def address_language() -> str | None:
-    """The language chosen on the sign-in page, before anyone is signed in."""
-    chosen = request.args.get("lang")
-    return chosen if chosen in LANGUAGES else None
-
-
-def keep_choice(username: str, chosen: str) -> None:
-    """Keep `chosen` as the operator's language, as the header's switch does."""
-    try:
-        _preferences().set(username, locale=chosen)
-    except Exception:  # the store is away: the page comes back in the language it had
-        log.warning("preferences: the store is not answering; a language choice was not kept")
-        flash(_("Your language could not be kept just now (the desk's store is not answering). "
-                "Try again in a moment."), "error")
-
-
-def _chosen(username: str) -> str | None:
-    try:
-        chosen = _preferences().get(username).get("locale")
-    except Exception:  # the store is away: the page still shows, in the next language in line
-        log.warning("preferences: the store is not answering")
-        return None
-    return chosen if chosen in LANGUAGES else None
-
-
 def account_timezone() -> str:
     """Flask-Babel's time zone selector: times are shown in the account's zone, else in UTC."""
     return current_app.config["ACCOUNT_TIMEZONE"] or "UTC"
@@ -84,7 +54,7 @@ def switch():
     chosen = request.form.get("locale", "")
     if chosen not in LANGUAGES:
         abort(400)
-    keep_choice(current_operator()["username"], chosen)
+    keep_language(current_operator()["username"], chosen)
     return redirect(safe_next(request.form.get("next")), 303)
 
 

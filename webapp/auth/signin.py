@@ -27,7 +27,8 @@ from limits import parse as parse_limit
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.validators import InputRequired, Length
 
-from webapp.auth import language, signin_token
+from webapp.auth import signin_token
+from webapp.auth.preferences import address_language, keep_language
 from webapp.auth.team import DEMO_USER, safe_next, team_users
 from webapp.orders.form import PRODUCT_KEY, OrderForm, _strip, short
 from webapp.orders.widgets import HiddenField, PasswordField, StringField
@@ -173,8 +174,8 @@ def login():
                 session["pending_order"] = pending
             # A new session id at sign-in: a session id planted before it is worth nothing after.
             current_app.session_interface.regenerate(session)
-            if language.address_language():  # chosen on the sign-in page: the operator's choice now
-                language.keep_choice(form.username.data, language.address_language())
+            if address_language():  # chosen on the sign-in page: the operator's choice now
+                keep_language(form.username.data, address_language())
             log.info("sign-in ok user=%r", form.username.data)
             return redirect(safe_next(form.next.data), 303)
         log.info("sign-in failed user=%r", form.username.data)

@@ -56,7 +56,8 @@ def look_next(table: dict, attempts: dict[str, dict]) -> Looks:
     now = datetime.now(UTC)
     due = {index: attempt for index, attempt in waiting.items() if _due_at(attempt) <= now}
     if not due:
-        return Looks(wait=max(PAUSE_SECONDS, min((_due_at(a) - now).total_seconds() for a in waiting.values())))
+        soonest = min(_due_at(attempt) for attempt in waiting.values())
+        return Looks(wait=max(PAUSE_SECONDS, (soonest - now).total_seconds()))
     email = next(iter(due.values()))["sent"]["customer_email"]
     rows = {index: attempt for index, attempt in due.items() if attempt["sent"]["customer_email"] == email}
     try:

@@ -238,9 +238,10 @@ def full_name_parts(text: str) -> dict[str, str]:
     """A full name in Russian order: last, first, then the rest as the middle name ("Рашид оглы").
     One word is taken for the first name; two are read as last and first (the page shows how)."""
     words = text.split()
-    if len(words) == 1:
-        return {"customer_first_name": words[0]}
-    return {field: part for field, part in zip(NAME_ORDER, (*words[:2], " ".join(words[2:]))) if part}
+    if len(words) < 2:
+        return {"customer_first_name": words[0]} if words else {}
+    parts = (*words[:2], " ".join(words[2:]))
+    return {field: part for field, part in zip(NAME_ORDER, parts, strict=True) if part}
 
 
 #: The first cell of a row that sums the others up, as spreadsheets end a list.

@@ -237,8 +237,8 @@ def send(table_id):
         context = _context(table)
         return render_template("bulk/run.html", **context, go=table["state"] == "running") + \
             render_template("bulk/preview.html", **context, oob=True) + \
-            render_template("bulk/invoices.html", table=table, **_invoices_context(table, context["attempts"]),
-                            oob=True)
+            render_template("bulk/invoices.html", oob=True, table=table,
+                            **_invoices_context(table, context["attempts"]))
     return _back(table, "bulk-run")
 
 
@@ -272,13 +272,15 @@ def invoices(table_id):
     if not htmx:
         return _back(table, "bulk-invoices")
     attempts = bulk_run.attempts(table)
-    html = render_template("bulk/invoices.html", table=table, **_invoices_context(table, attempts, looks.wait))
+    html = render_template("bulk/invoices.html", table=table,
+                           **_invoices_context(table, attempts, looks.wait))
     if looks.rows:
         catalog = _catalog()
         for index in looks.rows:
-            html += render_template("bulk/row.html", oob=True, i=index, row=table["rows"][index],
-                                    c=check_row(index, table["rows"][index]["cells"], table["mapping"], catalog),
-                                    edit=None, table=table, attempts=attempts)
+            row = table["rows"][index]
+            checked = check_row(index, row["cells"], table["mapping"], catalog)
+            html += render_template("bulk/row.html", oob=True, i=index, row=row, c=checked, edit=None,
+                                    table=table, attempts=attempts)
     return make_response(html)
 
 

@@ -13,8 +13,8 @@ from webapp.i18n.countries import country_name
 from webapp.i18n.words import Words
 
 # Said to a sales operator: what to type now, and who can make the desk read numbers without +.
-PLUS_NEEDED = Words("Type it with + and the country code, e.g. +7 912 345-67-89. To type numbers without +, ask "
-                    "your administrator to set the desk's phone region.")
+PLUS_NEEDED = Words("Type it with + and the country code, e.g. +7 912 345-67-89. To type numbers without +, "
+                    "ask your administrator to set the desk's phone region.")
 NO_EXTENSIONS = Words("JustClick has no place for an extension: send the number without it and put the "
                       "extension in the note.")
 
