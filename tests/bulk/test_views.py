@@ -271,6 +271,29 @@ def test_errors_only_shows_the_rows_to_fix_with_inputs_wide_enough_to_read(desk)
     assert int(re.search(r'size="(\d+)"', phone)[1]) >= len(long_phone)
 
 
+def test_a_product_named_loosely_is_proposed_and_accepted_once_for_every_cell_with_that_value(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Товар"], ["a@example.com", "Вебинарные воронки"],
+                               ["b@example.com", "вебинарные  воронки"], ["c@example.com", "ьутещк"],
+                               ["d@example.com", "digital"]))
+    preview = page_of(desk, table_id)
+    assert "1 row will be sent" in preview  # a close match is proposed, never taken silently
+    assert preview.count("Use “Интенсив «Вебинарные воронки»”") == 2
+    assert "Use “Личная консультация с наставником, 60 минут” for every “ьутещк”" in preview  # "mentor"
+    forged = desk.post(f"/bulk/{table_id}/products",
+                       data={"value": "Вебинарные воронки", "good_name": "nope"})
+    assert forged.status_code == 400
+    accepted = desk.post(f"/bulk/{table_id}/products",
+                         data={"value": "Вебинарные воронки", "good_name": "webinar-funnels"})
+    assert accepted.status_code == 303
+    preview = page_of(desk, table_id)
+    assert "3 rows will be sent" in preview  # both spellings of the value, not the other value
+    assert "Use “Интенсив «Вебинарные воронки»”" not in preview and "for every “ьутещк”" in preview
+    run(desk, table_id)
+    sent = {o["params"]["customer_email"]: o["params"]["product_names"] for o in shop.book.all()}
+    assert sent == {"a@example.com": "webinar-funnels", "b@example.com": "webinar-funnels",
+                    "d@example.com": "digital"}
+
+
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
     assert desk.post("/", data={"customer_email": "sent@example.com",
                                 "products-0-good_name": "digital"}).status_code == 303

@@ -242,6 +242,12 @@ def test_refreshing_the_lists_with_htmx_renders_the_whole_form(client):
     assert 'id="order-form"' in page and "<html" not in page
 
 
+@pytest.mark.parametrize("typed", ["dt,byfh", "Вебинарные варонки"])
+def test_the_picker_finds_a_product_typed_in_the_other_layout_or_with_a_typo(client, typed):
+    page = client.get("/products/search", query_string={"q": typed}, headers=HX).get_data(as_text=True)
+    assert 'value="add:webinar-funnels"' in page and "No products match" not in page
+
+
 def test_product_search_matches_russian_titles_case_insensitively(client):
     word = RUSSIAN["good_title"].split()[-1].strip("«»").lower()[:4]
     page = client.get("/products/search", query_string={"q": word}, headers=HX).get_data(as_text=True)

@@ -16,6 +16,7 @@ from webapp.attempts.order_index import identity
 from webapp.attempts.sending import earlier_attempt
 from webapp.bulk.columns import FULL_NAME, NAME_ORDER
 from webapp.bulk.table import row_formdata
+from webapp.justclick.product_search import proposal
 from webapp.orders.form import STATUS_DOUBTS, OrderForm, error_list
 from webapp.orders.order import summarize
 
@@ -28,6 +29,7 @@ class CheckedRow:
     params: dict | None = None  # createorder parameters, when the row is valid
     extra: dict = field(default_factory=dict)  # what the history keeps beside them
     products: list[dict] = field(default_factory=list)  # resolved lines: title, name, price
+    proposals: dict[str, dict] = field(default_factory=dict)  # a product value -> the one good it may mean
     total: Decimal | None = None
     earlier: dict | None = None  # a recent attempt of the same order (the guard would ask)
     same_as: int | None = None  # an earlier row of this table with the same order
@@ -47,11 +49,18 @@ def order_form(formdata, catalog) -> OrderForm:
                      default_region=config["DEFAULT_PHONE_REGION"], timezone=config["ACCOUNT_TIMEZONE"])
 
 
-def check_row(index: int, cells: list[str], mapping: list[str], catalog) -> CheckedRow:
+def check_row(index: int, cells: list[str], mapping: list[str], catalog,
+              accepted: dict[str, str] | None = None) -> CheckedRow:
+    """`accepted`: product values the operator accepted a proposal for (table["accepted"])."""
     by_field = {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells)}
     column_of = {name: i for i, name in enumerate(mapping) if name}
-    form = order_form(row_formdata(by_field, catalog).formdata, catalog)
+    data = row_formdata(by_field, catalog, accepted)
+    form = order_form(data.formdata, catalog)
     checked = CheckedRow(index)
+    for name in data.products:  # a product the shop has under no such name: what it may have meant
+        close = None if name in catalog.goods_by_name else proposal(catalog.goods, name)
+        if close:
+            checked.proposals[name] = {"good_name": close["good_name"], "good_title": close["good_title"]}
     valid = form.validate()
     for bound, message in error_list(form):
         name = bound.name
@@ -87,7 +96,7 @@ def check_table(table: dict, catalog) -> list[CheckedRow]:
     first_of: dict[str, int] = {}
     checked = []
     for i, row in enumerate(table["rows"]):
-        result = _remembered_check(i, row, mapping, catalog)
+        result = _remembered_check(i, row, mapping, catalog, table.get("accepted"))
         if result.params is not None:
             key = identity(result.params, secret)
             if row.get("excluded") or row.get("entry"):
@@ -106,17 +115,19 @@ def check_table(table: dict, catalog) -> list[CheckedRow]:
 
 
 #: What a row keeps of its check (the duplicate checks are made afresh each time).
-KEPT_FIELDS = ("errors", "row_errors", "params", "extra", "products", "total")
+KEPT_FIELDS = ("errors", "row_errors", "params", "extra", "products", "proposals", "total")
 
 
-def _remembered_check(index: int, row: dict, mapping: list[str], catalog) -> CheckedRow:
-    """check_row, kept in the row while its cells, the mapping, the lists and the language stay the
-    same: the form takes milliseconds per row, so a fix re-checks one row, not 500."""
-    key = repr((row["cells"], mapping, catalog.fetched_at, str(get_locale())))
+def _remembered_check(index: int, row: dict, mapping: list[str], catalog,
+                      accepted: dict | None) -> CheckedRow:
+    """check_row, kept in the row while its cells, the mapping, the accepted products, the lists and
+    the language stay the same: the form takes milliseconds per row, so a fix re-checks one row."""
+    key = repr((row["cells"], mapping, sorted((accepted or {}).items()), catalog.fetched_at,
+                str(get_locale())))
     kept = row.get("check")
     if kept and kept["key"] == key:
         return CheckedRow(index, **copy.deepcopy(kept["result"]))
-    result = check_row(index, row["cells"], mapping, catalog)
+    result = check_row(index, row["cells"], mapping, catalog, accepted)
     kept = {name: getattr(result, name) for name in KEPT_FIELDS}
     row["check"] = {"key": key, "result": copy.deepcopy(kept)}
     return result

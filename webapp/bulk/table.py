@@ -214,7 +214,7 @@ class RowData:
     products: list[str]  # as resolved: slugs the form checks (an unknown one stays as typed)
 
 
-def row_formdata(cells: dict[str, str], catalog) -> RowData:
+def row_formdata(cells: dict[str, str], catalog, accepted: dict[str, str] | None = None) -> RowData:
     """The form data of one row: cells keyed by order field, turned into what the form's fields take
     (product titles to slugs, coupon codes to ids, country names to codes). What cannot be resolved
     is passed as typed, so that the form says what is wrong with it."""
@@ -226,7 +226,7 @@ def row_formdata(cells: dict[str, str], catalog) -> RowData:
     for field, value in full_name_parts(cells.get(FULL_NAME, "")).items():
         if not cells.get(field):  # a column of its own says it better
             data[field] = value
-    names = split_products(cells.get("product_names", ""), catalog)
+    names = split_products(cells.get("product_names", ""), catalog, accepted)
     prices = split_prices(cells.get("product_prices", ""), len(names))
     for i in range(max(len(names), len(prices), 1)):
         data[f"products-{i}-good_name"] = names[i] if i < len(names) else ""
@@ -291,15 +291,16 @@ def _country(value: str) -> str:
     return COUNTRY_WORDS.get(folded, value)
 
 
-def split_products(text: str, catalog) -> list[str]:
-    """Comma-separated products, each named by slug, title or numeric id. A title may hold commas
-    itself ("Copywriting Club, monthly access"), so the longest run of parts naming a product wins."""
+def split_products(text: str, catalog, accepted: dict[str, str] | None = None) -> list[str]:
+    """Comma-separated products, each named by slug, title or numeric id, or by a value the operator
+    accepted a proposal for (`accepted`: value_key(value) -> slug). A title may hold commas itself
+    ("Copywriting Club, monthly access"), so the longest run of parts naming a product wins."""
     parts = [part.strip() for part in text.split(",")]
-    known = _product_names(catalog)
+    known = {**_product_names(catalog), **(accepted or {})}
     found, i = [], 0
     while i < len(parts):
         for j in range(len(parts), i, -1):
-            name = known.get(", ".join(parts[i:j]).casefold())
+            name = known.get(value_key(", ".join(parts[i:j])))
             if name:
                 found.append(name)
                 i = j
@@ -316,8 +317,13 @@ def _product_names(catalog) -> dict[str, str]:
     for good in catalog.goods or ():
         for key in (good.get("id"), good["good_title"], good["good_name"]):
             if key not in (None, ""):
-                names[str(key).casefold()] = good["good_name"]
+                names[value_key(str(key))] = good["good_name"]
     return names
+
+
+def value_key(value: str) -> str:
+    """A cell's value as compared: case and runs of spaces do not matter."""
+    return " ".join(value.split()).casefold()
 
 
 def split_prices(text: str, products: int) -> list[str]:

@@ -31,6 +31,7 @@ from webapp.bulk.check import check_row, check_table, total_of
 from webapp.bulk.run import outcome_label
 from webapp.bulk.sample import sample_csv
 from webapp.bulk.table import (
+    MAX_CELL,
     MAX_ROWS,
     TableError,
     field_choices,
@@ -38,6 +39,7 @@ from webapp.bulk.table import (
     is_totals_row,
     read_paste,
     read_upload,
+    value_key,
 )
 from webapp.web.extensions import htmx
 from webapp.web.services import services
@@ -202,6 +204,22 @@ def row(table_id, index):
     return _back(table, f"row-{index}")
 
 
+@bp.post("/<table_id>/products")
+def accept_product(table_id):
+    """The operator accepts a proposed product for every product cell holding this value."""
+    table = _table(table_id)
+    good_name = request.form.get("good_name", "")
+    if table["state"] != "draft" or good_name not in _catalog().goods_by_name:
+        abort(400)  # only a product of the shop, and only while the table can still change
+    value = value_key(request.form.get("value", ""))[:MAX_CELL]
+    if value:
+        table.setdefault("accepted", {})[value] = good_name
+        _save(table)
+    if htmx:
+        return _region(table, "bulk/preview.html")
+    return _back(table)
+
+
 def _region(table: dict, template: str, **extra) -> Response:
     response = make_response(render_template(template, **_context(table), **extra))
     response.vary.add("HX-Request")
@@ -210,7 +228,8 @@ def _region(table: dict, template: str, **extra) -> Response:
 
 def _row_fragment(table: dict, index: int, edit: bool) -> Response:
     catalog = _catalog()
-    checked = check_row(index, table["rows"][index]["cells"], table["mapping"], catalog)
+    row = table["rows"][index]
+    checked = check_row(index, row["cells"], table["mapping"], catalog, table.get("accepted"))
     return make_response(render_template("bulk/row.html", table=table, i=index,
                                          row=table["rows"][index], c=checked, edit=index if edit else None,
                                          attempts=bulk_run.attempts(table)))
@@ -278,7 +297,7 @@ def invoices(table_id):
         catalog = _catalog()
         for index in looks.rows:
             row = table["rows"][index]
-            checked = check_row(index, row["cells"], table["mapping"], catalog)
+            checked = check_row(index, row["cells"], table["mapping"], catalog, table.get("accepted"))
             html += render_template("bulk/row.html", oob=True, i=index, row=row, c=checked, edit=None,
                                     table=table, attempts=attempts)
     return make_response(html)

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 from webapp.i18n.words import Words
+from webapp.justclick import product_search
 from webapp.justclick.client import JustClickClient, JustClickError
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,11 @@ class Catalog:
                      if str(m["id"]) == str(manager_id)), None)
 
     def search_goods(self, query: str, limit: int = 20) -> list[dict]:
-        """Goods whose title, slug or numeric id contains every word of the query, case-insensitively."""
-        words = query.casefold().split()
-        found = [g for g in self.goods or ()
-                 if all(w in f"{g['good_title']} {g['good_name']} {g.get('id', '')}".casefold()
-                        for w in words)]
-        return found[:limit]
+        """The goods the query names (product_search: words, the other layout, small typos); every
+        product for an empty query."""
+        if not query.strip():
+            return list(self.goods or ())[:limit]
+        return product_search.search(self.goods, query, limit)
 
 
 class CatalogService:
