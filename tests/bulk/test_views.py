@@ -294,6 +294,24 @@ def test_a_product_named_loosely_is_proposed_and_accepted_once_for_every_cell_wi
                     "d@example.com": "digital"}
 
 
+@pytest.mark.parametrize("choice", ["midnight", "ignore"])
+def test_a_date_only_column_is_one_question_for_the_column(desk, shop, choice):
+    table_id = bring(desk, tsv(["Email", "Товар", "Дата"], ["a@example.com", "digital", "05.12.2026"],
+                               ["b@example.com", "digital", "2026-12-04"]))
+    preview = page_of(desk, table_id)
+    assert "The column “Дата” holds dates without a time" in preview and "2 rows have errors" in preview
+    answered = desk.post(f"/bulk/{table_id}/dates", data={"column": "2", "choice": choice})
+    assert answered.status_code == 303
+    preview = page_of(desk, table_id)
+    assert "holds dates without a time" not in preview and "2 rows will be sent" in preview
+    run(desk, table_id)
+    sent = {o["params"]["customer_email"]: o["params"].get("order_created_at") for o in shop.book.all()}
+    if choice == "midnight":  # the account's zone (Moscow) at 00:00, as JustClick takes it
+        assert sent == {"a@example.com": "2026-12-05 00:00:00", "b@example.com": "2026-12-04 00:00:00"}
+    else:
+        assert sent == {"a@example.com": None, "b@example.com": None}
+
+
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
     assert desk.post("/", data={"customer_email": "sent@example.com",
                                 "products-0-good_name": "digital"}).status_code == 303

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from webapp.attempts.order_index import identity
 from webapp.attempts.sending import earlier_attempt
 from webapp.bulk.columns import FULL_NAME, NAME_ORDER
-from webapp.bulk.table import row_formdata
+from webapp.bulk.table import cells_as_checked, row_formdata
 from webapp.justclick.product_search import proposal
 from webapp.orders.form import STATUS_DOUBTS, OrderForm, error_list
 from webapp.orders.order import summarize
@@ -96,7 +96,7 @@ def check_table(table: dict, catalog) -> list[CheckedRow]:
     first_of: dict[str, int] = {}
     checked = []
     for i, row in enumerate(table["rows"]):
-        result = _remembered_check(i, row, mapping, catalog, table.get("accepted"))
+        result = _remembered_check(table, i, catalog)
         if result.params is not None:
             key = identity(result.params, secret)
             if row.get("excluded") or row.get("entry"):
@@ -118,16 +118,24 @@ def check_table(table: dict, catalog) -> list[CheckedRow]:
 KEPT_FIELDS = ("errors", "row_errors", "params", "extra", "products", "proposals", "total")
 
 
-def _remembered_check(index: int, row: dict, mapping: list[str], catalog,
-                      accepted: dict | None) -> CheckedRow:
-    """check_row, kept in the row while its cells, the mapping, the accepted products, the lists and
-    the language stay the same: the form takes milliseconds per row, so a fix re-checks one row."""
-    key = repr((row["cells"], mapping, sorted((accepted or {}).items()), catalog.fetched_at,
-                str(get_locale())))
+def check_table_row(table: dict, index: int, catalog) -> CheckedRow:
+    """One row of the table checked with what the operator answered for the whole table: the products
+    they accepted, the date columns they said to read at 00:00."""
+    cells = cells_as_checked(table, table["rows"][index])
+    return check_row(index, cells, table["mapping"], catalog, table.get("accepted"))
+
+
+def _remembered_check(table: dict, index: int, catalog) -> CheckedRow:
+    """check_table_row, kept in the row while its cells, the mapping, the answers for the table, the
+    lists and the language stay the same: the form takes milliseconds per row, so a fix re-checks one
+    row."""
+    row = table["rows"][index]
+    key = repr((row["cells"], table["mapping"], sorted((table.get("accepted") or {}).items()),
+                sorted((table.get("dates") or {}).items()), catalog.fetched_at, str(get_locale())))
     kept = row.get("check")
     if kept and kept["key"] == key:
         return CheckedRow(index, **copy.deepcopy(kept["result"]))
-    result = check_row(index, row["cells"], mapping, catalog, accepted)
+    result = check_table_row(table, index, catalog)
     kept = {name: getattr(result, name) for name in KEPT_FIELDS}
     row["check"] = {"key": key, "result": copy.deepcopy(kept)}
     return result

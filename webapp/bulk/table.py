@@ -321,6 +321,32 @@ def _product_names(catalog) -> dict[str, str]:
     return names
 
 
+#: A date without a time, as a spreadsheet writes one: 05.12.2026, 2026-12-05, 5/12/2026.
+DATE_ONLY = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+DATE_FIELDS = ("order_created_at", "order_paid_at")
+
+
+def date_only_columns(table: dict) -> list[int]:
+    """Date columns whose every value is a date without a time, not yet answered for (table["dates"]):
+    one question for the column instead of the same error in every row."""
+    answered = table.get("dates") or {}
+    found = []
+    for column, field in enumerate(table["mapping"]):
+        if field in DATE_FIELDS and str(column) not in answered:
+            values = [row["cells"][column].strip() for row in table["rows"] if row["cells"][column].strip()]
+            if values and all(DATE_ONLY.fullmatch(value) for value in values):
+                found.append(column)
+    return found
+
+
+def cells_as_checked(table: dict, row: dict) -> list[str]:
+    """A row's cells as the desk reads them: in a date column the operator said to take at 00:00, a
+    date without a time gets that time (in the account's zone, as every typed time)."""
+    midnight = {column for column, choice in (table.get("dates") or {}).items() if choice == "midnight"}
+    return [f"{cell.strip()} 00:00" if str(j) in midnight and DATE_ONLY.fullmatch(cell.strip()) else cell
+            for j, cell in enumerate(row["cells"])]
+
+
 def value_key(value: str) -> str:
     """A cell's value as compared: case and runs of spaces do not matter."""
     return " ".join(value.split()).casefold()

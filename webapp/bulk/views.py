@@ -27,13 +27,14 @@ from webapp.attempts.outcomes import LOOKABLE, PENDING, RETRYABLE
 from webapp.auth.team import current_operator, operator_name
 from webapp.bulk import invoices as bulk_invoices
 from webapp.bulk import run as bulk_run
-from webapp.bulk.check import check_row, check_table, total_of
+from webapp.bulk.check import check_table, check_table_row, total_of
 from webapp.bulk.run import outcome_label
 from webapp.bulk.sample import sample_csv
 from webapp.bulk.table import (
     MAX_CELL,
     MAX_ROWS,
     TableError,
+    date_only_columns,
     field_choices,
     guess_mapping,
     is_totals_row,
@@ -127,6 +128,7 @@ def _context(table: dict, edit: int | None = None) -> dict:
     return {"checked": checked, "catalog": catalog, "choices": choices, "choices_by_name": dict(choices),
             "sending": count, "total": total, "edit": edit,
             "bad": [c for c in checked if not c.valid and not table["rows"][c.index].get("excluded")],
+            "date_only": date_only_columns(table) if table["state"] == "draft" else [],
             # "errors only": the rows to fix, kept through the fixes (each form carries it)
             "only_errors": table["state"] == "draft" and request.values.get("errors") == "1",
             **_run_context(table, bulk_run.attempts(table))}
@@ -171,6 +173,9 @@ def mapping(table_id):
         name = name if name in allowed and name not in seen else ""
         seen.add(name)
         mapping.append(name)
+    # An answer about a column's dates holds while the column fills the same field.
+    table["dates"] = {column: choice for column, choice in (table.get("dates") or {}).items()
+                      if mapping[int(column)] == table["mapping"][int(column)]}
     table["mapping"] = mapping
     _save(table)
     if htmx:
@@ -204,6 +209,24 @@ def row(table_id, index):
     return _back(table, f"row-{index}")
 
 
+@bp.post("/<table_id>/dates")
+def answer_dates(table_id):
+    """A column of dates without a time: read each at 00:00, or ignore the column."""
+    table = _table(table_id)
+    column = request.form.get("column", type=int)
+    choice = request.form.get("choice")
+    if table["state"] != "draft" or column not in date_only_columns(table) \
+            or choice not in ("midnight", "ignore"):
+        abort(400)
+    table.setdefault("dates", {})[str(column)] = choice
+    if choice == "ignore":
+        table["mapping"][column] = ""
+    _save(table)
+    if htmx:
+        return _region(table, "bulk/preview.html")
+    return _back(table)
+
+
 @bp.post("/<table_id>/products")
 def accept_product(table_id):
     """The operator accepts a proposed product for every product cell holding this value."""
@@ -228,8 +251,7 @@ def _region(table: dict, template: str, **extra) -> Response:
 
 def _row_fragment(table: dict, index: int, edit: bool) -> Response:
     catalog = _catalog()
-    row = table["rows"][index]
-    checked = check_row(index, row["cells"], table["mapping"], catalog, table.get("accepted"))
+    checked = check_table_row(table, index, catalog)
     return make_response(render_template("bulk/row.html", table=table, i=index,
                                          row=table["rows"][index], c=checked, edit=index if edit else None,
                                          attempts=bulk_run.attempts(table)))
@@ -296,10 +318,9 @@ def invoices(table_id):
     if looks.rows:
         catalog = _catalog()
         for index in looks.rows:
-            row = table["rows"][index]
-            checked = check_row(index, row["cells"], table["mapping"], catalog, table.get("accepted"))
-            html += render_template("bulk/row.html", oob=True, i=index, row=row, c=checked, edit=None,
-                                    table=table, attempts=attempts)
+            html += render_template("bulk/row.html", oob=True, i=index, row=table["rows"][index],
+                                    c=check_table_row(table, index, catalog), edit=None, table=table,
+                                    attempts=attempts)
     return make_response(html)
 
 
