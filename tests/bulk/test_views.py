@@ -312,6 +312,24 @@ def test_a_date_only_column_is_one_question_for_the_column(desk, shop, choice):
         assert sent == {"a@example.com": None, "b@example.com": None}
 
 
+def test_a_fix_to_one_cell_is_offered_for_every_cell_with_the_same_value(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Товар", "Страна"], ["a@example.com", "digital", "Росия"],
+                               ["b@example.com", "digital", "Росия"], ["c@example.com", "digital", "Росия"],
+                               ["d@example.com", "digital", "Germany"]))
+    fixed = {"action": "save", "cell-0": "a@example.com", "cell-1": "digital", "cell-2": "Россия"}
+    desk.post(f"/bulk/{table_id}/rows/0", data=fixed)
+    preview = page_of(desk, table_id)
+    assert "Put “Россия” in the 2 other cells of “Страна” holding “Росия”" in preview
+    assert "2 rows have errors" in preview
+    replaced = desk.post(f"/bulk/{table_id}/replace", data={"column": "2", "old": "Росия", "new": "Россия"})
+    assert replaced.status_code == 303
+    preview = page_of(desk, table_id)
+    assert "4 rows will be sent" in preview and "holding “Росия”" not in preview
+    run(desk, table_id)
+    assert sorted(o["params"].get("customer_shipping_country_code") for o in shop.book.all()) == [
+        "DE", "RU", "RU", "RU"]
+
+
 def test_a_row_repeating_another_row_is_refused_and_one_already_sent_is_held(desk, shop):
     assert desk.post("/", data={"customer_email": "sent@example.com",
                                 "products-0-good_name": "digital"}).status_code == 303

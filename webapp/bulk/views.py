@@ -129,6 +129,7 @@ def _context(table: dict, edit: int | None = None) -> dict:
             "sending": count, "total": total, "edit": edit,
             "bad": [c for c in checked if not c.valid and not table["rows"][c.index].get("excluded")],
             "date_only": date_only_columns(table) if table["state"] == "draft" else [],
+            "offer": _live_offer(table),
             # "errors only": the rows to fix, kept through the fixes (each form carries it)
             "only_errors": table["state"] == "draft" and request.values.get("errors") == "1",
             **_run_context(table, bulk_run.attempts(table))}
@@ -202,11 +203,56 @@ def row(table_id, index):
     elif action == "include":
         row["excluded"] = False
     else:
-        row["cells"] = [request.form.get(f"cell-{i}", cell).strip() for i, cell in enumerate(row["cells"])]
+        before = row["cells"]
+        row["cells"] = [request.form.get(f"cell-{i}", cell).strip()[:MAX_CELL]
+                        for i, cell in enumerate(before)]
+        table["offer"] = _same_fix_offer(table, index, before)
     _save(table)
     if htmx:  # the other rows may have changed too (a repeat fixed, a row now a repeat): all of it
         return _region(table, "bulk/preview.html")
     return _back(table, f"row-{index}")
+
+
+def _same_fix_offer(table: dict, index: int, before: list[str]) -> dict | None:
+    """A value fixed in one cell that other cells of its column still hold: offered for them all."""
+    for column, (old, new) in enumerate(zip(before, table["rows"][index]["cells"], strict=True)):
+        if old and old != new:
+            count = len(_holding(table, column, old))
+            if count:
+                return {"column": column, "old": old, "new": new, "count": count}
+    return None
+
+
+def _live_offer(table: dict) -> dict | None:
+    """The offer as the table stands now (other fixes, exclusions or a run may have changed it)."""
+    offer = table.get("offer")
+    if not offer or table["state"] != "draft":
+        return None
+    count = len(_holding(table, offer["column"], offer["old"]))
+    return {**offer, "count": count} if count else None
+
+
+def _holding(table: dict, column: int, value: str) -> list[dict]:
+    """The rows still to be sent whose cell in `column` is `value`."""
+    return [row for row in table["rows"]
+            if not row.get("entry") and not row.get("excluded") and row["cells"][column] == value]
+
+
+@bp.post("/<table_id>/replace")
+def replace(table_id):
+    """The operator's fix of one cell, put in every other cell of the column holding the same value."""
+    table = _table(table_id)
+    column = request.form.get("column", type=int)
+    old, new = request.form.get("old", ""), request.form.get("new", "").strip()[:MAX_CELL]
+    if table["state"] != "draft" or column is None or not 0 <= column < len(table["headers"]) or not old:
+        abort(400)
+    for row in _holding(table, column, old):
+        row["cells"][column] = new
+    table.pop("offer", None)
+    _save(table)
+    if htmx:
+        return _region(table, "bulk/preview.html")
+    return _back(table)
 
 
 @bp.post("/<table_id>/dates")
