@@ -516,9 +516,9 @@ def test_errors_and_history_fit_a_phone_and_a_wide_screen(live_desk, page, conso
     look("history", "the history page")
     page.set_viewport_size({"width": 375, "height": 812})  # the rows drawn as cards, the markup still a table
     expect(table.get_by_role("row")).to_have_count(3)
-    expect(table.get_by_role("columnheader")).to_have_count(8)
+    expect(table.get_by_role("columnheader")).to_have_count(9)
     created = table.get_by_role("row").nth(1).get_by_role("cell")
-    expect(created.nth(4)).to_have_text("a.rather.long.customer.address@example-company.com")
+    expect(created.nth(4)).to_contain_text("a.rather.long.customer.address@example-company.com")
     expect(created.nth(2)).to_contain_text("Payment link")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New order").click()
