@@ -141,6 +141,8 @@ def test_the_history_finds_an_order_by_name_email_phone_invoice_or_product(clien
                         if "pavel" in order["params"]["customer_email"]))
     listed = client.get("/history", query_string={"q": query}, headers=HX).get_data(as_text=True)
     assert "pavel@example.com" in listed and "anna@example.com" not in listed
+    mixed = client.get("/history", query_string={"q": "анна 912"}, headers=HX).get_data(as_text=True)
+    assert "pavel@example.com" not in mixed  # words and digits: every word must match, not the phone
     nothing = client.get("/history", query_string={"q": "nobody-like-this"}, headers=HX)
     assert "No attempt matches" in nothing.get_data(as_text=True)
 

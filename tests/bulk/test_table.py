@@ -142,6 +142,8 @@ def test_products_by_slug_title_or_id_even_when_a_title_holds_a_comma():
 
 @pytest.mark.parametrize("text, products, prices", [
     ("1 500,50", 1, ["1 500,50"]),  # one product: the whole cell, decimal comma and all
+    ("1 500,00 ₽", 2, ["1 500,00 ₽"]),  # a decimal comma is never a second price of 0
+    ("1500,00", 2, ["1500,00"]),
     ("1500; ;990", 3, ["1500", "", "990"]),
     ("1500,990", 2, ["1500", "990"]),
     ("", 2, []),

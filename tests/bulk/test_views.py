@@ -218,11 +218,12 @@ def test_a_rows_invoice_not_listed_is_looked_for_a_few_times_then_left_to_its_pa
     assert not LOOK.search(final)
 
 
-def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tmp_path):
+@pytest.mark.parametrize("method", ["GetBills", "getOrderDetails"])
+def test_justclicks_request_limit_pauses_the_looks_for_a_minute(make_sandbox, tmp_path, method):
     from tests.support.desk import serve
 
     limit = {"error_code": 8, "error_text": "Limit", "result": []}
-    limited = answering(make_sandbox().app, "GetBills", limit)
+    limited = answering(make_sandbox().app, method, limit)
     with serve(limited) as root:
         desk = sign_in(create_app(desk_config(root + "api/", tmp_path)).test_client())
         table_id = bring(desk, tsv(["Email", "Товар"], ["anna@example.com", "digital"]))

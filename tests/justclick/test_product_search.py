@@ -33,6 +33,12 @@ def test_words_come_before_typos():
     assert names(search(SEED_GOODS, "email marketing")) == ["email-marketing-101"]
 
 
+def test_a_pick_made_without_seeing_the_list_takes_no_typo_guess():
+    assert names(search(SEED_GOODS, "Email Marketing 102", typos=False)) == []
+    assert names(search(SEED_GOODS, "Email Marketing 102")) == ["email-marketing-101"]  # listed, to see
+    assert names(search(SEED_GOODS, "dt,byfh", typos=False)) == ["webinar-funnels"]  # the layout is no guess
+
+
 def test_a_proposal_is_one_product_or_none():
     assert proposal(SEED_GOODS, "Вебинарные воронки")["good_name"] == "webinar-funnels"
     assert proposal(SEED_GOODS, "print") is None  # two products hold the word: no single proposal

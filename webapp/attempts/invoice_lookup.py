@@ -20,7 +20,7 @@ from flask import current_app, request
 from webapp.attempts import history
 from webapp.attempts.order_index import identity
 from webapp.attempts.outcomes import LOOKABLE, MADE, UNRESOLVED, Outcome
-from webapp.justclick.client import JustClickError
+from webapp.justclick.client import JustClickError, Rejected
 from webapp.justclick.invoices import (
     MAX_DETAIL_CALLS,
     Candidate,
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: the invoice yet: about half a minute. Then the operator may look again.
 TRIES = 6
 RETRY_SECONDS = 5
+#: JustClick's "request limit for this address is exhausted".
+TOO_MANY = 8
 #: The history page refreshes a kept payment status at most this often.
 STATUS_MAX_AGE = timedelta(minutes=1)
 
@@ -50,6 +52,7 @@ class Look:
     state: str  # "found", "choose" (candidates for the operator), "not_listed" (yet), "failed"
     entry: dict
     reason: str = ""  # why the desk could not look, in an operator's words ("failed")
+    limited: bool = False  # "failed" because JustClick's request limit was met (code 8): wait, then look
     settled: bool = False  # this look changed the attempt's outcome
     candidates: tuple[Candidate, ...] = ()
 
@@ -87,7 +90,7 @@ def look_up(entry: dict, bills: dict | None = None) -> Look:
         finding = _find(entry, bills)
     except JustClickError as exc:
         log.warning("invoice lookup failed: %s", type(exc).__name__)
-        return Look("failed", entry, reason=failure_reason(exc))
+        return Look("failed", entry, reason=failure_reason(exc), limited=_limited(exc))
     if finding.invoice is not None:
         return _attach(entry, finding.invoice, by="lookup")
     if finding.candidates:
@@ -181,6 +184,10 @@ def _attach(entry: dict, invoice: Invoice, *, by: str, operator: dict | None = N
     except Exception:  # shown all the same, and identified again next time
         log.exception("what a look found for attempt %s could not be kept", entry["id"])
     return Look("found", kept, settled=settled)
+
+
+def _limited(exc: JustClickError) -> bool:
+    return isinstance(exc, Rejected) and exc.code == TOO_MANY
 
 
 def _site_url() -> str:

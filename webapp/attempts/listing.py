@@ -62,10 +62,12 @@ def matching(entries: list[dict], query: str, catalog, region: str | None) -> li
     words = query.casefold().split()
     if not words:
         return entries
-    phone = _phone(query, region)
-    # Without a region to read it in, a long number is compared by its last ten digits: "8 (912) …"
-    # and "+7 912 …" are one number whichever trunk or country prefix was typed.
-    digits = re.sub(r"\D", "", query)[-10:]
+    # A query that is all digits and phone punctuation may be a phone (or an invoice number); one with
+    # words in it is matched by its words. Without a region to read it in, a long number is compared
+    # by its last ten digits: "8 (912) …" and "+7 912 …" are one number whatever prefix was typed.
+    phone_like = bool(re.fullmatch(r"[\d\s()+\-.]+", query))
+    phone = _phone(query, region) if phone_like else None
+    digits = re.sub(r"\D", "", query)[-10:] if phone_like else ""
     found = []
     for entry in entries:
         sent = _sent(entry)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from webapp.attempts import history, invoice_lookup
-from webapp.attempts.invoice_lookup import RETRY_SECONDS, TRIES
+from webapp.attempts.invoice_lookup import RETRY_SECONDS, TOO_MANY, TRIES
 from webapp.attempts.outcomes import LOOKABLE
 from webapp.justclick.client import JustClickError, Rejected
 from webapp.web.services import services
@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 
 #: Between two looks: JustClick's request limit is per address, and the whole team shares it.
 PAUSE_SECONDS = 1
-#: After JustClick's code 8 (too many requests), the looks wait this long.
+#: After JustClick's code 8 (too many requests), from any of its calls, the looks wait this long.
 LIMITED_SECONDS = 60
-TOO_MANY = 8
 
 
 @dataclass
@@ -43,7 +42,7 @@ def awaiting(table: dict, attempts: dict[str, dict]) -> dict[int, dict]:
     for index, row in enumerate(table["rows"]):
         attempt = attempts.get((row.get("entry") or {}).get("id"))
         if (attempt and attempt["outcome"] in LOOKABLE and not attempt.get("invoice")
-                and attempt.get("looks", 0) < TRIES):
+                and attempt.get("looks", 0) < TRIES and _email(attempt)):
             found[index] = attempt
     return found
 
@@ -58,22 +57,26 @@ def look_next(table: dict, attempts: dict[str, dict]) -> Looks:
     if not due:
         soonest = min(_due_at(attempt) for attempt in waiting.values())
         return Looks(wait=max(PAUSE_SECONDS, (soonest - now).total_seconds()))
-    email = next(iter(due.values()))["sent"]["customer_email"]
-    rows = {index: attempt for index, attempt in due.items() if attempt["sent"]["customer_email"] == email}
+    email = _email(next(iter(due.values())))
+    rows = {index: attempt for index, attempt in due.items() if _email(attempt) == email}
     try:
         # A known number is read by itself (getOrderDetails); only the others need the list.
         bills = services().justclick.get_bills(email) if any(not a.get("bill_id") for a in rows.values()) \
             else None
     except JustClickError as exc:
         log.warning("bulk invoice look failed: %s", type(exc).__name__)
+        if isinstance(exc, Rejected) and exc.code == TOO_MANY:  # not a try: JustClick asked to wait
+            return Looks(list(rows), LIMITED_SECONDS)
         for attempt in rows.values():
             _tried(attempt, now)
-        limited = isinstance(exc, Rejected) and exc.code == TOO_MANY
-        return Looks(list(rows), LIMITED_SECONDS if limited else PAUSE_SECONDS)
+        return Looks(list(rows), PAUSE_SECONDS)
     for attempt in rows.values():
         look = invoice_lookup.look_up(attempt, bills=bills)
-        if look.state != "found":  # several candidates: the operator chooses on the attempt's page
-            _tried(look.entry, now, last=look.state == "choose")
+        if look.limited:
+            return Looks(list(rows), LIMITED_SECONDS)
+        # Counted unless its invoice is kept (one found but not kept is a try too); several
+        # candidates are the operator's to choose, on the attempt's page.
+        _tried(attempt, now, last=look.state == "choose")
     return Looks(list(rows), PAUSE_SECONDS)
 
 
@@ -84,10 +87,20 @@ def _due_at(attempt: dict) -> datetime:
     return datetime.fromisoformat(looked) + timedelta(seconds=RETRY_SECONDS)
 
 
+def _email(attempt: dict) -> str:
+    sent = attempt.get("sent")
+    email = sent.get("customer_email") if isinstance(sent, dict) else None
+    return email if isinstance(email, str) else ""
+
+
 def _tried(attempt: dict, now: datetime, last: bool = False) -> None:
-    tried = {**attempt, "looks": TRIES if last else attempt.get("looks", 0) + 1,
-             "looked_at": now.isoformat(timespec="seconds")}
+    """Count a look on the attempt as it is stored now, so that nothing the operator did meanwhile
+    (chose its invoice, settled it) is written over; an attempt settled meanwhile is left alone."""
     try:
-        history.update(tried)
-    except Exception:  # counted again next time
+        stored = history.find(attempt["id"])
+        if stored is None or stored.get("invoice") or stored["outcome"] != attempt["outcome"]:
+            return
+        history.update({**stored, "looks": TRIES if last else stored.get("looks", 0) + 1,
+                        "looked_at": now.isoformat(timespec="seconds")})
+    except Exception:  # the store is away: this row is looked at again, a second later at the soonest
         log.warning("bulk: the look at attempt %s could not be noted", attempt["id"])

@@ -321,8 +321,8 @@ def _product_names(catalog) -> dict[str, str]:
     return names
 
 
-#: A date without a time, as a spreadsheet writes one: 05.12.2026, 2026-12-05, 5/12/2026.
-DATE_ONLY = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+#: A date without a time, in the forms the order form reads with a time after it: 05.12.2026, 2026-12-05.
+DATE_ONLY = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{1,2}-\d{1,2}")
 DATE_FIELDS = ("order_created_at", "order_paid_at")
 
 
@@ -360,8 +360,10 @@ def split_prices(text: str, products: int) -> list[str]:
         return []
     if PRICE_SEPARATOR.search(text):
         return [p.strip() for p in PRICE_SEPARATOR.split(text)]
-    if products > 1:
-        return [p.strip() for p in text.split(",")]
+    parts = [p.strip() for p in text.split(",")]
+    # "1500,990" is two prices; "1 500,00 ₽" is one with a decimal comma, never 1500 and 0.
+    if products > 1 and all(re.fullmatch(r"[1-9]\d*|0|", part) for part in parts):
+        return parts
     return [text]
 
 

@@ -90,12 +90,12 @@ class Catalog:
         return next((m["manager_name"] for m in self.managers or ()
                      if str(m["id"]) == str(manager_id)), None)
 
-    def search_goods(self, query: str, limit: int = 20) -> list[dict]:
-        """The goods the query names (product_search: words, the other layout, small typos); every
-        product for an empty query."""
+    def search_goods(self, query: str, limit: int = 20, typos: bool = True) -> list[dict]:
+        """The goods the query names (product_search: words, the other layout, small typos unless
+        `typos` is False); every product for an empty query."""
         if not query.strip():
             return list(self.goods or ())[:limit]
-        return product_search.search(self.goods, query, limit)
+        return product_search.search(self.goods, query, limit, typos=typos)
 
 
 class CatalogService:

@@ -23,8 +23,9 @@ CLOSE_ENOUGH = 80
 SHORTEST_CLOSE = 4
 
 
-def search(goods: list[dict] | None, text: str, limit: int = 20) -> list[dict]:
-    """The goods `text` names, by the first rule that finds any (see the module's doc)."""
+def search(goods: list[dict] | None, text: str, limit: int = 20, typos: bool = True) -> list[dict]:
+    """The goods `text` names, by the first rule that finds any (see the module's doc). `typos=False`:
+    words and the other layout only, for a pick made without seeing the list."""
     text = " ".join(text.split())
     if not text or not goods:
         return []
@@ -32,7 +33,7 @@ def search(goods: list[dict] | None, text: str, limit: int = 20) -> list[dict]:
         found = _containing(goods, variant)
         if found:
             return found[:limit]
-    return _close(goods, text)[:limit]
+    return _close(goods, text)[:limit] if typos else []
 
 
 def proposal(goods: list[dict] | None, text: str) -> dict | None:

@@ -207,7 +207,8 @@ def _line_action(action: str) -> Response:
     unmatched = None
     if action.startswith("pick:"):  # the picker's text: its first match, as the picker lists them
         query = action.removeprefix("pick:").strip()
-        found = catalog.search_goods(query, limit=1) if query else []
+        # Enter may come before the list is seen: a typo's guess is listed, never picked blind.
+        found = catalog.search_goods(query, limit=1, typos=False) if query else []
         action, unmatched = (f"add:{found[0]['good_name']}", None) if found else ("unmatched", query)
     form = _order_form(catalog, formdata=with_line_action(request.form, action))
     focus = _focus_after(action, form, catalog)
