@@ -283,6 +283,8 @@ def test_a_product_named_loosely_is_proposed_and_accepted_once_for_every_cell_wi
     forged = desk.post(f"/bulk/{table_id}/products",
                        data={"value": "Вебинарные воронки", "good_name": "nope"})
     assert forged.status_code == 400
+    empty = desk.post(f"/bulk/{table_id}/products", data={"value": " ", "good_name": "webinar-funnels"})
+    assert empty.status_code == 303 and "1 row will be sent" in page_of(desk, table_id)  # nothing accepted
     accepted = desk.post(f"/bulk/{table_id}/products",
                          data={"value": "Вебинарные воронки", "good_name": "webinar-funnels"})
     assert accepted.status_code == 303

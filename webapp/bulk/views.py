@@ -178,10 +178,7 @@ def mapping(table_id):
     table["dates"] = {column: choice for column, choice in (table.get("dates") or {}).items()
                       if mapping[int(column)] == table["mapping"][int(column)]}
     table["mapping"] = mapping
-    _save(table)
-    if htmx:
-        return _region(table, "bulk/preview.html")
-    return _back(table)
+    return _saved_preview(table)
 
 
 @bp.route("/<table_id>/rows/<int:index>", methods=["GET", "POST"])
@@ -249,10 +246,7 @@ def replace(table_id):
     for row in _holding(table, column, old):
         row["cells"][column] = new
     table.pop("offer", None)
-    _save(table)
-    if htmx:
-        return _region(table, "bulk/preview.html")
-    return _back(table)
+    return _saved_preview(table)
 
 
 @bp.post("/<table_id>/dates")
@@ -267,10 +261,7 @@ def answer_dates(table_id):
     table.setdefault("dates", {})[str(column)] = choice
     if choice == "ignore":
         table["mapping"][column] = ""
-    _save(table)
-    if htmx:
-        return _region(table, "bulk/preview.html")
-    return _back(table)
+    return _saved_preview(table)
 
 
 @bp.post("/<table_id>/products")
@@ -283,7 +274,13 @@ def accept_product(table_id):
     value = value_key(request.form.get("value", ""))[:MAX_CELL]
     if value:
         table.setdefault("accepted", {})[value] = good_name
-        _save(table)
+    return _saved_preview(table)
+
+
+def _saved_preview(table: dict) -> Response:
+    """After a change to the table before sending: kept, and the preview shown again (the region with
+    htmx, else the page)."""
+    _save(table)
     if htmx:
         return _region(table, "bulk/preview.html")
     return _back(table)
