@@ -708,6 +708,32 @@ def test_after_signing_in_again_the_duplicate_question_links_the_earlier_invoice
     assert re.search(r'<a [^>]*role="button"[^>]*>Leave it</a>', banner)
 
 
+def test_the_duplicate_question_stands_when_the_earlier_invoice_cannot_be_read(make_sandbox, tmp_path):
+    """The payment link is read as the question is asked: JustClick refusing that read (code 8) costs
+    the link only; the question, its number and its choices stay."""
+    from tests.support.desk import answering
+
+    refusing = {"now": False}
+
+    def wrap(stand_in):
+        limit = {"error_code": 8, "error_text": "Limit", "result": []}
+        limited = answering(stand_in, "getOrderDetails", limit)
+        return lambda environ, start: (limited if refusing["now"] else stand_in)(environ, start)
+
+    shop = make_sandbox(wrap=wrap)
+    client = sign_in(create_app(desk_config(shop.url, tmp_path)).test_client())
+    location = client.post("/", data=order()).headers["Location"]
+    client.get(f"{location}/invoice", headers=HX)
+    [made] = shop.book.all()
+    refusing["now"] = True
+    response = client.post("/", data=order())
+    page = response.get_data(as_text=True)
+    banner = re.search(r'<div class="outcome outcome-unknown".*?</div>', page, re.S)[0]
+    assert response.status_code == 409 and f"invoice {made['bill_id']}." in banner
+    assert "/bill/" not in banner and re.search(r'role="button"[^>]*>Leave it</a>', banner)
+    assert len(shop.book.all()) == 1
+
+
 def _without_catalogue_prices(stand_in):
     """The stand-in, except that GetAllGoods (catalogue prices and good types) is unavailable."""
     def app(environ, start_response):
