@@ -258,6 +258,23 @@ def test_a_totals_row_is_set_aside_with_a_note_and_can_be_included_again(desk, s
     assert creates(shop) == 2
 
 
+def test_empty_rows_between_orders_are_skipped_with_a_note_naming_them(desk, shop):
+    table_id = bring(desk, tsv(["Email", "Товар"], ["a@example.com", "digital"], ["", ""],
+                               ["b@example.com", "digital"], ["", ""], ["", ""], ["c@example.com", "digital"],
+                               ["", ""]))
+    preview = page_of(desk, table_id)
+    # The sheet's own lines: header 1, orders 2, 4 and 7; the trailing empty line is no gap between orders.
+    assert "3 empty rows skipped (rows 3, 5, 6)" in preview
+    assert "3 rows will be sent" in preview
+    run(desk, table_id)
+    assert creates(shop) == 3
+
+
+def test_a_table_without_gaps_says_nothing_of_empty_rows(desk):
+    preview = page_of(desk, bring(desk, tsv(["Email", "Товар"], ["a@example.com", "digital"], ["", ""])))
+    assert "empty row" not in preview
+
+
 def test_errors_only_shows_the_rows_to_fix_with_inputs_wide_enough_to_read(desk):
     long_phone = "8 (912) 345-67-89 доб. 123"
     table_id = bring(desk, tsv(["Email", "Товар", "Телефон"], ["a@example.com", "digital", ""],

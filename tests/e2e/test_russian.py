@@ -144,23 +144,35 @@ def overflows(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
 
 
-@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_russian_pages_fit_a_phone_and_a_wide_screen(ru_desk, browser, screenshot, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
-                                  is_mobile=width < 500, has_touch=width < 500)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
+class Looks:
+    """A Russian page at one width, looked at screen after screen: what overflows or is cut off."""
 
-    def look(name: str) -> None:
+    def __init__(self, browser, screenshot, width: int):
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
+                                           is_mobile=width < 500, has_touch=width < 500)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.screenshot, self.width, self.problems = screenshot, width, []
+
+    def __call__(self, name: str) -> None:
+        page = self.page
         page.wait_for_load_state()
         # every folded section open, so that all their labels are looked at
         page.evaluate("document.querySelectorAll('details.fold').forEach((d) => { d.open = true; })")
-        screenshot(page, f"ru-{name}-{width}")
+        self.screenshot(page, f"ru-{name}-{self.width}")
         if overflows(page):
-            problems.append(f"{name}: the page scrolls sideways")
-        problems.extend(f"{name}: {line}" for line in cut_off(page))
+            self.problems.append(f"{name}: the page scrolls sideways")
+        self.problems.extend(f"{name}: {line}" for line in cut_off(page))
 
+    def close(self) -> None:
+        self.context.close()
+        assert not self.problems, "text cut off or overflowing in Russian:\n" + "\n".join(self.problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_russian_pages_fit_a_phone_and_a_wide_screen(ru_desk, browser, screenshot, width):
+    look = Looks(browser, screenshot, width)
+    page = look.page
     open_in_russian(ru_desk, page)
     page.locator("#product-search").press_sequentially(RUSSIAN_TITLE["good_title"].split()[0])
     expect(page.locator("#product-results .picker-option").first).to_be_visible()
@@ -188,8 +200,35 @@ def test_russian_pages_fit_a_phone_and_a_wide_screen(ru_desk, browser, screensho
     expect(page.get_by_role("heading", name="История заказов")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Создан")
     look("history")
-    context.close()
-    assert not problems, "text cut off or overflowing in Russian:\n" + "\n".join(problems)
+    look.close()
+
+
+# A table as a Russian team exports it: the full name in one column, an 8-prefixed phone, a price in
+# roubles, a row with a mistake, a gap and a totals row.
+TABLE = ("ФИО\tE-mail\tТелефон\tТовар\tЦена\n"
+         "Иванова Анна Сергеевна\tanna@example.com\t+7 912 345-67-89\tdigital\t1 500 руб.\n"
+         "\t\t\t\t\n"
+         "Петров Борис\tboris@\t+7 912 000-11-22\tdigital\t\n"
+         "Итого\t\t\t\t1 500\n")
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_a_russian_table_and_its_result_fit_a_phone_and_a_wide_screen(ru_desk, browser, screenshot, width):
+    look = Looks(browser, screenshot, width)
+    page = look.page
+    open_in_russian(ru_desk, page, "bulk")
+    page.get_by_label("Ячейки, скопированные из Excel").fill(TABLE)
+    page.get_by_role("button", name="Проверить таблицу").click()
+    expect(page.locator("#row-1")).to_contain_text("1 ошибка")
+    expect(page.locator("#bulk-skipped")).to_be_visible()
+    look("table-preview")
+
+    page.get_by_role("button", name=re.compile("^Отправить 1 ")).click()
+    expect(page.get_by_role("heading", name="Готово")).to_be_visible()
+    bill = ru_desk.book.all()[0]["bill_id"]
+    expect(page.locator("#row-0 a[href*='/bill/']")).to_have_attribute("href", re.compile(f"/bill/{bill}/"))
+    look("table-result")
+    look.close()
 
 
 @pytest.mark.gives_up_soon

@@ -49,6 +49,7 @@ class TableError(ValueError):
 class Table:
     headers: list[str]
     rows: list[tuple[int, list[str]]]  # (line or row number in the source, cells as text)
+    skipped: tuple[int, ...] = ()  # empty rows between orders, by their number
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -156,14 +157,17 @@ def _xlsx_cell(value) -> str:
 
 
 def _table(numbered_rows) -> Table:
-    """The first non-empty row names the columns; empty rows are skipped; at most MAX_ROWS rows."""
-    headers, rows, size = None, [], 0
+    """The first non-empty row names the columns; empty rows are skipped (those between orders are
+    named, for the operator's note: a gap in a table may be a row lost in copying); at most MAX_ROWS rows."""
+    headers, rows, size, skipped, gap = None, [], 0, [], []
     for number, cells in numbered_rows:
         if number > MAX_SHEET_ROWS:  # empty rows cost time too: a sheet ends where a table could
             raise TableError(_("The table has more than %(max)d rows. Send it in parts of at most "
                                "%(max)d rows.", max=MAX_ROWS))
         cells = [cell.strip() for cell in cells[:MAX_COLUMNS]]
         if not any(cells):
+            if rows:
+                gap.append(number)
             continue
         if max(map(len, cells)) > MAX_CELL:
             raise TableError(_("A cell of row %(row)d is longer than %(max)d characters, more than any "
@@ -178,13 +182,16 @@ def _table(numbered_rows) -> Table:
             raise TableError(_("The table has more than %(max)d rows. Send it in parts of at most "
                                "%(max)d rows.", max=MAX_ROWS))
         rows.append((number, cells + [""] * (len(headers) - len(cells))))
+        skipped += gap
+        gap = []
     if headers is None:
         raise TableError(_("The table is empty. Paste the cells with their header row, or choose a file."))
     if not rows:
         raise TableError(_("The table has a header row but no orders under it."))
     width = max(len(headers), *(len(cells) for _, cells in rows))
     headers += [""] * (width - len(headers))
-    return Table(headers, [(number, cells + [""] * (width - len(cells))) for number, cells in rows])
+    padded = [(number, cells + [""] * (width - len(cells))) for number, cells in rows]
+    return Table(headers, padded, tuple(skipped))
 
 
 def guess_mapping(headers: list[str]) -> list[str]:

@@ -95,7 +95,7 @@ def upload():
         return make_response(page, 422)
     tokens = services().tokens
     table = {"source": source, "headers": found.headers, "mapping": guess_mapping(found.headers),
-             "state": "draft", "message": "",
+             "state": "draft", "message": "", "skipped": list(found.skipped),
              "rows": [{"line": line, "cells": cells, "token": tokens.new(operator_name()), "entry": None}
                       for line, cells in found.rows]}
     for row in table["rows"]:  # set aside, not dropped: the operator sees it and may include it
