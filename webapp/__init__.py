@@ -75,7 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_store_folders(app, stores)
 
     from webapp import templating
-    from webapp.attempts import sending
+    from webapp.attempts import sending, team_views
     from webapp.attempts import views as history_views
     from webapp.auth import language
     from webapp.auth import signin as auth
@@ -96,6 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(logs.bind_operator)
     app.register_blueprint(views.bp)
     app.register_blueprint(history_views.bp)
+    app.register_blueprint(team_views.bp)
     app.register_blueprint(bulk_views.bp)
     app.register_blueprint(sandbox_views.bp)
     language.init_app(app)
@@ -116,6 +117,7 @@ def _services(app: Flask, stores: Stores, client: JustClickClient, sandbox: dict
         history=stores.history,
         tokens=SubmissionTokens(stores.tokens, str(app.config["SECRET_KEY"])),
         index=RecentOrders(stores.index),
+        archive=stores.archive,
         preferences=stores.preferences,
         tables=BulkTables(stores.tables, lifetime),
         # On this instance's disk even with Redis: it holds what Redis could not take.

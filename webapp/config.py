@@ -207,6 +207,7 @@ def load_config(env: Mapping[str, str]) -> dict:
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         "SESSION_LIFETIME_HOURS": _number(env, "SESSION_LIFETIME_HOURS", 12.0),
         "HISTORY_LIMIT": int(_number(env, "HISTORY_LIMIT", 500, minimum=0)),
+        "ORDER_RETENTION_DAYS": _number(env, "ORDER_RETENTION_DAYS", 90.0),
         "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "").strip() or "20 per minute",
         "PROXY_HOPS": int(_number(env, "PROXY_HOPS", 1, minimum=-1)),
         # While the order index remembers less than the duplicate window, ask JustClick before sending.

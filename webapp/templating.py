@@ -12,7 +12,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
-from webapp.attempts import history, invoice_lookup, listing
+from webapp.attempts import history, invoice_lookup, listing, team_orders
 from webapp.attempts.outcomes import LOOKABLE
 from webapp.auth.signin_token import form_token
 from webapp.bulk.run import outcome_label
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
         outcomes=history.OUTCOMES, recent_attempts=history.recent, pay_status_label=history.pay_status_label,
         kept_invoice=invoice_lookup.kept_invoice, lookable=LOOKABLE,
         customer_name=listing.customer_name, product_titles=listing.product_titles, amount_of=listing.amount,
+        order_state=team_orders.state_of, waited_for=team_orders.waited,
         order_codes=ORDER_CODES, account_codes=ACCOUNT_CODES,
         lookup_tries=invoice_lookup.TRIES, lookup_retry_seconds=invoice_lookup.RETRY_SECONDS,
         # many orders

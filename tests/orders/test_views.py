@@ -691,9 +691,10 @@ def test_a_likely_duplicate_offers_leave_it_first_then_the_earlier_order_and_cre
     assert re.search(r'<button [^>]*class="secondary outline"[^>]*>Create anyway</button>', actions)
 
 
-def test_after_signing_in_again_the_duplicate_question_links_the_earlier_invoice(client, sandbox_server):
-    """The earlier attempt is in another session's history, but its invoice is the team's: its payment
-    link is what the customer needs, rather than a second invoice."""
+def test_after_signing_in_again_the_duplicate_question_opens_the_earlier_order_and_its_invoice(
+        client, sandbox_server):
+    """The earlier attempt is in another session's history, but the team keeps it: its page opens, and
+    its invoice's payment link is what the customer needs, rather than a second invoice."""
     location = client.post("/", data=order()).headers["Location"]
     client.get(f"{location}/invoice", headers=HX)  # its invoice found and kept for the team
     [made] = sandbox_server.book.all()
@@ -704,8 +705,11 @@ def test_after_signing_in_again_the_duplicate_question_links_the_earlier_invoice
     bill = made["bill_id"]
     link = re.search(rf'<a href="([^"]*/bill/{bill}/[^"]*)"[^>]*>invoice {bill}</a>', banner)
     assert link, banner
-    assert "Open the earlier order" not in banner  # not in this session's history
     assert re.search(r'<a [^>]*role="button"[^>]*>Leave it</a>', banner)
+    opened = re.search(r'<a href="(/attempts/\w+)"[^>]*>Open the earlier order</a>', banner)
+    assert opened and opened[1] == location, banner
+    earlier = client.get(opened[1]).get_data(as_text=True)
+    assert f"Invoice {bill}" in earlier or f"invoice {bill}" in earlier.lower()
 
 
 def test_the_duplicate_question_stands_when_the_earlier_invoice_cannot_be_read(make_sandbox, tmp_path):

@@ -12,8 +12,10 @@ import json
 import multiprocessing
 import os
 import re
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
@@ -24,14 +26,17 @@ from webapp.storage import SESSION_KEY_PREFIX, Stores, open_stores
 from webapp.storage.interfaces import StoreBusy, operator_name
 
 HOUR = 3600.0
+DAY = 24 * HOUR
 SHORT = 2.0  # seconds: the lifetime of what expiry tests watch expire (Redis counts whole seconds)
 KEY, OTHER_KEY = "0" * 32, "f" * 32  # order identities: 32 hex digits
 HID, OTHER_HID = "a1" * 16, "b2" * 16  # history ids: 32 alphanumerics
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter per process, as a worker is
 
 
-def open_backend(url: str | None, instance: str, lifetime: float = HOUR) -> Stores:
-    config = {"REDIS_URL": url, "PERMANENT_SESSION_LIFETIME": timedelta(seconds=lifetime)}
+def open_backend(url: str | None, instance: str, lifetime: float = HOUR,
+                 retention: float = 90 * DAY) -> Stores:
+    config = {"REDIS_URL": url, "PERMANENT_SESSION_LIFETIME": timedelta(seconds=lifetime),
+              "ORDER_RETENTION_DAYS": retention / DAY}
     return open_stores(config, instance, sweep_every=0)
 
 
@@ -42,8 +47,8 @@ class Backend:
         self.kind, self.url, self.instance = kind, url, instance
         self._opened: list[Stores] = []
 
-    def open(self, lifetime: float = HOUR) -> Stores:
-        stores = open_backend(self.url, self.instance, lifetime)
+    def open(self, lifetime: float = HOUR, retention: float = 90 * DAY) -> Stores:
+        stores = open_backend(self.url, self.instance, lifetime, retention)
         self._opened.append(stores)
         return stores
 
@@ -108,6 +113,7 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
     stores.preferences.set("alice", locale="ru")
     BulkTables(stores.tables, HOUR).put(HID, {"id": "c0ffee", "rows": []})
     stores.cache.set("catalog:goods", ["course"], timeout=0)
+    stores.archive.put(1_800_000_000.0, attempt("e1"), {"id": "e1"})
     name = operator_name("alice")
     if backend.kind == "redis":
         client = stores.redis
@@ -115,7 +121,10 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
         assert set(client.keys()) == {key.encode() for key in (
             f"orderdesk:history:{HID}", f"orderdesk:history:{HID}:attempt:e1", f"orderdesk:token:{token}",
             f"orderdesk:orders:{KEY}", "orderdesk:orders:since", f"orderdesk:preferences:{name}",
-            f"orderdesk:bulk:{HID}:c0ffee", "orderdesk:cache:catalog:goods")}
+            f"orderdesk:bulk:{HID}:c0ffee", "orderdesk:cache:catalog:goods", "orderdesk:archive:e1",
+            "orderdesk:archive-rows", "orderdesk:archive-times")}
+        assert json.loads(client.get("orderdesk:archive:e1")) == attempt("e1")
+        assert client.zscore("orderdesk:archive-times", "e1") == 1_800_000_000.0
         assert json.loads(client.get(f"orderdesk:history:{HID}:attempt:e1")) == attempt("e1")
         assert client.lrange(f"orderdesk:history:{HID}", 0, -1) == [b"e1"]
         assert client.get(f"orderdesk:token:{token}") == b"e1"
@@ -125,8 +134,11 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
     folder = backend.instance
     assert stores.redis is None and stores.limits == f"orderdesk+sqlite://{folder}/limits.sqlite3"
     assert stores.sessions.set(SESSION_KEY_PREFIX + "sid", {"operator": "alice"})
-    assert sorted(os.listdir(folder)) == ["bulk", "cache", "history", "orders", "preferences", "sessions",
-                                          "tokens"]
+    assert {name for name in os.listdir(folder) if not name.endswith(("-wal", "-shm"))} == {
+        "archive.sqlite3", "bulk", "cache", "history", "orders", "preferences", "sessions", "tokens"}
+    with closing(sqlite3.connect(f"{folder}/archive.sqlite3")) as db:
+        assert db.execute("SELECT id, made_at, record FROM attempts").fetchall() == [
+            ("e1", 1_800_000_000.0, json.dumps(attempt("e1"), ensure_ascii=False))]
     [kept] = os.listdir(f"{folder}/history/{HID}")
     assert re.fullmatch(r"\d{20}-e1\.json", kept)
     with open(f"{folder}/history/{HID}/{kept}", encoding="utf-8") as f:
@@ -368,6 +380,60 @@ def test_the_index_forgets_orders_with_the_session_but_not_when_it_began(backend
     with index.lock(KEY) as locked:  # its lock file may have been swept: the lock still works
         assert locked.recent() == []
     assert index.memory_since() == began
+
+
+# --- the team's archive of attempts ----------------------------------------------------------------------
+
+
+def test_the_archive_keeps_each_attempt_whole_and_lists_their_rows_newest_first(stores):
+    archive, now = stores.archive, time.time()
+    for entry_id, ago in (("a", 30), ("c", 10), ("b", 10), ("d", 20)):
+        archive.put(now - ago, attempt(entry_id, sent={"customer_email": f"{entry_id}@example.com"}),
+                    {"id": entry_id, "ago": ago})
+    assert archive.get("c") == attempt("c", sent={"customer_email": "c@example.com"})
+    assert archive.get("nothing") is None
+    assert [r["id"] for r in archive.rows(0, now + 1)] == ["c", "b", "d", "a"]  # one second's: by id, down
+    assert [r["id"] for r in archive.rows(0, now + 1, limit=2)] == ["c", "b"]
+    assert [r["id"] for r in archive.rows(now - 20, now - 10)] == ["d"]  # since included, until not
+    assert archive.rows(now + 1, now + 2) == []
+    # An outcome written over the attempt: record and row replaced, its time kept.
+    archive.put(now, attempt("a", outcome="created"), {"id": "a", "outcome": "created"})
+    assert archive.get("a")["outcome"] == "created"
+    assert archive.rows(0, now + 1)[-1] == {"id": "a", "outcome": "created"}
+
+
+def test_every_worker_writing_at_once_is_kept(backend):
+    def write(n: int) -> None:
+        archive = backend.open().archive  # each thread its own store, as each worker has
+        for i in range(10):
+            archive.put(time.time(), attempt(f"w{n}-{i}"), {"id": f"w{n}-{i}"})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = backend.open().archive.rows(0, time.time() + 1)
+    assert sorted(r["id"] for r in rows) == sorted(f"w{n}-{i}" for n in range(8) for i in range(10))
+
+
+def test_the_archive_forgets_what_its_retention_has_passed(backend):
+    archive, now = backend.open(retention=SHORT).archive, time.time()
+    archive.put(now, attempt("old"), {"id": "old"})
+    assert archive.get("old") and archive.rows(0, now + 1) == [{"id": "old"}]
+
+    def gone() -> bool:
+        archive.put(time.time(), attempt("new"), {"id": "new"})  # a write: the sweep runs then
+        return archive.get("old") is None and [r["id"] for r in archive.rows(0, time.time() + 1)] == ["new"]
+
+    eventually(gone, what="the retention's end")
+    if backend.kind == "redis":  # not only hidden: removed
+        client = archive.client
+        assert client.hkeys("orderdesk:archive-rows") == [b"new"]
+        assert not client.exists("orderdesk:archive:old")
+    else:
+        with closing(sqlite3.connect(archive.path)) as db:
+            assert db.execute("SELECT id FROM attempts").fetchall() == [("new",)]
 
 
 # --- preferences --------------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ The attempts live in a store of their own (a storage.HistoryStore: files, or Red
 set), keyed by a history id derived from the session. The session blob is saved whole per request, so
 a list inside it loses entries when two requests of one session overlap; a store with atomic appends
 does not.
+
+Every attempt written here is written to the team's archive too (attempts.team_orders): an attempt is
+found by its id from any session, as long as the archive keeps it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from flask import current_app, session
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from webapp.attempts import exports
+from webapp.attempts import exports, team_orders
 from webapp.attempts.outcomes import DESK_WORDED, Outcome
 from webapp.i18n.words import Words
 from webapp.justclick.client import CREATEORDER_FIELDS
@@ -52,12 +55,21 @@ def record(**attempt) -> dict:
 
 def add(entry: dict) -> dict:
     _store().append(history_id(), entry, current_app.config["HISTORY_LIMIT"])
+    team_orders.keep(services().archive, entry)
     return entry
 
 
 def update(entry: dict, hid: str | None = None) -> None:
-    """Write an attempt's outcome over its record (or add it, if the record is gone)."""
-    _store().update(hid or history_id(), entry, current_app.config["HISTORY_LIMIT"])
+    """Write what became of an attempt over its record: in the history of the session that sent it
+    (`hid`; else this session's, if the attempt is there: another's attempt, opened from the team's
+    list, does not join this history) and in the team's archive. A record gone from the session that
+    sent it (the cap dropped it) is added again."""
+    limit = current_app.config["HISTORY_LIMIT"]
+    if hid:
+        _store().update(hid, entry, limit)
+    elif (own := history_id()) and _store().find(own, entry["id"]):
+        _store().update(own, entry, limit)
+    team_orders.keep(services().archive, entry)
 
 
 def new_entry(*, outcome: str, sent: dict, reply, code: int | None = None, text: str = "",
@@ -119,8 +131,11 @@ def dropped() -> int:
 
 
 def find(entry_id: str) -> dict | None:
+    """The attempt with that id: this session's, else any the team's archive keeps."""
+    if not entry_id:
+        return None
     hid = history_id()
-    entry = _store().find(hid, entry_id) if hid and entry_id else None
+    entry = (_store().find(hid, entry_id) if hid else None) or services().archive.get(entry_id)
     return as_known(entry) if entry else None
 
 
@@ -160,14 +175,17 @@ def to_csv(items: list[dict]) -> str:
 
 def export_rows(items: list[dict]):
     """The rows of the CSV and the xlsx, one per attempt."""
-    for e in items:
-        row = [e["at"], e.get("operator") or "", OUTCOMES[e["outcome"]], e.get("code") or "", e["text"]]
+    for e in items:  # read as data of any shape: an earlier release's record exports what it holds
+        outcome = e.get("outcome")
+        row = [e.get("at") or "", e.get("operator") or "", OUTCOMES.get(outcome, outcome or ""),
+               e.get("code") or "", e.get("text") or ""]
         invoice, resolved = e.get("invoice") or {}, e.get("resolved") or {}
         row += [e.get("bill_id") or invoice.get("number") or "", invoice.get("sum_to_pay") or "",
                 pay_status_label(invoice.get("pay_status") or ""), invoice.get("link") or "",
                 invoice.get("checked_at") or "", OUTCOMES.get(resolved.get("was"), ""),
                 resolved.get("at") or ""]
-        row += [e["sent"].get(name, "") for name in CREATEORDER_FIELDS]
+        sent = e.get("sent") if isinstance(e.get("sent"), dict) else {}
+        row += [sent.get(name, "") for name in CREATEORDER_FIELDS]
         yield row
 
 

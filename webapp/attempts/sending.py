@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
-from webapp.attempts import history
+from webapp.attempts import history, team_orders
 from webapp.attempts.order_index import identity, summary
 from webapp.attempts.outcomes import MADE, Outcome
 from webapp.i18n.words import Words, said
@@ -226,6 +226,7 @@ def _replay(journal, force: bool) -> bool:
     def store(record: dict) -> None:
         if record.get("hid"):
             history_store.update(record["hid"], record["entry"], limit)
+        team_orders.keep(services().archive, record["entry"])
         index.put(record["key"], record["entry"])
 
     return journal.replay(store, force=force)

@@ -16,8 +16,15 @@ from typing import Any
 from cachelib import FileSystemCache, RedisCache
 
 from webapp.storage import redis as in_redis
-from webapp.storage.files import SWEEP_EVERY, FileHistory, FileIndex, FilePreferences, FileTokens
-from webapp.storage.interfaces import Cache, HistoryStore, OrderIndex, PreferenceStore, TokenStore
+from webapp.storage.files import SWEEP_EVERY, FileArchive, FileHistory, FileIndex, FilePreferences, FileTokens
+from webapp.storage.interfaces import (
+    Cache,
+    HistoryStore,
+    OrderArchive,
+    OrderIndex,
+    PreferenceStore,
+    TokenStore,
+)
 from webapp.storage.sessions import SessionFiles
 
 #: Where Flask-Session keeps sessions, in Redis and (hashed into file names) in files alike.
@@ -29,6 +36,7 @@ class Stores:
     history: HistoryStore  # each browser session's attempts
     tokens: TokenStore  # claimed submission tokens
     index: OrderIndex  # the team's recent orders, and the guard's lock
+    archive: OrderArchive  # every attempt of the team, kept ORDER_RETENTION_DAYS
     preferences: PreferenceStore  # each operator's choices
     tables: Cache  # "Many orders" tables between their steps (bulk.BulkTables keeps them here)
     cache: Cache  # the lists read from JustClick
@@ -38,12 +46,13 @@ class Stores:
 
 
 def open_stores(config: Mapping, instance_path: str, *, sweep_every: float = SWEEP_EVERY) -> Stores:
-    """Every store, opened once. `config` needs REDIS_URL and PERMANENT_SESSION_LIFETIME (what expires
-    lives that long); `sweep_every` spaces the file stores' sweeps (tests shorten it)."""
+    """Every store, opened once. `config` needs REDIS_URL, PERMANENT_SESSION_LIFETIME (what expires
+    lives that long) and ORDER_RETENTION_DAYS; `sweep_every` spaces the stores' sweeps (tests shorten it)."""
     from webapp.storage import limits  # registers the orderdesk+sqlite scheme with the limits library
 
     lifetime = config["PERMANENT_SESSION_LIFETIME"]
     lifetime = lifetime.total_seconds() if isinstance(lifetime, timedelta) else float(lifetime)
+    retention = float(config["ORDER_RETENTION_DAYS"]) * 86400
     if url := config.get("REDIS_URL"):
         client = in_redis.connect(url)
         in_redis.warn_without_persistence(client)
@@ -51,6 +60,7 @@ def open_stores(config: Mapping, instance_path: str, *, sweep_every: float = SWE
             history=in_redis.RedisHistory(client, lifetime),
             tokens=in_redis.RedisTokens(client, lifetime),
             index=in_redis.RedisIndex(client, lifetime),
+            archive=in_redis.RedisArchive(client, retention, sweep_every),
             preferences=in_redis.RedisPreferences(client),
             tables=RedisCache(host=client, key_prefix=in_redis.prefix("table")),
             cache=RedisCache(host=client, key_prefix=in_redis.prefix("cache")),
@@ -69,6 +79,7 @@ def open_stores(config: Mapping, instance_path: str, *, sweep_every: float = SWE
         history=FileHistory(folder("history"), lifetime, sweep_every=sweep_every),
         tokens=FileTokens(folder("tokens"), lifetime, sweep_every=sweep_every),
         index=FileIndex(folder("orders"), lifetime, sweep_every=sweep_every),
+        archive=FileArchive(folder("archive.sqlite3"), retention, sweep_every=sweep_every),
         preferences=FilePreferences(folder("preferences")),
         # Counted in a file every worker of this instance shares (each worker's memory would not).
         limits=f"{limits.SQLiteStorage.STORAGE_SCHEME[0]}://{folder('limits.sqlite3')}",

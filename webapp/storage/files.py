@@ -16,9 +16,10 @@ import shutil
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 
 from webapp.storage.interfaces import LOCK_WAIT, Locked, StoreBusy, operator_name
+from webapp.storage.sqlite_file import SQLiteFile
 
 SWEEP_EVERY = 600.0  # seconds between two sweeps of one store in one process
 
@@ -316,3 +317,44 @@ class FilePreferences:
         # Two tabs choosing at once: the last write wins, which is what either operator would expect.
         record = {**self.get(username), **choices}
         write_atomically(os.path.join(self.root, operator_name(username) + ".json"), json.dumps(record))
+
+
+class FileArchive:
+    """The team's attempts in one SQLite file of the instance folder: a table row per attempt, with the
+    time it was made (indexed: lists read a range of it), its row and its record as JSON."""
+
+    SCHEMA = ("CREATE TABLE IF NOT EXISTS attempts (id TEXT PRIMARY KEY, made_at REAL NOT NULL,"
+              " row TEXT NOT NULL, record TEXT NOT NULL)",
+              "CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (made_at, id)")
+
+    def __init__(self, path: str, retention: float, sweep_every: float = SWEEP_EVERY):
+        self.path, self.retention, self.sweep_every = path, retention, sweep_every
+        self._file = SQLiteFile(path, self.SCHEMA)
+        self._next_sweep = 0.0
+
+    def put(self, made_at: float, record: dict, row: dict) -> None:
+        with closing(self._file.connect()) as db:
+            if time.monotonic() >= self._next_sweep:
+                self._next_sweep = time.monotonic() + self.sweep_every
+                db.execute("DELETE FROM attempts WHERE made_at < ?", (time.time() - self.retention,))
+            db.execute("INSERT INTO attempts (id, made_at, row, record) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                       " DO UPDATE SET row = excluded.row, record = excluded.record",
+                       (record["id"], made_at, _json(row), _json(record)))
+
+    def get(self, entry_id: str) -> dict | None:
+        with closing(self._file.connect()) as db:
+            found = db.execute("SELECT record FROM attempts WHERE id = ? AND made_at >= ?",
+                               (entry_id, time.time() - self.retention)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
+        with closing(self._file.connect()) as db:
+            found = db.execute("SELECT row FROM attempts WHERE made_at >= ? AND made_at < ?"
+                               " ORDER BY made_at DESC, id DESC LIMIT ?",
+                               (max(since, time.time() - self.retention), until,
+                                -1 if limit is None else limit)).fetchall()
+        return [json.loads(raw) for (raw,) in found]
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

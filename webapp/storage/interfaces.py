@@ -90,6 +90,25 @@ class OrderIndex(Protocol):
         the same for every later call and every process, kept while the store keeps its data."""
 
 
+class OrderArchive(Protocol):
+    """Every attempt the team made, whoever sent it and however: its whole record by its id, and its row
+    (the few fields the team's list shows and searches, a small dict). Kept `retention` seconds after the
+    attempt was made (ORDER_RETENTION_DAYS), then gone: never found or listed once older, removed from
+    the backend by a sweep (files: at most every SWEEP_EVERY seconds of writes; Redis: its own expiry
+    for records, a sweep for rows)."""
+
+    def put(self, made_at: float, record: dict, row: dict) -> None:
+        """Keep the attempt `record["id"]` (made at `made_at`, unix time) whole and its row, replacing
+        both, atomically for readers. The first `made_at` given for an id is the one kept."""
+
+    def get(self, entry_id: str) -> dict | None:
+        """The whole record, or None."""
+
+    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
+        """The rows of the attempts made at `since` or later and before `until`, newest first (those of
+        one second by id, descending); at most `limit` (all when None)."""
+
+
 class PreferenceStore(Protocol):
     """Each operator's choices (text values), kept for good."""
 

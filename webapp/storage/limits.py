@@ -5,20 +5,13 @@ let 11 through. A file every worker of the instance opens counts once for all of
 with the `limits` library under its own scheme, so Flask-Limiter (and the desk's own uses of
 `limiter.limiter`) take it like any storage: RATELIMIT_STORAGE_URI = "orderdesk+sqlite:///path".
 
-Each operation is one statement in its own short connection: no greenlet ever holds a lock across
-a switch, and other processes wait for at most a statement (busy timeout below).
-
-Each process also keeps one connection open that does nothing. Without it every short connection is
-the database's last one, and SQLite checkpoints and deletes the write-ahead log when its last
-connection closes, then creates and syncs it again for the next write: two flushes to disk (about
-20 ms on a busy machine) in every order sent. With the log kept, a write is synced only at the
-periodic checkpoints (synchronous=NORMAL): a counter may lose its last increments in a power cut,
-never in a crash of the desk, and a count of the last minute's orders can afford that.
+The file is a storage.sqlite_file.SQLiteFile: short connections, the write-ahead log kept. A counter
+may lose its last increments in a power cut, never in a crash of the desk, and a count of the last
+minute's orders can afford that.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import time
@@ -26,7 +19,8 @@ from contextlib import closing
 
 from limits.storage import Storage
 
-BUSY_TIMEOUT = 5.0  # seconds a statement waits for another process's
+from webapp.storage.sqlite_file import SQLiteFile
+
 SWEEP_CHANCE = 0.01  # of an increment also deleting every expired counter
 
 
@@ -38,23 +32,11 @@ class SQLiteStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         self.path = (uri or "").split("://", 1)[1]
-        with closing(self._open()) as db:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-            db.execute("CREATE TABLE IF NOT EXISTS counters"
-                       " (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)")
-        self._kept: tuple[int, sqlite3.Connection] | None = None  # (pid, the connection kept open)
-
-    def _open(self, **options) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, **options)
+        self._file = SQLiteFile(self.path, ("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY,"
+                                            " value INTEGER NOT NULL, expires REAL NOT NULL)",))
 
     def _connect(self) -> sqlite3.Connection:
-        if self._kept is None or self._kept[0] != os.getpid():  # a forked child opens its own
-            kept = self._open(check_same_thread=False)
-            kept.execute("SELECT 1 FROM counters LIMIT 1").fetchall()  # it joins the log; holds no lock
-            self._kept = (os.getpid(), kept)
-        db = self._open()
-        db.execute("PRAGMA synchronous=NORMAL")  # see above
-        return db
+        return self._file.connect()
 
     @property
     def base_exceptions(self) -> type[Exception]:

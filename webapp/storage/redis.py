@@ -29,6 +29,9 @@ KEYS = {
     "orders_lock": "orderdesk:orders:{key}:lock",  # the guard's lock on one order
     "orders_since": "orderdesk:orders:since",  # when the index began to remember
     "preferences": "orderdesk:preferences:{name}",  # a hash per operator: choice -> value
+    "archive": "orderdesk:archive:{entry_id}",  # the team's attempt, JSON, expiring with the retention
+    "archive_rows": "orderdesk:archive-rows",  # a hash: attempt id -> its row, JSON
+    "archive_times": "orderdesk:archive-times",  # a sorted set: attempt id, scored by when it was made
 }
 
 
@@ -189,6 +192,53 @@ class RedisIndex:
         forgotten every order: the marker is gone with them, and is set afresh."""
         self.client.set(key_of("orders_since"), repr(time.time()), nx=True)
         return float(self.client.get(key_of("orders_since")))
+
+
+class RedisArchive:
+    """Each attempt under its own key (it expires when its retention ends), its row in one hash and its
+    time in one sorted set: a list reads a range of times, then those rows at once. Members of one
+    score come in reverse order of their ids, as the files give them."""
+
+    def __init__(self, client, retention: float, sweep_every: float):
+        self.client, self.retention, self.sweep_every = client, retention, sweep_every
+        self._next_sweep = 0.0
+
+    def put(self, made_at: float, record: dict, row: dict) -> None:
+        entry_id = record["id"]
+        pipe = self.client.pipeline()  # MULTI/EXEC: readers see all of it or none
+        pipe.zadd(key_of("archive_times"), {entry_id: made_at}, nx=True)  # the first time is kept
+        pipe.zscore(key_of("archive_times"), entry_id)
+        pipe.hset(key_of("archive_rows"), entry_id, json.dumps(row, ensure_ascii=False, default=str))
+        pipe.set(key_of("archive", entry_id=entry_id), json.dumps(record, ensure_ascii=False, default=str))
+        _, first, *_ = pipe.execute()
+        self.client.expireat(key_of("archive", entry_id=entry_id), int(first + self.retention) + 1)
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.sweep_every
+            self._sweep()
+
+    def _sweep(self) -> None:
+        old = self.client.zrangebyscore(key_of("archive_times"), "-inf", f"({time.time() - self.retention}")
+        if old:
+            pipe = self.client.pipeline()
+            pipe.hdel(key_of("archive_rows"), *old)
+            pipe.zrem(key_of("archive_times"), *old)
+            pipe.delete(*(key_of("archive", entry_id=i.decode()) for i in old))
+            pipe.execute()
+
+    def get(self, entry_id: str) -> dict | None:
+        made_at = self.client.zscore(key_of("archive_times"), entry_id)
+        if made_at is None or made_at < time.time() - self.retention:
+            return None
+        raw = self.client.get(key_of("archive", entry_id=entry_id))
+        return None if raw is None else json.loads(raw)
+
+    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
+        since = max(since, time.time() - self.retention)
+        ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
+                                           start=0 if limit is not None else None, num=limit)
+        if not ids:
+            return []
+        return [json.loads(raw) for raw in self.client.hmget(key_of("archive_rows"), ids) if raw is not None]
 
 
 class RedisPreferences:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from webapp.storage.interfaces import HistoryStore, PreferenceStore
+from webapp.storage.interfaces import HistoryStore, OrderArchive, PreferenceStore
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Services:
     history: HistoryStore  # each browser session's attempts
     tokens: Any  # attempts.tokens.SubmissionTokens (over a TokenStore): one form, one order
     index: Any  # attempts.order_index.RecentOrders (over an OrderIndex): recent orders, the guard's lock
+    archive: OrderArchive  # every attempt of the team, kept ORDER_RETENTION_DAYS
     preferences: PreferenceStore  # each operator's choices
     tables: Any  # bulk.BulkTables (over a storage Cache): "Many orders" tables between their steps
     journal: Any  # attempts.Journal: outcomes the store could not take yet
