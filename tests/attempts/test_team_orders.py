@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.support.desk import OPERATOR, TEAM_USERS, desk_config, sign_in
+from tests.support.desk import OPERATOR, TEAM_USERS, Counted, answering, desk_config, serve, sign_in
 from webapp import create_app
-from webapp.attempts import team_orders
+from webapp.attempts import status_refresh, team_orders
+from webapp.attempts.team_views import notification_secret
 from webapp.sandbox.standin import SEED_GOODS
 from webapp.web.services import services_of
 
@@ -156,3 +157,117 @@ def test_attempts_older_than_the_retention_are_gone(sandbox_server, tmp_path):
         time.sleep(0.2)
     assert listed(client) == []
     assert client.get(f"/attempts/{entry_id}").status_code == 404
+
+
+# --- payment statuses kept fresh -----------------------------------------------------------------------
+
+REFRESH = re.compile(r'<div id="orders-refresh" hx-post="/orders/refresh"[^>]*hx-vals=\'([^\']*)\'')
+
+
+def refresh(client, page: str):
+    """What the page's refresher asks, as htmx asks it."""
+    import json
+
+    values = json.loads(html.unescape(REFRESH.search(page)[1]))
+    return client.post("/orders/refresh", data=values, headers=HX).get_data(as_text=True)
+
+
+def unpaid_order(client, email: str) -> str:
+    entry_id = send(client, email)
+    client.get(f"/attempts/{entry_id}/invoice", headers=HX)  # its invoice found: waiting for payment
+    return entry_id
+
+
+@pytest.fixture
+def team_desk(shop, tmp_path):
+    return create_app(desk_config(shop.url, tmp_path, TEAM_USERS=TEAM))
+
+
+def test_a_paid_invoice_turns_paid_on_the_pages_next_refresh_without_a_click(team_desk, shop, monkeypatch):
+    client = sign_in(team_desk.test_client())
+    entry_id = unpaid_order(client, "payer@example.com")
+    page = client.get("/orders").get_data(as_text=True)
+    assert entry_id in REFRESH.search(page)[1]
+    shop.book.mark_paid(shop.book.all()[0]["bill_id"])
+    reads = shop.counted.methods.count("getOrderDetails")
+    answer = refresh(client, page)  # checked a moment ago: not due yet
+    assert shop.counted.methods.count("getOrderDetails") == reads and "Paid" not in answer
+    monkeypatch.setattr(status_refresh, "STATUS_EVERY", timedelta(0))  # as if minutes had passed
+    answer = refresh(client, page)
+    row = re.search(rf'<tr id="attempt-{entry_id}" hx-swap-oob="true">.*?</tr>', answer, re.S)
+    assert row and "Paid" in row[0] and shop.counted.methods.count("getOrderDetails") == reads + 1
+    assert REFRESH.search(answer)  # and the next ask
+    assert listed(client, state="paid") == ["payer@example.com"]
+    assert "orders-refresh" not in client.get("/orders").get_data(as_text=True)  # nothing unpaid to ask for
+
+
+def test_the_teams_reads_are_counted_together_whoever_asks(team_desk, shop, monkeypatch):
+    monkeypatch.setattr(status_refresh, "STATUS_EVERY", timedelta(0))
+    alice = sign_in(team_desk.test_client())
+    bob = sign_in(team_desk.test_client(), BOB["username"], BOB["password"])
+    for n in range(8):
+        unpaid_order(alice if n % 2 else bob, f"c{n}@example.com")
+    reads = shop.counted.methods.count("getOrderDetails")
+    limit = status_refresh.READS_PER_MINUTE.amount
+    for client in [alice, bob] * limit:  # two open pages asking, twice as often as the team may read
+        refresh(client, client.get("/orders").get_data(as_text=True))
+    assert shop.counted.methods.count("getOrderDetails") - reads == limit
+
+
+def test_justclicks_request_limit_pauses_refreshing_for_everyone(make_sandbox, tmp_path, monkeypatch):
+    monkeypatch.setattr(status_refresh, "STATUS_EVERY", timedelta(0))
+    refusing = {"now": False}
+
+    def wrap(stand_in):
+        limit = {"error_code": 8, "error_text": "Limit", "result": []}
+        limited = answering(stand_in, "getOrderDetails", limit)
+        return lambda environ, start: (limited if refusing["now"] else stand_in)(environ, start)
+
+    counted = Counted(wrap(make_sandbox().app))
+    with serve(counted) as root:
+        desk = create_app(desk_config(root + "api/", tmp_path, TEAM_USERS=TEAM))
+        alice = sign_in(desk.test_client())
+        unpaid_order(alice, "anna@example.com")
+        page = alice.get("/orders").get_data(as_text=True)
+        refusing["now"] = True
+        first = refresh(alice, page)
+        assert 'hx-trigger="load delay:60s"' in first  # asked to wait: the page asks again in a minute
+        reads = counted.methods.count("getOrderDetails")
+        bob = sign_in(desk.test_client(), BOB["username"], BOB["password"])
+        refresh(bob, bob.get("/orders").get_data(as_text=True))
+        assert counted.methods.count("getOrderDetails") == reads  # nobody reads during the pause
+
+
+def test_a_paid_notification_makes_the_desk_read_that_invoice_and_believe_only_what_it_reads(
+        team_desk, shop, caplog):
+    client = sign_in(team_desk.test_client())
+    entry_id = unpaid_order(client, "notified@example.com")
+    bill = shop.book.all()[0]["bill_id"]
+    client.post("/logout")
+    stranger, secret = team_desk.test_client(), notification_secret(team_desk.config["SECRET_KEY"])
+    reads = shop.counted.methods.count("getOrderDetails")
+    # Claims that are not read back change nothing: the invoice is still waiting in JustClick.
+    told = stranger.post(f"/notify/paid/{secret}", data={"id": bill, "paid": "2026-12-06 12:00:00",
+                                                         "email": "notified@example.com"})
+    assert (told.status_code, told.get_data(as_text=True)) == (200, "OK")
+    assert shop.counted.methods.count("getOrderDetails") == reads + 1
+    assert listed(sign_in(team_desk.test_client()), state="paid") == []
+    shop.book.mark_paid(bill)
+    stranger.post(f"/notify/paid/{secret}", data={"id": bill})
+    assert listed(sign_in(team_desk.test_client()), state="paid") == ["notified@example.com"]
+    reads = shop.counted.methods.count("getOrderDetails")
+    for path, data in ((f"/notify/paid/{'0' * 32}", {"id": bill}),  # a wrong secret
+                       (f"/notify/paid/{secret}", {"id": "999999"}),  # an invoice the desk never made
+                       (f"/notify/paid/{secret}", {"id": "1; DROP TABLE"})):
+        answer = stranger.post(path, data=data)
+        assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK")  # alike, whatever sent
+    assert shop.counted.methods.count("getOrderDetails") == reads
+    assert secret not in caplog.text and "notified@example.com" not in caplog.text
+    assert "path=/notify/paid/<secret>" in caplog.text
+    assert entry_id
+
+
+def test_paid_notifications_are_rate_limited(team_desk):
+    stranger, secret = team_desk.test_client(), notification_secret(team_desk.config["SECRET_KEY"])
+    answers = [stranger.post(f"/notify/paid/{secret}", data={"id": "1"}).status_code for _ in range(61)]
+    assert answers[:60] == [200] * 60 and answers[60] == 429

@@ -1,20 +1,25 @@
 """The team's Orders page: every order any operator sent through the desk, newest first, found and
-filtered by what its URL says, and exported as it is filtered. It asks JustClick nothing itself: rows
-whose payment status is due are refreshed one by one as they come into view (attempts.views)."""
+filtered by what its URL says, and exported as it is filtered. Rendering it asks JustClick nothing;
+while it is open, its unpaid invoices are read afresh one at a time, paced (attempts.status_refresh),
+and JustClick's paid-invoice notifications ask for theirs at once."""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from webapp.attempts import exports, history, team_orders
+from webapp.attempts import exports, history, status_refresh, team_orders
 from webapp.attempts.team_orders import Filters
 from webapp.auth.team import operator_name
+from webapp.web.extensions import csrf, limiter
 from webapp.web.pages import page_or_region
 from webapp.web.services import services
 
+log = logging.getLogger(__name__)
 bp = Blueprint("team", __name__)
 
 #: The payment states the list filters by (team_orders.STATES), in the operator's language.
@@ -38,9 +43,14 @@ def page():
     filters = Filters.from_args(request.args)
     catalog = services().catalog.kept()  # names only: the page asks JustClick nothing
     found = _find(filters, catalog)
+    unpaid = [row["id"] for row in found.rows
+              if row.get("invoice") and team_orders.state_of(row) == "waiting"]
     return page_or_region("attempts/orders.html", "attempts/orders_list.html", filters=filters, found=found,
                           entries=found.rows, catalog=catalog, states=STATES, now=datetime.now(UTC),
-                          retention=current_app.config["ORDER_RETENTION_DAYS"])
+                          retention=current_app.config["ORDER_RETENTION_DAYS"], refresh_ids=unpaid,
+                          refresh_seconds=status_refresh.REFRESH_SECONDS,
+                          notify_url=url_for(".paid_notification", _external=True,
+                                             secret=notification_secret(current_app.config["SECRET_KEY"])))
 
 
 def _records(filters: Filters) -> list[dict]:
@@ -78,3 +88,41 @@ def reminder(entry_id):
         abort(404)
     return page_or_region("attempts/reminder.html", "attempts/reminder_box.html", entry=entry,
                           invoice=entry["invoice"], catalog=services().catalog.kept())
+
+
+# --- payment statuses kept fresh ----------------------------------------------------------------------
+
+
+@bp.post("/orders/refresh")
+def refresh():
+    """One unpaid invoice of the page read afresh (status_refresh paces them); its row, sent to replace
+    the row on the page, and the page's next ask."""
+    ids = request.form.get("ids", "").split(",")[:team_orders.PAGE_SIZE]
+    entry = status_refresh.refresh_one(ids)
+    return render_template("attempts/orders_refresh.html", ids=ids, entry=entry and history.as_known(entry),
+                           catalog=services().catalog.kept(), now=datetime.now(UTC),
+                           wait=status_refresh.PAUSE_SECONDS if status_refresh.paused()
+                           else status_refresh.REFRESH_SECONDS)
+
+
+def notification_secret(secret_key) -> str:
+    """The secret in the address JustClick notifies paid invoices at: the team's, derived from SECRET_KEY."""
+    return hmac.new(str(secret_key).encode(), b"paid-invoice notifications", "sha256").hexdigest()[:32]
+
+
+@bp.route("/notify/paid/<secret>", methods=["GET", "POST"])
+@limiter.limit("60 per minute", key_func=lambda: "paid-notifications")
+def paid_notification(secret):
+    """JustClick's "URL for API notifications about the paid invoice". The one page open without
+    signing in: it answers alike whatever it is sent, acts only on an invoice the desk already has (and
+    only by reading it back), and its log line shows no secret and no customer data."""
+    g.log_path = request.url_rule.rule  # "/notify/paid/<secret>"
+    if hmac.compare_digest(secret, notification_secret(current_app.config["SECRET_KEY"])):
+        try:
+            status_refresh.notified_paid(request.values.get("id", ""))
+        except Exception:
+            log.exception("a paid-invoice notification could not be acted on")
+    return "OK", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+csrf.exempt(paid_notification)  # JustClick posts it: no form of ours, no token

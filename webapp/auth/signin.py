@@ -37,8 +37,9 @@ from webapp.web.extensions import csrf, htmx, limiter
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
-#: Endpoints anyone may reach: the sign-in page, the PaaS health check, static files.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health", "static"}
+#: Endpoints anyone may reach: the sign-in page, the PaaS health check, static files, and the address
+#: JustClick notifies paid invoices at (guarded by the secret in its path).
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health", "static", "team.paid_notification"}
 
 
 class LoginForm(FlaskForm):
