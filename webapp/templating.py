@@ -7,8 +7,9 @@ so a template works whichever blueprints a test or a script happens to import.""
 from __future__ import annotations
 
 from functools import lru_cache
+from types import SimpleNamespace
 
-from flask import Flask
+from flask import Flask, url_for
 from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
         status_doubts=STATUS_DOUBTS,
         # attempts and their invoices
         outcomes=history.OUTCOMES, recent_attempts=history.recent, pay_status_label=history.pay_status_label,
+        list_words=history.list_words, list_paths=list_paths,
         kept_invoice=invoice_lookup.kept_invoice, lookable=LOOKABLE,
         customer_name=listing.customer_name, product_titles=listing.product_titles, amount_of=listing.amount,
         order_state=team_orders.state_of, waited_for=team_orders.waited,
@@ -80,3 +82,11 @@ def attributes(*given: dict) -> dict:
     those without a value (None) left out. One call where the macro looped over each attribute."""
     merged = {name: value for mapping in given for name, value in mapping.items()}
     return {name: value for name, value in merged.items() if value is not None}
+
+
+def list_paths() -> SimpleNamespace:
+    """The addresses each row of a list of attempts links to, built once per list: each row puts its
+    attempt's id in place of ENTRYID (url_for was a tenth of the Orders page's time)."""
+    return SimpleNamespace(attempt=url_for("history.attempt", entry_id="ENTRYID"),
+                           duplicate=url_for("orders.new_order", **{"from": "ENTRYID"}),
+                           reminder=url_for("team.reminder", entry_id="ENTRYID"))

@@ -74,7 +74,8 @@ def test_an_order_is_found_by_part_of_a_name_a_phone_typed_otherwise_or_its_invo
     assert listed(client, q="орл") == ["pavel@example.com"]
     assert listed(client, q="8 (912) 345-67-89") == ["pavel@example.com"]
     assert listed(client, q=str(bill)) == ["pavel@example.com"]
-    assert listed(client, q="nobody") == []
+    assert listed(client, q="nobody") == [] and listed(client, q="%") == [] and listed(client, q="_") == []
+    assert listed(client, q=" ".join("о" * 100)) == ["olga@example.com", "pavel@example.com"]  # hostile: long
     assert "No order matches these filters." in client.get("/orders?q=nobody").get_data(as_text=True)
 
 
@@ -100,6 +101,20 @@ def test_the_payment_filters_follow_what_the_invoice_said(desk, sandbox_server):
     assert re.search(rf"/bill/{bills['waiting@example.com']}/", reminder)
     assert client.get(f"/orders/{paid}/reminder", headers=HX).status_code == 200  # whatever the state
     assert client.get("/orders/nothing/reminder").status_code == 404
+
+
+def test_an_unknown_outcome_is_listed_with_the_way_to_settle_it(desk):
+    client = sign_in(desk.test_client())
+    made = send(client, "anna@example.com")
+    client.post("/", data={"customer_email": "broken@sandbox.test",  # accepted, its reply cut short
+                           "products-0-good_name": DIGITAL["good_name"]})
+    assert listed(client, state="unknown") == ["broken@sandbox.test"]
+    page = html.unescape(client.get("/orders?state=unknown").get_data(as_text=True))
+    settle = re.search(r'<a href="(/attempts/\w+)" class="settle">Look it up or settle it', page)
+    assert settle and f"{settle[1]}/invoice" in client.get(settle[1]).get_data(as_text=True)  # it looks
+    assert "Unknown: check in JustClick" in page
+    assert 'class="settle"' not in client.get("/orders?state=waiting").get_data(as_text=True)
+    assert made
 
 
 def test_the_days_of_the_list_begin_at_midnight_in_the_accounts_zone(desk):

@@ -116,7 +116,7 @@ def test_the_history_page_asks_justclick_nothing_while_it_renders(shop, client):
 
 
 def _rows(page: str) -> list[str]:
-    return re.findall(r"<tr>\s*<td data-label.*?</tr>", html.unescape(page).replace("\xa0", " "), re.S)
+    return re.findall(r"<tr[^>]*>\s*<td data-label.*?</tr>", html.unescape(page).replace("\xa0", " "), re.S)
 
 
 def test_the_history_names_customers_and_products_by_name_with_amounts(client):

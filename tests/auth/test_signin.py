@@ -38,7 +38,7 @@ def test_every_route_refuses_an_anonymous_request(app, anonymous):
 
 
 def test_public_endpoints_are_few_and_known():
-    assert PUBLIC_ENDPOINTS == {"auth.login", "auth.logout", "health", "static"}
+    assert PUBLIC_ENDPOINTS == {"auth.login", "auth.logout", "health", "static", "team.paid_notification"}
 
 
 def test_sign_in_with_a_hash_from_the_cli(sandbox_server, tmp_path):

@@ -147,26 +147,26 @@ def overflows(page: Page) -> bool:
 class Looks:
     """A Russian page at one width, looked at screen after screen: what overflows or is cut off."""
 
-    def __init__(self, browser, screenshot, width: int):
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
+    def __init__(self, browser, screenshot, width: int, locale: str = "ru-RU"):
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale,
                                            is_mobile=width < 500, has_touch=width < 500)
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
-        self.screenshot, self.width, self.problems = screenshot, width, []
+        self.screenshot, self.width, self.problems, self.context_locale = screenshot, width, [], locale
 
     def __call__(self, name: str) -> None:
         page = self.page
         page.wait_for_load_state()
         # every folded section open, so that all their labels are looked at
         page.evaluate("document.querySelectorAll('details.fold').forEach((d) => { d.open = true; })")
-        self.screenshot(page, f"ru-{name}-{self.width}")
+        self.screenshot(page, f"{'ru-' if self.context_locale == 'ru-RU' else ''}{name}-{self.width}")
         if overflows(page):
             self.problems.append(f"{name}: the page scrolls sideways")
         self.problems.extend(f"{name}: {line}" for line in cut_off(page))
 
     def close(self) -> None:
         self.context.close()
-        assert not self.problems, "text cut off or overflowing in Russian:\n" + "\n".join(self.problems)
+        assert not self.problems, "text cut off or overflowing:\n" + "\n".join(self.problems)
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())

@@ -113,7 +113,7 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
     stores.preferences.set("alice", locale="ru")
     BulkTables(stores.tables, HOUR).put(HID, {"id": "c0ffee", "rows": []})
     stores.cache.set("catalog:goods", ["course"], timeout=0)
-    stores.archive.put(1_800_000_000.0, attempt("e1"), {"id": "e1"})
+    stores.archive.put(1_800_000_000.0, attempt("e1"), {"id": "e1"}, "o@example.com")
     name = operator_name("alice")
     if backend.kind == "redis":
         client = stores.redis
@@ -122,7 +122,7 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
             f"orderdesk:history:{HID}", f"orderdesk:history:{HID}:attempt:e1", f"orderdesk:token:{token}",
             f"orderdesk:orders:{KEY}", "orderdesk:orders:since", f"orderdesk:preferences:{name}",
             f"orderdesk:bulk:{HID}:c0ffee", "orderdesk:cache:catalog:goods", "orderdesk:archive:e1",
-            "orderdesk:archive-rows", "orderdesk:archive-times")}
+            "orderdesk:archive-rows", "orderdesk:archive-text", "orderdesk:archive-times")}
         assert json.loads(client.get("orderdesk:archive:e1")) == attempt("e1")
         assert client.zscore("orderdesk:archive-times", "e1") == 1_800_000_000.0
         assert json.loads(client.get(f"orderdesk:history:{HID}:attempt:e1")) == attempt("e1")
@@ -137,8 +137,8 @@ def test_open_stores_puts_everything_where_deployed_desks_keep_it(backend, store
     assert {name for name in os.listdir(folder) if not name.endswith(("-wal", "-shm"))} == {
         "archive.sqlite3", "bulk", "cache", "history", "orders", "preferences", "sessions", "tokens"}
     with closing(sqlite3.connect(f"{folder}/archive.sqlite3")) as db:
-        assert db.execute("SELECT id, made_at, record FROM attempts").fetchall() == [
-            ("e1", 1_800_000_000.0, json.dumps(attempt("e1"), ensure_ascii=False))]
+        assert db.execute("SELECT id, made_at, record, text FROM attempts").fetchall() == [
+            ("e1", 1_800_000_000.0, json.dumps(attempt("e1"), ensure_ascii=False), "o@example.com")]
     [kept] = os.listdir(f"{folder}/history/{HID}")
     assert re.fullmatch(r"\d{20}-e1\.json", kept)
     with open(f"{folder}/history/{HID}/{kept}", encoding="utf-8") as f:
@@ -389,7 +389,7 @@ def test_the_archive_keeps_each_attempt_whole_and_lists_their_rows_newest_first(
     archive, now = stores.archive, time.time()
     for entry_id, ago in (("a", 30), ("c", 10), ("b", 10), ("d", 20)):
         archive.put(now - ago, attempt(entry_id, sent={"customer_email": f"{entry_id}@example.com"}),
-                    {"id": entry_id, "ago": ago})
+                    {"id": entry_id, "ago": ago}, f"{entry_id}@example.com ago={ago}")
     assert archive.get("c") == attempt("c", sent={"customer_email": "c@example.com"})
     assert archive.get("nothing") is None
     assert [r["id"] for r in archive.rows(0, now + 1)] == ["c", "b", "d", "a"]  # one second's: by id, down
@@ -397,16 +397,34 @@ def test_the_archive_keeps_each_attempt_whole_and_lists_their_rows_newest_first(
     assert [r["id"] for r in archive.rows(now - 20, now - 10)] == ["d"]  # since included, until not
     assert archive.rows(now + 1, now + 2) == []
     # An outcome written over the attempt: record and row replaced, its time kept.
-    archive.put(now, attempt("a", outcome="created"), {"id": "a", "outcome": "created"})
+    archive.put(now, attempt("a", outcome="created"), {"id": "a", "outcome": "created"}, "a paid")
     assert archive.get("a")["outcome"] == "created"
     assert archive.rows(0, now + 1)[-1] == {"id": "a", "outcome": "created"}
+
+
+def test_the_archive_finds_the_rows_whose_text_holds_every_word(stores):
+    archive, now = stores.archive, time.time()
+    for entry_id, text in (("a", "анна иванова 79123456789 paid"), ("b", "борис 100%_ waiting"),
+                           ("c", "анна петрова waiting")):
+        archive.put(now, attempt(entry_id), {"id": entry_id}, text)
+
+    def found(*words) -> list[str]:
+        return [r["id"] for r in archive.rows(0, now + 1, words=words)]
+
+    assert found(("анна",)) == ["c", "a"]
+    assert found(("анна",), ("waiting",)) == ["c"]
+    assert found(("иванова", "борис")) == ["b", "a"]  # one of each item's alternatives
+    assert found(("9123456789",)) == ["a"]
+    assert found(("100%_",)) == ["b"] and found(("%",)) == ["b"] and found(("_",)) == ["b"]  # not wildcards
+    assert found(("анна",), ("nobody",)) == []
+    assert [r["id"] for r in archive.rows(0, now + 1, limit=1, words=[("waiting",)])] == ["c"]
 
 
 def test_every_worker_writing_at_once_is_kept(backend):
     def write(n: int) -> None:
         archive = backend.open().archive  # each thread its own store, as each worker has
         for i in range(10):
-            archive.put(time.time(), attempt(f"w{n}-{i}"), {"id": f"w{n}-{i}"})
+            archive.put(time.time(), attempt(f"w{n}-{i}"), {"id": f"w{n}-{i}"}, "")
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -419,17 +437,17 @@ def test_every_worker_writing_at_once_is_kept(backend):
 
 def test_the_archive_forgets_what_its_retention_has_passed(backend):
     archive, now = backend.open(retention=SHORT).archive, time.time()
-    archive.put(now, attempt("old"), {"id": "old"})
+    archive.put(now, attempt("old"), {"id": "old"}, "old")
     assert archive.get("old") and archive.rows(0, now + 1) == [{"id": "old"}]
 
     def gone() -> bool:
-        archive.put(time.time(), attempt("new"), {"id": "new"})  # a write: the sweep runs then
+        archive.put(time.time(), attempt("new"), {"id": "new"}, "new")  # a write: the sweep runs then
         return archive.get("old") is None and [r["id"] for r in archive.rows(0, time.time() + 1)] == ["new"]
 
     eventually(gone, what="the retention's end")
     if backend.kind == "redis":  # not only hidden: removed
         client = archive.client
-        assert client.hkeys("orderdesk:archive-rows") == [b"new"]
+        assert client.hkeys("orderdesk:archive-rows") == client.hkeys("orderdesk:archive-text") == [b"new"]
         assert not client.exists("orderdesk:archive:old")
     else:
         with closing(sqlite3.connect(archive.path)) as db:

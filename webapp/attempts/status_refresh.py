@@ -68,7 +68,7 @@ def notified_paid(number: str) -> None:
     number = number.strip()
     if not number.isdigit() or paused():
         return
-    rows = services().archive.rows(0, float("inf"))
+    rows = services().archive.rows(0, float("inf"), words=[(number,)])  # those whose text holds it
     made = next((row for row in rows if number in (str(row.get("bill_id") or ""),
                                                   str((row.get("invoice") or {}).get("number") or ""))), None)
     if made and (entry := history.find(made["id"])) and team_orders.state_of(entry) != "paid":

@@ -3,12 +3,18 @@ desk's store (a storage.OrderArchive) beside each session's history, and how the
 
 Every write of an attempt to a history is also written here (attempts.history), so the team's list
 and an attempt's page outlive the session that sent it. The list reads rows, not records: a row is
-the attempt without JustClick's reply and with only the order fields a list shows or searches.
-No Flask here: the view gives the store, the operator, the clock and the zone.
+the attempt without JustClick's reply and with only the order fields a list shows. Its search and
+filters read a text kept beside each row (search_text), so that the store finds the page among ten
+thousand orders without reading each one: the customer's names, email, phones (digits), invoice
+number, product slugs, and marks of its operator and payment state. A product's title is matched by
+the slugs of the products whose titles hold the word. Same rules as the history's search
+(attempts.listing): a phone matches however it is typed.
+No Flask here: the view gives the store, the operator, the clock, the zone and the lists.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +27,9 @@ from webapp.storage.interfaces import OrderArchive
 LISTED_FIELDS = ("customer_email", "customer_first_name", "customer_last_name", "customer_middle_name",
                  "customer_phone", "customer_shipping_phone", "product_names", "product_prices")
 PAGE_SIZE = 50
+#: A search reads at most this many words, each matching at most this many products by title: a
+#: query is one statement's parameters, and no one types more.
+MAX_WORDS, MAX_TITLES = 10, 30
 #: The payment states the list filters by, as the desk last knew them.
 STATES = ("waiting", "paid", "cancelled", "unknown")
 PERIODS = ("today", "week", "range")
@@ -45,7 +54,48 @@ def time_now() -> float:
 
 
 def keep(archive: OrderArchive, entry: dict) -> None:
-    archive.put(made_at(entry), entry, row_of(entry))
+    archive.put(made_at(entry), entry, row_of(entry), search_text(entry))
+
+
+SEPARATOR = "\x1f"  # between the parts of a search text: a word of a query never spans two of them
+
+
+def _mark(name: str, value: str) -> str:
+    return f"{SEPARATOR}{name}={value}{SEPARATOR}".casefold()
+
+
+def search_text(entry: dict) -> str:
+    """What the Orders page's search and filters read of an attempt, case folded."""
+    row = row_of(entry)
+    sent, invoice = row["sent"], row.get("invoice") if isinstance(row.get("invoice"), dict) else {}
+    phones = (re.sub(r"\D", "", str(sent.get(name) or ""))
+              for name in ("customer_phone", "customer_shipping_phone"))
+    parts = [listing.customer_name(row), sent.get("customer_middle_name"), sent.get("customer_email"),
+             row.get("bill_id") or invoice.get("number"), sent.get("product_names"), *phones]
+    text = SEPARATOR.join(str(part).replace(SEPARATOR, " ") for part in parts if part)
+    return (_mark("operator", str(row.get("operator") or "")) + _mark("state", state_of(row) or "none")
+            + text.casefold())
+
+
+def words_of(filters: Filters, operator: str, catalog) -> list[tuple[str, ...]]:
+    """What the archive's texts must hold for these filters: each item one of its alternatives."""
+    words: list[tuple[str, ...]] = []
+    if filters.mine:
+        words.append((_mark("operator", operator),))
+    if filters.state:
+        words.append((_mark("state", filters.state),))
+    query = filters.query
+    digits = re.sub(r"\D", "", query)
+    if re.fullmatch(r"[\d\s()+\-.]+", query) and len(digits) >= 3:
+        # A number: a phone typed any way ("8 (912) …" and "+7 912 …" are one number: its last ten
+        # digits), or an invoice number.
+        return [*words, (digits[-10:], digits)] if len(digits) > 10 else [*words, (digits,)]
+    goods = catalog.goods_by_name if catalog is not None else {}
+    for word in query.casefold().split()[:MAX_WORDS]:
+        slugs = [name.casefold() for name, good in goods.items()
+                 if word in str(good.get("good_title") or "").casefold()]
+        words.append((word, *slugs[:MAX_TITLES]))
+    return words
 
 
 def state_of(row: dict) -> str | None:
@@ -117,24 +167,12 @@ class Page:
 
 
 def find(archive: OrderArchive, filters: Filters, *, operator: str, now: datetime, zone: str | None,
-         catalog, region: str | None) -> Page:
+         catalog) -> Page:
     """One page of the team's attempts, newest first, as the filters narrow them."""
     since, until = filters.window(now, zone)
     end = filters.page * PAGE_SIZE
-    if not filters.narrowed:
-        rows = archive.rows(since, until, limit=end + 1)
-    else:
-        rows = matching(archive.rows(since, until), filters, operator=operator, catalog=catalog,
-                        region=region)
+    rows = archive.rows(since, until, limit=end + 1, words=words_of(filters, operator, catalog))
     return Page(rows[end - PAGE_SIZE:end], more=len(rows) > end)
-
-
-def matching(rows: list[dict], filters: Filters, *, operator: str, catalog, region: str | None) -> list[dict]:
-    if filters.mine:
-        rows = [r for r in rows if r.get("operator") == operator]
-    if filters.state:
-        rows = [r for r in rows if state_of(r) == filters.state]
-    return listing.matching(rows, filters.query, catalog, region)
 
 
 def waited(row: dict, now: datetime) -> timedelta | None:

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from webapp.attempts import exports, history, status_refresh, team_orders
+from webapp.attempts import exports, history, status_refresh, team_chart, team_orders
 from webapp.attempts.team_orders import Filters
 from webapp.auth.team import operator_name
-from webapp.web.extensions import csrf, limiter
+from webapp.web.extensions import csrf, htmx, limiter
 from webapp.web.pages import page_or_region
 from webapp.web.services import services
 
@@ -33,8 +33,7 @@ EXPORT_LIMIT = 10_000
 def _find(filters: Filters, catalog) -> team_orders.Page:
     config = current_app.config
     found = team_orders.find(services().archive, filters, operator=operator_name(), now=datetime.now(UTC),
-                             zone=config["ACCOUNT_TIMEZONE"], catalog=catalog,
-                             region=config["DEFAULT_PHONE_REGION"])
+                             zone=config["ACCOUNT_TIMEZONE"], catalog=catalog)
     return team_orders.Page([history.as_known(row) for row in found.rows], found.more)
 
 
@@ -45,23 +44,26 @@ def page():
     found = _find(filters, catalog)
     unpaid = [row["id"] for row in found.rows
               if row.get("invoice") and team_orders.state_of(row) == "waiting"]
-    return page_or_region("attempts/orders.html", "attempts/orders_list.html", filters=filters, found=found,
-                          entries=found.rows, catalog=catalog, states=STATES, now=datetime.now(UTC),
-                          retention=current_app.config["ORDER_RETENTION_DAYS"], refresh_ids=unpaid,
-                          refresh_seconds=status_refresh.REFRESH_SECONDS,
-                          notify_url=url_for(".paid_notification", _external=True,
-                                             secret=notification_secret(current_app.config["SECRET_KEY"])))
+    context = {"filters": filters, "found": found, "entries": found.rows, "catalog": catalog,
+               "now": datetime.now(UTC), "refresh_ids": unpaid,
+               "refresh_seconds": status_refresh.REFRESH_SECONDS}
+    if htmx:  # the list alone
+        return page_or_region("attempts/orders.html", "attempts/orders_list.html", **context)
+    config = current_app.config
+    return page_or_region(
+        "attempts/orders.html", "attempts/orders_list.html", **context, states=STATES,
+        retention=config["ORDER_RETENTION_DAYS"],
+        chart=team_chart.last_days(services().archive, datetime.now(UTC), config["ACCOUNT_TIMEZONE"]),
+        notify_url=url_for(".paid_notification", _external=True,
+                           secret=notification_secret(config["SECRET_KEY"])))
 
 
 def _records(filters: Filters) -> list[dict]:
     """The whole records of every order the filters find (every page), newest first."""
-    catalog = services().catalog.kept()
-    everything = Filters(**{**filters.__dict__, "page": 1})
-    archive, config = services().archive, current_app.config
-    since, until = everything.window(datetime.now(UTC), config["ACCOUNT_TIMEZONE"])
-    rows = team_orders.matching(archive.rows(since, until, limit=EXPORT_LIMIT), everything,
-                                operator=operator_name(), catalog=catalog,
-                                region=config["DEFAULT_PHONE_REGION"])
+    archive = services().archive
+    since, until = filters.window(datetime.now(UTC), current_app.config["ACCOUNT_TIMEZONE"])
+    words = team_orders.words_of(filters, operator_name(), services().catalog.kept())
+    rows = archive.rows(since, until, limit=EXPORT_LIMIT, words=words)
     return [history.as_known(record) for row in rows if (record := archive.get(row["id"]))]
 
 

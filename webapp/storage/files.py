@@ -324,7 +324,7 @@ class FileArchive:
     time it was made (indexed: lists read a range of it), its row and its record as JSON."""
 
     SCHEMA = ("CREATE TABLE IF NOT EXISTS attempts (id TEXT PRIMARY KEY, made_at REAL NOT NULL,"
-              " row TEXT NOT NULL, record TEXT NOT NULL)",
+              " row TEXT NOT NULL, record TEXT NOT NULL, text TEXT NOT NULL)",
               "CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (made_at, id)")
 
     def __init__(self, path: str, retention: float, sweep_every: float = SWEEP_EVERY):
@@ -332,14 +332,14 @@ class FileArchive:
         self._file = SQLiteFile(path, self.SCHEMA)
         self._next_sweep = 0.0
 
-    def put(self, made_at: float, record: dict, row: dict) -> None:
+    def put(self, made_at: float, record: dict, row: dict, text: str) -> None:
         with closing(self._file.connect()) as db:
             if time.monotonic() >= self._next_sweep:
                 self._next_sweep = time.monotonic() + self.sweep_every
                 db.execute("DELETE FROM attempts WHERE made_at < ?", (time.time() - self.retention,))
-            db.execute("INSERT INTO attempts (id, made_at, row, record) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
-                       " DO UPDATE SET row = excluded.row, record = excluded.record",
-                       (record["id"], made_at, _json(row), _json(record)))
+            db.execute("INSERT INTO attempts (id, made_at, row, record, text) VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT (id) DO UPDATE SET row = excluded.row, record = excluded.record,"
+                       " text = excluded.text", (record["id"], made_at, _json(row), _json(record), text))
 
     def get(self, entry_id: str) -> dict | None:
         with closing(self._file.connect()) as db:
@@ -347,11 +347,15 @@ class FileArchive:
                                (entry_id, time.time() - self.retention)).fetchone()
         return json.loads(found[0]) if found else None
 
-    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
+    def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        # instr(): a plain substring, with no LIKE wildcards to escape in what an operator types.
+        holds = "".join(f" AND ({' OR '.join(['instr(text, ?) > 0'] * len(alternatives))})"
+                        for alternatives in words)
         with closing(self._file.connect()) as db:
-            found = db.execute("SELECT row FROM attempts WHERE made_at >= ? AND made_at < ?"
+            found = db.execute(f"SELECT row FROM attempts WHERE made_at >= ? AND made_at < ?{holds}"  # noqa: S608
                                " ORDER BY made_at DESC, id DESC LIMIT ?",
                                (max(since, time.time() - self.retention), until,
+                                *(word for alternatives in words for word in alternatives),
                                 -1 if limit is None else limit)).fetchall()
         return [json.loads(raw) for (raw,) in found]
 

@@ -13,7 +13,7 @@ the files may keep it until their next sweep, which a write starts at most every
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -91,22 +91,24 @@ class OrderIndex(Protocol):
 
 
 class OrderArchive(Protocol):
-    """Every attempt the team made, whoever sent it and however: its whole record by its id, and its row
-    (the few fields the team's list shows and searches, a small dict). Kept `retention` seconds after the
-    attempt was made (ORDER_RETENTION_DAYS), then gone: never found or listed once older, removed from
-    the backend by a sweep (files: at most every SWEEP_EVERY seconds of writes; Redis: its own expiry
-    for records, a sweep for rows)."""
+    """Every attempt the team made, whoever sent it and however: its whole record by its id, its row (the
+    few fields the team's list shows, a small dict) and its text (what the list's search and filters
+    look in). Kept `retention` seconds after the attempt was made (ORDER_RETENTION_DAYS), then gone:
+    never found or listed once older, removed from the backend by a sweep (at most every SWEEP_EVERY
+    seconds of writes; Redis also lets each record expire by itself)."""
 
-    def put(self, made_at: float, record: dict, row: dict) -> None:
-        """Keep the attempt `record["id"]` (made at `made_at`, unix time) whole and its row, replacing
-        both, atomically for readers. The first `made_at` given for an id is the one kept."""
+    def put(self, made_at: float, record: dict, row: dict, text: str) -> None:
+        """Keep the attempt `record["id"]` (made at `made_at`, unix time) whole, its row and its text,
+        replacing all three, atomically for readers. The first `made_at` given for an id is kept."""
 
     def get(self, entry_id: str) -> dict | None:
         """The whole record, or None."""
 
-    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
-        """The rows of the attempts made at `since` or later and before `until`, newest first (those of
-        one second by id, descending); at most `limit` (all when None)."""
+    def rows(self, since: float, until: float, limit: int | None = None,
+             words: Sequence[Sequence[str]] = ()) -> list[dict]:
+        """The rows of the attempts made at `since` or later and before `until` whose text holds, for
+        every item of `words`, one of its alternatives (exactly as given: the caller folds the case);
+        newest first (those of one second by id, descending); at most `limit` (all when None)."""
 
 
 class PreferenceStore(Protocol):

@@ -31,6 +31,7 @@ KEYS = {
     "preferences": "orderdesk:preferences:{name}",  # a hash per operator: choice -> value
     "archive": "orderdesk:archive:{entry_id}",  # the team's attempt, JSON, expiring with the retention
     "archive_rows": "orderdesk:archive-rows",  # a hash: attempt id -> its row, JSON
+    "archive_text": "orderdesk:archive-text",  # a hash: attempt id -> what the list's search reads
     "archive_times": "orderdesk:archive-times",  # a sorted set: attempt id, scored by when it was made
 }
 
@@ -195,20 +196,22 @@ class RedisIndex:
 
 
 class RedisArchive:
-    """Each attempt under its own key (it expires when its retention ends), its row in one hash and its
-    time in one sorted set: a list reads a range of times, then those rows at once. Members of one
-    score come in reverse order of their ids, as the files give them."""
+    """Each attempt under its own key (it expires when its retention ends), its row and its text in two
+    hashes and its time in one sorted set: a list reads a range of times (and, to search, those texts),
+    then the rows it shows at once. Members of one score come in reverse order of their ids, as the
+    files give them."""
 
     def __init__(self, client, retention: float, sweep_every: float):
         self.client, self.retention, self.sweep_every = client, retention, sweep_every
         self._next_sweep = 0.0
 
-    def put(self, made_at: float, record: dict, row: dict) -> None:
+    def put(self, made_at: float, record: dict, row: dict, text: str) -> None:
         entry_id = record["id"]
         pipe = self.client.pipeline()  # MULTI/EXEC: readers see all of it or none
         pipe.zadd(key_of("archive_times"), {entry_id: made_at}, nx=True)  # the first time is kept
         pipe.zscore(key_of("archive_times"), entry_id)
         pipe.hset(key_of("archive_rows"), entry_id, json.dumps(row, ensure_ascii=False, default=str))
+        pipe.hset(key_of("archive_text"), entry_id, text)
         pipe.set(key_of("archive", entry_id=entry_id), json.dumps(record, ensure_ascii=False, default=str))
         _, first, *_ = pipe.execute()
         self.client.expireat(key_of("archive", entry_id=entry_id), int(first + self.retention) + 1)
@@ -221,6 +224,7 @@ class RedisArchive:
         if old:
             pipe = self.client.pipeline()
             pipe.hdel(key_of("archive_rows"), *old)
+            pipe.hdel(key_of("archive_text"), *old)
             pipe.zrem(key_of("archive_times"), *old)
             pipe.delete(*(key_of("archive", entry_id=i.decode()) for i in old))
             pipe.execute()
@@ -232,13 +236,23 @@ class RedisArchive:
         raw = self.client.get(key_of("archive", entry_id=entry_id))
         return None if raw is None else json.loads(raw)
 
-    def rows(self, since: float, until: float, limit: int | None = None) -> list[dict]:
+    def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
         since = max(since, time.time() - self.retention)
-        ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
-                                           start=0 if limit is not None else None, num=limit)
+        if words:  # every time in the range, then the texts of those attempts, looked through here
+            ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since)
+            texts = self.client.hmget(key_of("archive_text"), ids) if ids else []
+            ids = [i for i, text in zip(ids, texts, strict=True)
+                   if text is not None and _holds(text.decode(), words)][:limit]
+        else:
+            ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
+                                               start=0 if limit is not None else None, num=limit)
         if not ids:
             return []
         return [json.loads(raw) for raw in self.client.hmget(key_of("archive_rows"), ids) if raw is not None]
+
+
+def _holds(text: str, words) -> bool:
+    return all(any(word in text for word in alternatives) for alternatives in words)
 
 
 class RedisPreferences:
