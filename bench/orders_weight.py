@@ -1,5 +1,5 @@
 """Bytes on the wire for the team's Orders page in a real browser: its first visit, a full page of
-orders (50 rows of the 200 kept, their invoices half paid) with the 30-day chart.
+orders (40 rows of the 200 kept, their invoices half paid) with the 30-day chart.
 
 As bench/page_weight.py (whose counting it uses): the desk under gunicorn, Debian's chromium, every
 response counted as it came over the network, the sign-in not counted. Target: the first visit at

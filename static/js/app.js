@@ -189,7 +189,9 @@
     const cell = document.getElementById("summary-total");
     const label = cell && cell.closest("tr").querySelector("th");
     const empty = document.querySelector("#summary p.muted");
-    const total = cell ? `${label ? `${label.textContent.trim()}: ` : ""}${cell.textContent.trim()}` : (empty ? empty.textContent.trim() : "");
+    // No template literal inside another: the minifier that serves this file reads them one level deep.
+    const named = label ? `${label.textContent.trim()}: ` : "";
+    const total = cell ? named + cell.textContent.trim() : (empty ? empty.textContent.trim() : "");
     if (total === lastTotal) return false;
     const first = lastTotal === null;
     lastTotal = total;

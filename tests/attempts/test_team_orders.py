@@ -286,3 +286,24 @@ def test_paid_notifications_are_rate_limited(team_desk):
     stranger, secret = team_desk.test_client(), notification_secret(team_desk.config["SECRET_KEY"])
     answers = [stranger.post(f"/notify/paid/{secret}", data={"id": "1"}).status_code for _ in range(61)]
     assert answers[:60] == [200] * 60 and answers[60] == 429
+
+
+def test_the_last_30_days_count_orders_and_payments_per_day_and_operator(team_desk, shop):
+    alice = sign_in(team_desk.test_client())
+    bob = sign_in(team_desk.test_client(), BOB["username"], BOB["password"])
+    paid = unpaid_order(alice, "paid@example.com")
+    unpaid_order(bob, "waiting@example.com")
+    alice.post("/", data={"customer_email": "error-602@sandbox.test",  # refused: not an order
+                          "products-0-good_name": DIGITAL["good_name"]})
+    bill = next(o["bill_id"] for o in shop.book.all() if o["params"]["customer_email"] == "paid@example.com")
+    shop.book.mark_paid(bill)
+    alice.post(f"/attempts/{paid}/invoice", headers=HX)  # its status read afresh: paid
+    page = alice.get("/orders").get_data(as_text=True)
+    assert 'hx-get="/orders/chart" hx-trigger="load"' in page  # asked for once the list is shown
+    chart = html.unescape(alice.get("/orders/chart").get_data(as_text=True)).replace("\xa0", " ")
+    assert "<h1>Team orders</h1>" in chart  # a page of its own without JavaScript
+    assert re.search(r'id="chart-summary">2 orders made, 1 of them paid: RUB [\d,.]+\.', chart), chart
+    operators = re.search(r'<table class="by-operator">.*?</table>', chart, re.S)[0]
+    assert re.search(r"Alice Smith</th><td class=\"num\">1</td><td class=\"num\">1</td>", operators)
+    assert re.search(r"Bob Brown</th><td class=\"num\">1</td><td class=\"num\">0</td>", operators)
+    assert len(re.findall(r"<g><title>", chart)) == 30 and chart.count('class="paid"') == 1

@@ -53,9 +53,17 @@ def page():
     return page_or_region(
         "attempts/orders.html", "attempts/orders_list.html", **context, states=STATES,
         retention=config["ORDER_RETENTION_DAYS"],
-        chart=team_chart.last_days(services().archive, datetime.now(UTC), config["ACCOUNT_TIMEZONE"]),
         notify_url=url_for(".paid_notification", _external=True,
                            secret=notification_secret(config["SECRET_KEY"])))
+
+
+@bp.get("/orders/chart")
+def chart():
+    """The last 30 days, asked for by the Orders page once it is shown (a month of orders is counted
+    in up to a tenth of a second: the list does not wait for it); a page of its own without JavaScript."""
+    zone = current_app.config["ACCOUNT_TIMEZONE"]
+    drawn = team_chart.last_days(services().archive, datetime.now(UTC), zone)
+    return page_or_region("attempts/orders_chart_page.html", "attempts/orders_chart.html", chart=drawn)
 
 
 def _records(filters: Filters) -> list[dict]:

@@ -195,6 +195,31 @@ class RedisIndex:
         return float(self.client.get(key_of("orders_since")))
 
 
+# The attempts of a time range whose text holds, for each group of words, one of them (plain substrings),
+# newest first, at most ARGV[3] (-1: all): looked through inside Redis, so that only the ids found
+# travel (reading ten thousand texts out took 100 ms).
+_FIND = """
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
+local limit, groups, found = tonumber(ARGV[3]), cjson.decode(ARGV[4]), {}
+for _, id in ipairs(ids) do
+  local text = redis.call('HGET', KEYS[2], id)
+  local holds = text ~= false
+  for _, alternatives in ipairs(groups) do
+    if not holds then break end
+    holds = false
+    for _, word in ipairs(alternatives) do
+      if string.find(text, word, 1, true) then holds = true; break end
+    end
+  end
+  if holds then
+    found[#found + 1] = id
+    if limit >= 0 and #found >= limit then break end
+  end
+end
+return found
+"""
+
+
 class RedisArchive:
     """Each attempt under its own key (it expires when its retention ends), its row and its text in two
     hashes and its time in one sorted set: a list reads a range of times (and, to search, those texts),
@@ -204,6 +229,7 @@ class RedisArchive:
     def __init__(self, client, retention: float, sweep_every: float):
         self.client, self.retention, self.sweep_every = client, retention, sweep_every
         self._next_sweep = 0.0
+        self._find = client.register_script(_FIND)
 
     def put(self, made_at: float, record: dict, row: dict, text: str) -> None:
         entry_id = record["id"]
@@ -238,21 +264,16 @@ class RedisArchive:
 
     def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
         since = max(since, time.time() - self.retention)
-        if words:  # every time in the range, then the texts of those attempts, looked through here
-            ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since)
-            texts = self.client.hmget(key_of("archive_text"), ids) if ids else []
-            ids = [i for i, text in zip(ids, texts, strict=True)
-                   if text is not None and _holds(text.decode(), words)][:limit]
+        if words:
+            ids = self._find(keys=[key_of("archive_times"), key_of("archive_text")],
+                             args=[f"({until}", since, -1 if limit is None else limit,
+                                   json.dumps([list(alternatives) for alternatives in words])])
         else:
             ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
                                                start=0 if limit is not None else None, num=limit)
         if not ids:
             return []
         return [json.loads(raw) for raw in self.client.hmget(key_of("archive_rows"), ids) if raw is not None]
-
-
-def _holds(text: str, words) -> bool:
-    return all(any(word in text for word in alternatives) for alternatives in words)
 
 
 class RedisPreferences:

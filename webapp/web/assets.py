@@ -2,8 +2,11 @@
 
 At start-up each file of static/ is copied into the instance folder under a name that carries a
 hash of its content (css/app.css -> css/app.3f2c9a1b0d4e.css), with brotli and gzip versions beside
-it. `url_for('static', filename='css/app.css')` gives the hashed URL, so a browser keeps the file
-for a year and never asks again; a changed file gets a new name. WhiteNoise serves both the hashed
+it. The desk's own stylesheet and script travel without their comments and indentation (rcssmin,
+rjsmin: whitespace and comments only, nothing renamed): a third less on a first visit's wire, while
+static/ keeps them as they are written. `url_for('static', filename='css/app.css')` gives the
+hashed URL, so a browser keeps the file for a year and never asks again; a changed file gets a new
+name. WhiteNoise serves both the hashed
 copies and, for old links, the plain names (those are revalidated on every use). No build step:
 a fresh instance builds on its first start, and later starts find the files already there.
 """
@@ -16,6 +19,8 @@ import posixpath
 import tempfile
 from pathlib import Path
 
+import rcssmin
+import rjsmin
 from flask import Flask
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
@@ -59,7 +64,7 @@ def build(source: str, built: str) -> dict[str, str]:
         if not path.is_file() or path.name.startswith("."):
             continue
         name = path.relative_to(source).as_posix()
-        data = path.read_bytes()
+        data = as_served(name, path.read_bytes())
         stem, extension = posixpath.splitext(name)
         names[name] = f"{stem}.{hashlib.sha256(data).hexdigest()[:12]}{extension}"
         target = Path(built, names[name])
@@ -74,6 +79,17 @@ def build(source: str, built: str) -> dict[str, str]:
                 os.replace(variant, f"{target}{variant.removeprefix(draft)}")
             os.replace(draft, target)
     return names
+
+
+def as_served(name: str, data: bytes) -> bytes:
+    """A file of static/ as its hashed name serves it: the desk's own CSS and JS minified."""
+    if name.endswith(".min.css") or name.endswith(".min.js"):  # vendored, minified already
+        return data
+    if name.endswith(".css"):
+        return rcssmin.cssmin(data.decode()).encode()
+    if name.endswith(".js"):
+        return rjsmin.jsmin(data.decode()).encode()
+    return data
 
 
 def _whitenoise(wsgi_app, built: str | None, autorefresh: bool = False) -> WhiteNoise:
