@@ -284,6 +284,15 @@ def test_a_paid_notification_makes_the_desk_read_that_invoice_and_believe_only_w
     assert entry_id
 
 
+def test_justclick_needs_no_form_token_to_notify_and_nobody_else_gets_in_without_one(shop, tmp_path):
+    desk = create_app(desk_config(shop.url, tmp_path, TEAM_USERS=TEAM, WTF_CSRF_ENABLED=True))
+    stranger, secret = desk.test_client(), notification_secret(desk.config["SECRET_KEY"])
+    answer = stranger.post(f"/notify/paid/{secret}", data={"id": "1001"})
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK")
+    assert stranger.post("/orders/refresh", data={"ids": "x"}).status_code in (302, 303)  # to sign in
+    assert stranger.get("/orders").status_code in (302, 303)
+
+
 def test_paid_notifications_are_rate_limited(team_desk):
     stranger, secret = team_desk.test_client(), notification_secret(team_desk.config["SECRET_KEY"])
     answers = [stranger.post(f"/notify/paid/{secret}", data={"id": "1"}).status_code for _ in range(61)]

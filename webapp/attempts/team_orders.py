@@ -145,7 +145,7 @@ class Filters:
 
     @property
     def narrowed(self) -> bool:
-        """Whether rows must be read and judged one by one (else the store's newest are the page)."""
+        """Whether anything but the period narrows the list."""
         return bool(self.query or self.mine or self.state)
 
     def window(self, now: datetime, zone: str | None) -> tuple[float, float]:
