@@ -200,3 +200,19 @@ def test_the_outcome_is_shown_even_when_the_history_cannot_keep_it(sandbox_serve
     assert "Order created" in page and "could not be kept in the history" in page
     assert "fault@example.com" in page
     assert len(sandbox_server.book.all()) == 1
+
+
+def test_an_archive_that_cannot_take_the_attempt_means_nothing_is_sent_and_the_history_says_so(
+        sandbox_server, tmp_path):
+    """The session's history took the "sending" record, the team's archive did not: nothing is sent,
+    and the history says "not sent" rather than keep a "sending" that never went out."""
+    app = create_app(desk_config(sandbox_server.url, tmp_path))
+    archive = services_of(app).archive
+    services_of(app).archive = FailingOn(archive, "put", OSError(28, "No space left on device"))
+    client = sign_in(app.test_client())
+    response = client.post("/", data=ORDER)
+    assert response.status_code == 503 and sandbox_server.book.all() == []
+    services_of(app).archive = archive
+    history = client.get("/history?outcome=sending").get_data(as_text=True)
+    assert "fault@example.com" not in history
+    assert "fault@example.com" in client.get("/history?outcome=not_sent").get_data(as_text=True)

@@ -160,11 +160,13 @@ def dropped() -> int:
 
 
 def find(entry_id: str) -> dict | None:
-    """The attempt with that id: this session's, else any the team's archive keeps."""
+    """The attempt with that id, as the team's archive keeps it (every write goes there, whoever made
+    it: another operator's look or decision included); this session's copy when the archive has none
+    (past its retention)."""
     if not entry_id:
         return None
     hid = history_id()
-    entry = (_store().find(hid, entry_id) if hid else None) or services().archive.get(entry_id)
+    entry = services().archive.get(entry_id) or (_store().find(hid, entry_id) if hid else None)
     return as_known(entry) if entry else None
 
 

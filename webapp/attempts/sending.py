@@ -71,7 +71,7 @@ def send_order(params: dict, *, token: str, confirmed: str | None, operator: dic
                     locked.put(entry)  # the guard's record first: it is what stops a second invoice
                     history.add(entry)
                 except Exception:
-                    _withdraw(locked, entry, tokens, token)
+                    _withdraw(locked, entry, tokens, token, hid)
                     raise
         if not claimed:  # a twin claimed it between our first look and the lock
             return Result("twin", _twin(token))
@@ -129,10 +129,11 @@ def earlier_attempt(params: dict, token: str = "") -> dict | None:
     return _earlier_to_confirm(index.recent(key), journal.pending_for(key), token)
 
 
-def _withdraw(locked, entry: dict, tokens, token: str) -> None:
+def _withdraw(locked, entry: dict, tokens, token: str, hid: str | None) -> None:
     """Undo what was written of an attempt that will not be sent, as far as the store lets us."""
     unsent = {**entry, "outcome": Outcome.NOT_SENT.value, "text": Words("Not recorded, so not sent.")}
     for undo in (lambda: locked.put(unsent),
+                 lambda: history.update(unsent, hid),  # the history may have it as "sending"
                  lambda: tokens.release(token)):  # the same form may then be sent again
         try:
             undo()

@@ -68,10 +68,8 @@ def notified_paid(number: str) -> None:
     number = number.strip()
     if not number.isdigit() or paused():
         return
-    rows = services().archive.rows(0, float("inf"), words=[(number,)])  # those whose text holds it
-    made = next((row for row in rows if number in (str(row.get("bill_id") or ""),
-                                                  str((row.get("invoice") or {}).get("number") or ""))), None)
-    if made and (entry := history.find(made["id"])) and team_orders.state_of(entry) != "paid":
+    made = services().archive.rows(0, float("inf"), limit=1, words=team_orders.invoice_words(number))
+    if made and (entry := history.find(made[0]["id"])) and team_orders.state_of(entry) != "paid":
         _read(entry)
 
 

@@ -27,6 +27,7 @@ from webapp.storage.interfaces import OrderArchive
 LISTED_FIELDS = ("customer_email", "customer_first_name", "customer_last_name", "customer_middle_name",
                  "customer_phone", "customer_shipping_phone", "product_names", "product_prices")
 PAGE_SIZE = 40  # a full page and the assets of a first visit stay under 45 KB on the wire
+MAX_PAGE = 500  # a page further on reads as many rows as every page before it
 #: A search reads at most this many words, each matching at most this many products by title: a
 #: query is one statement's parameters, and no one types more.
 MAX_WORDS, MAX_TITLES = 10, 30
@@ -58,10 +59,18 @@ def keep(archive: OrderArchive, entry: dict) -> None:
 
 
 SEPARATOR = "\x1f"  # between the parts of a search text: a word of a query never spans two of them
+SPACED = "\x1e"  # between every letter of a mark: no word typed in the search box is found in one
 
 
 def _mark(name: str, value: str) -> str:
-    return f"{SEPARATOR}{name}={value}{SEPARATOR}".casefold()
+    """A filter's mark (its operator, its payment state, its invoice), which only that filter finds:
+    a search for "wait" or for a customer called like an operator must not find it."""
+    return SEPARATOR + SPACED.join(f"{name}={value}".casefold()) + SEPARATOR
+
+
+def invoice_words(number: str) -> list[tuple[str, ...]]:
+    """What finds the attempt that made invoice `number` (exactly that number)."""
+    return [(_mark("invoice", number),)]
 
 
 def search_text(entry: dict) -> str:
@@ -72,9 +81,10 @@ def search_text(entry: dict) -> str:
               for name in ("customer_phone", "customer_shipping_phone"))
     parts = [listing.customer_name(row), sent.get("customer_middle_name"), sent.get("customer_email"),
              row.get("bill_id") or invoice.get("number"), sent.get("product_names"), *phones]
-    text = SEPARATOR.join(str(part).replace(SEPARATOR, " ") for part in parts if part)
+    text = SEPARATOR.join(re.sub(r"[\x1e\x1f]", " ", str(part)) for part in parts if part)
+    number = str(row.get("bill_id") or invoice.get("number") or "")
     return (_mark("operator", str(row.get("operator") or "")) + _mark("state", state_of(row) or "none")
-            + text.casefold())
+            + (_mark("invoice", number) if number else "") + text.casefold())
 
 
 def words_of(filters: Filters, operator: str, catalog) -> list[tuple[str, ...]]:
@@ -91,7 +101,7 @@ def words_of(filters: Filters, operator: str, catalog) -> list[tuple[str, ...]]:
         # digits), or an invoice number.
         return [*words, (digits[-10:], digits)] if len(digits) > 10 else [*words, (digits,)]
     goods = catalog.goods_by_name if catalog is not None else {}
-    for word in query.casefold().split()[:MAX_WORDS]:
+    for word in re.sub(r"[\x1e\x1f]", "", query).casefold().split()[:MAX_WORDS]:
         slugs = [name.casefold() for name, good in goods.items()
                  if word in str(good.get("good_title") or "").casefold()]
         words.append((word, *slugs[:MAX_TITLES]))
@@ -132,7 +142,7 @@ class Filters:
         return cls(query=args.get("q", "").strip()[:200], mine=args.get("who") == "mine",
                    state=args.get("state", "") if args.get("state") in STATES else "",
                    period=period if period in PERIODS else "", start=start, end=end,
-                   page=max(1, min(_int(args.get("page")), 10_000)))
+                   page=max(1, min(_int(args.get("page")), MAX_PAGE)))
 
     def args(self, **changes) -> dict:
         """The query string of these filters (with `changes`), without what is at its default."""

@@ -9,7 +9,7 @@ import hmac
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from webapp.attempts import exports, history, status_refresh, team_chart, team_orders
@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("team", __name__)
 
 #: The payment states the list filters by (team_orders.STATES), in the operator's language.
-STATES = {"waiting": _l("Waiting for payment"), "paid": _l("Paid"), "cancelled": _l("Cancelled"),
-          "unknown": _l("Unknown outcome")}
+STATES = {"waiting": history.PAY_STATUSES["waiting"], "paid": history.PAY_STATUSES["paid"],
+          "cancelled": history.PAY_STATUSES["cancel"], "unknown": _l("Unknown outcome")}
 
 #: An export holds at most this many orders (the newest), so that one click cannot tie up a worker.
 EXPORT_LIMIT = 10_000
@@ -54,7 +54,7 @@ def page():
         "attempts/orders.html", "attempts/orders_list.html", **context, states=STATES,
         retention=config["ORDER_RETENTION_DAYS"],
         notify_url=url_for(".paid_notification", _external=True,
-                           secret=notification_secret(config["SECRET_KEY"])))
+                           key=notification_secret(config["SECRET_KEY"])))
 
 
 @bp.get("/orders/chart")
@@ -120,14 +120,15 @@ def notification_secret(secret_key) -> str:
     return hmac.new(str(secret_key).encode(), b"paid-invoice notifications", "sha256").hexdigest()[:32]
 
 
-@bp.route("/notify/paid/<secret>", methods=["GET", "POST"])
-@limiter.limit("60 per minute", key_func=lambda: "paid-notifications")
-def paid_notification(secret):
+@bp.route("/notify/paid", methods=["GET", "POST"])
+@limiter.limit("60 per minute")  # per address: JustClick's calls are not held up by anyone else's
+def paid_notification():
     """JustClick's "URL for API notifications about the paid invoice". The one page open without
     signing in: it answers alike whatever it is sent, acts only on an invoice the desk already has (and
-    only by reading it back), and its log line shows no secret and no customer data."""
-    g.log_path = request.url_rule.rule  # "/notify/paid/<secret>"
-    if hmac.compare_digest(secret, notification_secret(current_app.config["SECRET_KEY"])):
+    only by reading it back). Its secret is in the query string, which no log line keeps (the desk's
+    and gunicorn's write paths without it); nor do they keep what the notification says."""
+    given = request.args.get("key", "").encode()
+    if hmac.compare_digest(given, notification_secret(current_app.config["SECRET_KEY"]).encode()):
         try:
             status_refresh.notified_paid(request.values.get("id", ""))
         except Exception:

@@ -178,7 +178,7 @@ def submit():
         # than a second invoice (one read, and only when the desk is about to ask).
         invoice = invoice_lookup.invoice_by_number(earlier["bill_id"]) if earlier.get("bill_id") else None
         return _order_page(form, catalog, 409, earlier=earlier, order=params, earlier_invoice=invoice,
-                           earlier_is_mine=history.find(earlier["id"]) is not None)
+                           earlier_is_kept=history.find(earlier["id"]) is not None)
     if result.kind == "twin":  # this form was sent already: show what came of it, send nothing
         return _already_sent(result.entry, form, catalog)
     g.order_sent = True

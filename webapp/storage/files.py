@@ -348,6 +348,8 @@ class FileArchive:
         return json.loads(found[0]) if found else None
 
     def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        if any(not alternatives for alternatives in words) or limit == 0:
+            return []  # one of nothing holds in no text
         # instr(): a plain substring, with no LIKE wildcards to escape in what an operator types.
         holds = "".join(f" AND ({' OR '.join(['instr(text, ?) > 0'] * len(alternatives))})"
                         for alternatives in words)

@@ -202,6 +202,7 @@ _FIND = """
 local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
 local limit, groups, found = tonumber(ARGV[3]), cjson.decode(ARGV[4]), {}
 for _, id in ipairs(ids) do
+  if limit >= 0 and #found >= limit then break end
   local text = redis.call('HGET', KEYS[2], id)
   local holds = text ~= false
   for _, alternatives in ipairs(groups) do
@@ -211,10 +212,7 @@ for _, id in ipairs(ids) do
       if string.find(text, word, 1, true) then holds = true; break end
     end
   end
-  if holds then
-    found[#found + 1] = id
-    if limit >= 0 and #found >= limit then break end
-  end
+  if holds then found[#found + 1] = id end
 end
 return found
 """

@@ -79,7 +79,6 @@ def _start() -> None:
 
 def _finish(response):
     response.headers["X-Request-ID"] = g.get("request_id", "-")
-    # A view whose path holds a secret names itself by g.log_path instead.
-    log.info("request method=%s path=%s status=%s ms=%d", request.method, g.get("log_path", request.path),
+    log.info("request method=%s path=%s status=%s ms=%d", request.method, request.path,
              response.status_code, (time.perf_counter() - g.get("started", time.perf_counter())) * 1000)
     return response
