@@ -127,15 +127,31 @@ def test_cold_get_fetches_each_list_once_then_serves_from_cache(recorded, cache)
     assert len(recorder.calls) == 4
 
 
-def test_cold_get_fetches_the_lists_concurrently(recorded):
-    url, recorder = recorded(latency=0.3)
-    catalog = CatalogService(make_client(url), SimpleCache(), ttl=60).get()
-    assert catalog.notes == [] and catalog.goods == GOODS
+class AllAtOnce:
+    """WSGI middleware that answers no request until `count` of them are in progress together; one
+    that waits in vain for `wait` seconds (its client sends them one after another) is answered 503."""
+
+    def __init__(self, app, count: int, wait: float = 5.0):
+        self.app, self.barrier = app, threading.Barrier(count, timeout=wait)
+
+    def __call__(self, environ, start_response):
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"asked alone"]
+        return self.app(environ, start_response)
+
+
+def test_cold_get_fetches_the_lists_concurrently(tmp_path):
+    """The four lists are asked for at once: the stand-in answers none until all four are asked (on a
+    busy machine too: no clock is compared; a client asking one by one gets 503s and notes)."""
+    stand_in = create_sandbox_app(API_KEY, login=LOGIN, book=OrderBook(str(tmp_path / "orders.sqlite3")))
+    recorder = Recorder(AllAtOnce(stand_in, count=len(ALL_PATHS)))
+    with serve(recorder) as root:
+        catalog = CatalogService(make_client(root + "api/"), SimpleCache(), ttl=60).get()
     assert sorted(path for path, _, _ in recorder.calls) == ALL_PATHS
-    # Each call took 0.3 s at the server; all four were in progress at one same moment.
-    last_start = max(start for _, start, _ in recorder.calls)
-    first_end = min(end for _, _, end in recorder.calls)
-    assert last_start < first_end
+    assert catalog.notes == [] and catalog.goods == GOODS and catalog.coupons == SEED_COUPONS
 
 
 def test_refresh_refetches_within_the_ttl(httpserver, cache):
