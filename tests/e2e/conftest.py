@@ -22,6 +22,11 @@ from webapp.web.services import services_of
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
+# A state the page reaches through a chain of requests (a region that loads, asks the stand-in, swaps)
+# may take longer than Playwright's default 5 s on a machine that other programs keep busy: wait for it
+# as long as for an element (the page fixture's 10 s). Waiting on the state, never sleeping.
+expect.set_options(timeout=10_000)
+
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests may run as root (CI containers)
     "--disable-gpu",
