@@ -16,12 +16,13 @@ import shutil
 import tempfile
 import threading
 import time
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 
 from webapp.storage.interfaces import LOCK_WAIT, Locked, StoreBusy, operator_name
 from webapp.storage.sqlite_file import SQLiteFile
 
 SWEEP_EVERY = 600.0  # seconds between two sweeps of one store in one process
+WRITTEN_KEPT = 10_000  # file names a history remembers writing (see FileHistory)
 
 
 def folder_of(store) -> str | None:
@@ -114,6 +115,9 @@ class FileHistory(ExpiringFolder):
 
     def __init__(self, root: str, lifetime: float, sweep_every: float = SWEEP_EVERY):
         super().__init__(root, lifetime, folders=True, sweep_every=sweep_every)
+        # The file names this process has written, by attempt id: an outcome is written over its
+        # "sending" record without listing the folder (hundreds of names in a long session).
+        self._written: dict[str, str] = {}
 
     def _folder(self, hid: str) -> str:
         if not hid.isalnum():  # it becomes a path
@@ -132,6 +136,9 @@ class FileHistory(ExpiringFolder):
             except FileNotFoundError:
                 if attempt:
                     raise
+        if len(self._written) >= WRITTEN_KEPT:
+            self._written.clear()  # a cache of names: forgetting costs one listing per outcome
+        self._written[entry["id"]] = name
         if len(self._names(folder)) > limit:
             self._trim(folder, limit)
         self._maybe_sweep()
@@ -145,6 +152,9 @@ class FileHistory(ExpiringFolder):
             write_atomically(os.path.join(folder, name), json.dumps(entry, ensure_ascii=False, default=str))
 
     def _name_of(self, folder: str, entry_id: str) -> str | None:
+        written = self._written.get(entry_id)
+        if written and os.path.exists(os.path.join(folder, written)):
+            return written
         return next((n for n in self._names(folder) if n.endswith(f"-{entry_id}.json")), None)
 
     def _trim(self, folder: str, limit: int) -> None:
@@ -333,7 +343,7 @@ class FileArchive:
         self._next_sweep = 0.0
 
     def put(self, made_at: float, record: dict, row: dict, text: str) -> None:
-        with closing(self._file.connect()) as db:
+        with self._file.connect() as db:
             if time.monotonic() >= self._next_sweep:
                 self._next_sweep = time.monotonic() + self.sweep_every
                 db.execute("DELETE FROM attempts WHERE made_at < ?", (time.time() - self.retention,))
@@ -342,7 +352,7 @@ class FileArchive:
                        " text = excluded.text", (record["id"], made_at, _json(row), _json(record), text))
 
     def get(self, entry_id: str) -> dict | None:
-        with closing(self._file.connect()) as db:
+        with self._file.connect() as db:
             found = db.execute("SELECT record FROM attempts WHERE id = ? AND made_at >= ?",
                                (entry_id, time.time() - self.retention)).fetchone()
         return json.loads(found[0]) if found else None
@@ -353,7 +363,7 @@ class FileArchive:
         # instr(): a plain substring, with no LIKE wildcards to escape in what an operator types.
         holds = "".join(f" AND ({' OR '.join(['instr(text, ?) > 0'] * len(alternatives))})"
                         for alternatives in words)
-        with closing(self._file.connect()) as db:
+        with self._file.connect() as db:
             found = db.execute(f"SELECT row FROM attempts WHERE made_at >= ? AND made_at < ?{holds}"  # noqa: S608
                                " ORDER BY made_at DESC, id DESC LIMIT ?",
                                (max(since, time.time() - self.retention), until,

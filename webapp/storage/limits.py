@@ -5,9 +5,9 @@ let 11 through. A file every worker of the instance opens counts once for all of
 with the `limits` library under its own scheme, so Flask-Limiter (and the desk's own uses of
 `limiter.limiter`) take it like any storage: RATELIMIT_STORAGE_URI = "orderdesk+sqlite:///path".
 
-The file is a storage.sqlite_file.SQLiteFile: short connections, the write-ahead log kept. A counter
-may lose its last increments in a power cut, never in a crash of the desk, and a count of the last
-minute's orders can afford that.
+The file is a storage.sqlite_file.SQLiteFile: a connection per process, the write-ahead log kept. A
+counter may lose its last increments in a power cut, never in a crash of the desk, and a count of the
+last minute's orders can afford that.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from contextlib import closing
 
 from limits.storage import Storage
 
@@ -35,7 +34,7 @@ class SQLiteStorage(Storage):
         self._file = SQLiteFile(self.path, ("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY,"
                                             " value INTEGER NOT NULL, expires REAL NOT NULL)",))
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self):
         return self._file.connect()
 
     @property
@@ -44,7 +43,7 @@ class SQLiteStorage(Storage):
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             if random.random() < SWEEP_CHANCE:
                 db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
             # One statement: a counter whose window has passed starts again, atomically across processes.
@@ -56,30 +55,30 @@ class SQLiteStorage(Storage):
         return value
 
     def get(self, key: str) -> int:
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             found = db.execute("SELECT value FROM counters WHERE key = ? AND expires > ?",
                                (key, time.time())).fetchone()
         return found[0] if found else 0
 
     def get_expiry(self, key: str) -> float:
         now = time.time()
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             found = db.execute("SELECT expires FROM counters WHERE key = ? AND expires > ?",
                                (key, now)).fetchone()
         return found[0] if found else now
 
     def check(self) -> bool:
         try:
-            with closing(self._connect()) as db:
+            with self._connect() as db:
                 db.execute("SELECT 1 FROM counters LIMIT 1")
             return True
         except sqlite3.Error:
             return False
 
     def reset(self) -> int | None:
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             return db.execute("DELETE FROM counters").rowcount
 
     def clear(self, key: str) -> None:
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
