@@ -101,7 +101,11 @@ def test_the_payment_filters_follow_what_the_invoice_said(desk, sandbox_server):
     reminder = html.unescape(client.get(f"/orders/{waiting}/reminder").get_data(as_text=True))
     assert f"invoice {bills['waiting@example.com']}" in reminder and "is waiting for payment" in reminder
     assert re.search(rf"/bill/{bills['waiting@example.com']}/", reminder)
-    assert client.get(f"/orders/{paid}/reminder", headers=HX).status_code == 200  # whatever the state
+    # A paid invoice's row no longer offers a reminder, and its address (an older page's) says why.
+    assert f"/orders/{paid}/reminder" not in client.get("/orders").get_data(as_text=True)
+    late = html.unescape(client.get(f"/orders/{paid}/reminder", headers=HX).get_data(as_text=True))
+    assert f"Invoice {bills['paid@example.com']} is paid" in late and "waiting for payment" not in late
+    assert "<textarea" not in late
     assert client.get("/orders/nothing/reminder").status_code == 404
 
 
@@ -215,6 +219,10 @@ def test_a_paid_invoice_turns_paid_on_the_pages_next_refresh_without_a_click(tea
     cell = re.search(rf'<td data-label="Payment" id="payment-{entry_id}" hx-swap-oob="true">.*?</td>', answer,
                      re.S)
     assert cell and "Paid" in cell[0] and shop.counted.methods.count("getOrderDetails") == reads + 1
+    # Its reminder goes from the row (the operator must not send a paid customer "please pay").
+    assert f'id="reminder-{entry_id}"' in page
+    box = re.search(rf'<div id="reminder-box-{entry_id}" hx-swap-oob="true">(.*?)</div>', answer, re.S)
+    assert box and "reminder" not in box[1].lower()
     assert REFRESH.search(answer)  # and the next ask
     assert listed(client, state="paid") == ["payer@example.com"]
     assert "orders-refresh" not in client.get("/orders").get_data(as_text=True)  # nothing unpaid to ask for

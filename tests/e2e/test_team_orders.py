@@ -5,6 +5,7 @@ picture; in English and Russian, at a phone's and a wide screen's width, with ax
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -12,6 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_russian import Looks, open_in_russian
 from tests.support.desk import desk_in
+from webapp.attempts import status_refresh
 
 
 def send(page: Page, email: str, first_name: str, good: str) -> None:
@@ -24,7 +26,9 @@ def send(page: Page, email: str, first_name: str, good: str) -> None:
     page.goto(page.url.split("/attempts/")[0] + "/")
 
 
-def test_the_orders_page_finds_reminds_and_copies(live_desk, browser, watch_console, screenshot):
+def test_the_orders_page_finds_reminds_and_copies(live_desk, browser, watch_console, screenshot,
+                                                 monkeypatch):
+    monkeypatch.setattr(status_refresh, "REFRESH_SECONDS", 1)  # the page asks every second, not every 10
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -57,6 +61,13 @@ def test_the_orders_page_finds_reminds_and_copies(live_desk, browser, watch_cons
         screenshot(page, "orders-1440")
         found = axe_violations(page)
         assert found == [], "\n".join(found)
+
+        # Anna pays while the reminder is open: at the page's next refresh her row says Paid, and the
+        # reminder is gone from it (she is not to be asked to pay again).
+        live_desk.book.mark_paid(bills["anna@example.com"])
+        monkeypatch.setattr(status_refresh, "STATUS_EVERY", timedelta(0))  # as if minutes had passed
+        expect(rows.first.locator("td[data-label='Payment']")).to_contain_text("Paid")
+        expect(rows.first.locator("details.reminder")).to_have_count(0)
         console.assert_clean()
     finally:
         context.close()
