@@ -136,6 +136,9 @@ def run(backend: str, args, folder: Path) -> None:
             counted.append(time.perf_counter() - started)
         print(f"  {'chart counted afresh':28} median {statistics.median(counted) * 1000:6.1f} ms "
               "(the figures alone; the page is shown meanwhile)")
+        for name, path in (("export, CSV", "/orders.csv"), ("export, Excel", "/orders.xlsx")):
+            times = timed(client, path, 3, htmx=False)  # every order the list has: the whole 90 days
+            print(f"  {name + ' (all)':28} median {statistics.median(times) * 1000:6.0f} ms")
     finally:
         if server:
             server.kill()

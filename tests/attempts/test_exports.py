@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from tests.bulk.test_views import bring, run, tsv
 from tests.support.desk import desk_config, sign_in
 from webapp import create_app
-from webapp.attempts.exports import csv_cell
+from webapp.attempts.exports import csv_cell, xlsx_bytes
 
 #: Each starts a formula (or a DDE call) in Excel, LibreOffice or Google Sheets.
 TRIGGERS = ["=1+1", "+1+1", "-1+1", "@SUM(1)", "|calc", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(1)",
@@ -31,6 +31,12 @@ def sheet_rows(data: bytes):
     rows = list(sheet.iter_rows())
     assert all(cell.data_type == "s" for row in rows for cell in row if cell.value is not None)
     return [[cell.value for cell in row] for row in rows]
+
+
+def test_an_xlsx_cell_holds_what_was_said_as_text_without_what_xml_cannot_hold():
+    cells = ["bell\x07 and nul\x00 kept out", "=1+1", "#N/A", "0012", "line\nbreak", "", "+79123456789"]
+    header, row = sheet_rows(xlsx_bytes([f"c{n}" for n in range(len(cells))], [cells], "t"))
+    assert row == ["bell and nul kept out", "=1+1", "#N/A", "0012", "line\nbreak", None, "+79123456789"]
 
 
 ORDER = {"customer_email": "ivan@example.com", "customer_phone": "+79123456789",

@@ -396,6 +396,10 @@ def test_the_archive_keeps_each_attempt_whole_and_lists_their_rows_newest_first(
     assert [r["id"] for r in archive.rows(0, now + 1, limit=2)] == ["c", "b"]
     assert [r["id"] for r in archive.rows(now - 20, now - 10)] == ["d"]  # since included, until not
     assert archive.rows(now + 1, now + 2) == []
+    # The whole records of a range, as an export reads them: in one go, in the rows' order.
+    assert archive.records(0, now + 1, limit=2) == [archive.get("c"), archive.get("b")]
+    assert [r["id"] for r in archive.records(now - 20, now - 10)] == ["d"]
+    assert archive.records(now + 1, now + 2) == []
     # An outcome written over the attempt: record and row replaced, its time kept.
     archive.put(now, attempt("a", outcome="created"), {"id": "a", "outcome": "created"}, "a paid")
     assert archive.get("a")["outcome"] == "created"
@@ -420,6 +424,8 @@ def test_the_archive_finds_the_rows_whose_text_holds_every_word(stores):
     assert [r["id"] for r in archive.rows(0, now + 1, limit=1, words=[("waiting",)])] == ["c"]
     assert archive.rows(0, now + 1, limit=0, words=[("waiting",)]) == archive.rows(0, now + 1, limit=0) == []
     assert found(("анна",), ()) == []  # one of no words: none
+    assert [r["id"] for r in archive.records(0, now + 1, words=[("waiting",)])] == ["c", "b"]
+    assert archive.records(0, now + 1, words=[("анна",), ()]) == []
 
 
 def test_every_worker_writing_at_once_is_kept(backend):
@@ -443,7 +449,7 @@ def test_the_archive_forgets_what_its_retention_has_passed(backend):
     now = time.time()
     backend.open().archive.put(now - 60, attempt("old"), {"id": "old"}, "old")  # kept 90 days here
     archive = backend.open(retention=30).archive
-    assert archive.get("old") is None and archive.rows(0, now + 1) == []
+    assert archive.get("old") is None and archive.rows(0, now + 1) == archive.records(0, now + 1) == []
     archive.put(now, attempt("new"), {"id": "new"}, "new")  # a write: the sweep runs (sweep_every=0)
     assert archive.get("new") and [r["id"] for r in archive.rows(0, now + 1)] == ["new"]
     if backend.kind == "redis":  # not only hidden: removed

@@ -71,8 +71,8 @@ def _records(filters: Filters) -> list[dict]:
     archive = services().archive
     since, until = filters.window(datetime.now(UTC), current_app.config["ACCOUNT_TIMEZONE"])
     words = team_orders.words_of(filters, operator_name(), services().catalog.kept())
-    rows = archive.rows(since, until, limit=EXPORT_LIMIT, words=words)
-    return [history.as_known(record) for row in rows if (record := archive.get(row["id"]))]
+    found = archive.records(since, until, limit=EXPORT_LIMIT, words=words)
+    return [history.as_known(record) for record in found]
 
 
 @bp.get("/orders.csv")

@@ -358,13 +358,19 @@ class FileArchive:
         return json.loads(found[0]) if found else None
 
     def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        return self._select("row", since, until, limit, words)
+
+    def records(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        return self._select("record", since, until, limit, words)
+
+    def _select(self, column: str, since: float, until: float, limit: int | None, words) -> list[dict]:
         if any(not alternatives for alternatives in words) or limit == 0:
             return []  # one of nothing holds in no text
         # instr(): a plain substring, with no LIKE wildcards to escape in what an operator types.
         holds = "".join(f" AND ({' OR '.join(['instr(text, ?) > 0'] * len(alternatives))})"
                         for alternatives in words)
         with self._file.connect() as db:
-            found = db.execute(f"SELECT row FROM attempts WHERE made_at >= ? AND made_at < ?{holds}"  # noqa: S608
+            found = db.execute(f"SELECT {column} FROM attempts WHERE made_at >= ? AND made_at < ?{holds}"  # noqa: S608
                                " ORDER BY made_at DESC, id DESC LIMIT ?",
                                (max(since, time.time() - self.retention), until,
                                 *(word for alternatives in words for word in alternatives),

@@ -110,6 +110,10 @@ class OrderArchive(Protocol):
         every item of `words`, one of its alternatives (exactly as given: the caller folds the case);
         newest first (those of one second by id, descending); at most `limit` (all when None)."""
 
+    def records(self, since: float, until: float, limit: int | None = None,
+                words: Sequence[Sequence[str]] = ()) -> list[dict]:
+        """The whole records of the attempts `rows` would list, in its order, read in one go."""
+
 
 class PreferenceStore(Protocol):
     """Each operator's choices (text values), kept for good."""

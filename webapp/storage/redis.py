@@ -261,17 +261,24 @@ class RedisArchive:
         return None if raw is None else json.loads(raw)
 
     def rows(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        ids = self._ids(since, until, limit, words)
+        found = self.client.hmget(key_of("archive_rows"), ids) if ids else []
+        return [json.loads(raw) for raw in found if raw is not None]
+
+    def records(self, since: float, until: float, limit: int | None = None, words=()) -> list[dict]:
+        ids = self._ids(since, until, limit, words)
+        keys = [key_of("archive", entry_id=i.decode() if isinstance(i, bytes) else i) for i in ids]
+        found = self.client.mget(keys) if keys else []  # a record past its retention has expired: None
+        return [json.loads(raw) for raw in found if raw is not None]
+
+    def _ids(self, since: float, until: float, limit: int | None, words) -> list:
         since = max(since, time.time() - self.retention)
         if words:
-            ids = self._find(keys=[key_of("archive_times"), key_of("archive_text")],
-                             args=[f"({until}", since, -1 if limit is None else limit,
-                                   json.dumps([list(alternatives) for alternatives in words])])
-        else:
-            ids = self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
-                                               start=0 if limit is not None else None, num=limit)
-        if not ids:
-            return []
-        return [json.loads(raw) for raw in self.client.hmget(key_of("archive_rows"), ids) if raw is not None]
+            return self._find(keys=[key_of("archive_times"), key_of("archive_text")],
+                              args=[f"({until}", since, -1 if limit is None else limit,
+                                    json.dumps([list(alternatives) for alternatives in words])])
+        return self.client.zrevrangebyscore(key_of("archive_times"), f"({until}", since,
+                                            start=0 if limit is not None else None, num=limit)
 
 
 class RedisPreferences:
