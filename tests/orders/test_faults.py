@@ -137,11 +137,15 @@ def redis_process(port, folder, persist=True):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     for _ in range(500):
+        assert process.poll() is None, f"redis-server on port {port} stopped at once (the port taken?)"
         try:
             client.ping()
             break
         except redis.ConnectionError:
             time.sleep(0.02)
+    # The server answering is this one, not another that had the port: the test stops and starts it.
+    assert client.info("server")["process_id"] == process.pid
+    client.close()
     try:
         yield process
     finally:
