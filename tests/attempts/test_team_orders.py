@@ -119,6 +119,10 @@ def test_an_unknown_outcome_is_listed_with_the_way_to_settle_it(desk):
     settle = re.search(r'<a href="(/attempts/\w+)" class="settle">Look it up or settle it', page)
     assert settle and f"{settle[1]}/invoice" in client.get(settle[1]).get_data(as_text=True)  # it looks
     assert "Unknown: check in JustClick" in page
+    # Every row has the place a refresh takes a reminder from, one shown or not (a row drawn before its
+    # invoice was found has none, and its invoice may be found and paid while the page is open).
+    rows = re.findall(r'<tr id="attempt-(\w+)"', page)
+    assert rows and all(f'id="reminder-box-{row}"' in page for row in rows)
     assert 'class="settle"' not in client.get("/orders?state=waiting").get_data(as_text=True)
     assert made
 
