@@ -178,6 +178,9 @@ def test_history_updates_in_place_or_appends_what_is_gone(stores):
     assert [(e["id"], e["outcome"]) for e in history.items(HID)] == [("e2", "sending"), ("e1", "created")]
     history.update(HID, attempt("e3", outcome="unknown"), 10)  # its record was lost: kept as the newest
     assert [e["id"] for e in history.items(HID)] == ["e3", "e2", "e1"]
+    history.clear(HID)  # the records this store has just written, gone under it
+    history.update(HID, attempt("e2", outcome="created"), 10)
+    assert [(e["id"], e["outcome"]) for e in history.items(HID)] == [("e2", "created")]
 
 
 def test_history_cap_drops_the_oldest_and_counts_each_once_under_concurrent_appends(stores):
