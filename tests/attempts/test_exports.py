@@ -39,6 +39,11 @@ def test_an_xlsx_cell_holds_what_was_said_as_text_without_what_xml_cannot_hold()
     assert row == ["bell and nul kept out", "=1+1", "#N/A", "0012", "line\nbreak", None, "+79123456789"]
 
 
+def test_an_xlsx_cell_longer_than_excel_holds_is_cut_to_its_limit_not_dropped():
+    _, row = sheet_rows(xlsx_bytes(["reply"], [["=" + "я" * 40_000]], "t"))  # a reply of any length
+    assert row == ["=" + "я" * 32_766]  # Excel's 32,767 characters, still text
+
+
 ORDER = {"customer_email": "ivan@example.com", "customer_phone": "+79123456789",
          "customer_first_name": "\uff1dcmd", "note": "=HYPERLINK(\"http://evil.example\")",
          "products-0-good_name": "digital"}
